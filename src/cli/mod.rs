@@ -1,0 +1,90 @@
+//! The `eddy` command line: argument parsing and one module per subcommand.
+
+mod check;
+mod fmt;
+mod new;
+mod open;
+mod schema;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Design, run and watch streaming pipelines on your own machine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "eddy",
+    version,
+    about,
+    after_help = "Examples:\n  eddy open pipelines/taxi_workshop.ron   open a pipeline in the designer\n  eddy check pipelines/*.ron              check pipeline files for mistakes\n  eddy schema pipelines/taxi_workshop.ron show the columns of every node\n  eddy fmt --check pipelines/*.ron        verify files are in canonical form\n  eddy new my_pipeline                    write a starter pipeline"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open a pipeline in the designer (or an empty one).
+    #[command(after_help = "Examples:\n  eddy open\n  eddy open pipelines/iot_alerts.ron")]
+    Open {
+        /// The pipeline file to open.
+        file: Option<PathBuf>,
+    },
+    /// Check pipeline files and print every problem as `file:line:col: node: message`.
+    #[command(
+        after_help = "Exits with 1 when any file has an error (warnings alone exit 0).\n\nExamples:\n  eddy check pipelines/taxi_workshop.ron\n  eddy check pipelines/*.ron"
+    )]
+    Check {
+        /// Pipeline files (.ron).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the columns and types flowing out of every node.
+    #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
+    Schema {
+        /// The pipeline file.
+        file: PathBuf,
+    },
+    /// Rewrite pipeline files in canonical form (stable order, pretty RON).
+    #[command(
+        after_help = "With --check nothing is written: files that would change are listed and the exit code is 1.\nUse it in CI or a git pre-commit hook.\n\nExamples:\n  eddy fmt pipelines/my_pipeline.ron\n  eddy fmt --check pipelines/*.ron"
+    )]
+    Fmt {
+        /// Only report files that are not in canonical form.
+        #[arg(long)]
+        check: bool,
+        /// Pipeline files (.ron).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write a starter pipeline to NAME.ron (never overwrites a file).
+    #[command(
+        after_help = "Examples:\n  eddy new sensor_alerts\n  eddy new pipelines/fraud_check.ron"
+    )]
+    New {
+        /// Name of the pipeline, or a path ending in .ron.
+        name: String,
+    },
+}
+
+/// Parses the process arguments and runs the chosen subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => open::run(None),
+        Some(Command::Open { file }) => open::run(file),
+        Some(Command::Check { files }) => check::run(&files),
+        Some(Command::Schema { file }) => schema::run(&file),
+        Some(Command::Fmt { check, files }) => fmt::run(&files, check),
+        Some(Command::New { name }) => new::run(&name),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("eddy: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

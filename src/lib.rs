@@ -1,0 +1,12 @@
+//! Eddy: design, run and watch streaming pipelines on your own machine.
+//!
+//! Layers, each depending only on those after it: `ui -> runtime -> connectors -> model -> expr`.
+//! - [`expr`]: SQL expressions planned against Arrow schemas and evaluated on batches.
+//! - [`model`]: the pipeline document, its file format, validation and schema inference.
+//! - [`cli`]: the `eddy` command's subcommands (the binary is a thin wrapper).
+//!
+//! The model knows no engine; the engine knows no egui. `tests/layers.rs` enforces it.
+
+pub mod cli;
+pub mod expr;
+pub mod model;

@@ -1,0 +1,191 @@
+//! Schema inference for file sources: the column types of the first rows of a CSV or JSON-lines file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use arrow::datatypes::{DataType, Field, Schema};
+
+use super::columns::timestamp_type;
+
+/// How many rows inference looks at.
+pub const INFER_ROWS: usize = 1000;
+
+/// What the values seen so far in a column could all be, from the narrowest type up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Guess {
+    Nothing,
+    Boolean,
+    Int64,
+    Float64,
+    Timestamp,
+    Text,
+}
+
+impl Guess {
+    fn of_text(value: &str) -> Guess {
+        let v = value.trim();
+        if v.is_empty() {
+            Guess::Nothing
+        } else if v.parse::<i64>().is_ok() {
+            Guess::Int64
+        } else if v.parse::<f64>().is_ok() {
+            Guess::Float64
+        } else if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+            Guess::Boolean
+        } else if parse_timestamp_millis(v).is_some() {
+            Guess::Timestamp
+        } else {
+            Guess::Text
+        }
+    }
+
+    fn join(self, other: Guess) -> Guess {
+        use Guess::*;
+        match (self, other) {
+            (Nothing, x) | (x, Nothing) => x,
+            (a, b) if a == b => a,
+            (Int64, Float64) | (Float64, Int64) => Float64,
+            _ => Text,
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            Guess::Boolean => DataType::Boolean,
+            Guess::Int64 => DataType::Int64,
+            Guess::Float64 => DataType::Float64,
+            Guess::Timestamp => timestamp_type(),
+            Guess::Nothing | Guess::Text => DataType::Utf8,
+        }
+    }
+}
+
+/// Parses ISO-8601 / RFC 3339 text (`2024-01-15T08:05:00Z`, `2024-01-15 08:05:00`) to epoch ms.
+pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp_millis());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Some(naive.and_utc().timestamp_millis());
+        }
+    }
+    None
+}
+
+/// Infers the columns of a CSV file from its header and first rows.
+pub fn infer_csv(path: &Path, header: bool, delimiter: char) -> Result<Schema, String> {
+    let delimiter = u8::try_from(delimiter)
+        .map_err(|_| format!("the delimiter `{delimiter}` must be a single-byte character"))?;
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(header)
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(file);
+    let mut names: Vec<String> = if header {
+        reader
+            .headers()
+            .map_err(|e| format!("cannot read the header of {}: {e}", path.display()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut guesses = vec![Guess::Nothing; names.len()];
+    let mut rows = 0;
+    for record in reader.records().take(INFER_ROWS) {
+        // Rows that cannot be read are the run's business (they go to `errors`), not inference's.
+        let Ok(record) = record else { continue };
+        rows += 1;
+        for (i, value) in record.iter().enumerate() {
+            if i >= guesses.len() {
+                guesses.push(Guess::Nothing);
+                names.push(format!("column_{}", i + 1));
+            }
+            guesses[i] = guesses[i].join(Guess::of_text(value));
+        }
+    }
+    if names.is_empty() || (!header && rows == 0) {
+        return Err(format!(
+            "{} has no rows to infer columns from; declare `schema`",
+            path.display()
+        ));
+    }
+    Ok(Schema::new(
+        names
+            .iter()
+            .zip(guesses)
+            .map(|(name, guess)| Field::new(name, guess.data_type(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Infers the fields of a JSON-lines file from its first objects; nested values become text.
+pub fn infer_json_lines(path: &Path) -> Result<Schema, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut names: Vec<String> = Vec::new();
+    let mut guesses: Vec<Guess> = Vec::new();
+    for line in BufReader::new(file).lines().take(INFER_ROWS) {
+        let Ok(line) = line else { continue };
+        let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        for (key, value) in object {
+            let guess = match &value {
+                serde_json::Value::Null => Guess::Nothing,
+                serde_json::Value::Bool(_) => Guess::Boolean,
+                serde_json::Value::Number(n) if n.is_i64() => Guess::Int64,
+                serde_json::Value::Number(_) => Guess::Float64,
+                serde_json::Value::String(s) if parse_timestamp_millis(s).is_some() => {
+                    Guess::Timestamp
+                }
+                _ => Guess::Text,
+            };
+            match names.iter().position(|n| *n == key) {
+                Some(i) => guesses[i] = guesses[i].join(guess),
+                None => {
+                    names.push(key);
+                    guesses.push(guess);
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(format!(
+            "{} has no JSON objects to infer fields from; declare `schema`",
+            path.display()
+        ));
+    }
+    Ok(Schema::new(
+        names
+            .iter()
+            .zip(guesses)
+            .map(|(name, guess)| Field::new(name, guess.data_type(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_widen_as_rows_disagree() {
+        assert_eq!(Guess::Int64.join(Guess::Float64), Guess::Float64);
+        assert_eq!(Guess::Int64.join(Guess::Nothing), Guess::Int64);
+        assert_eq!(Guess::Boolean.join(Guess::Int64), Guess::Text);
+        assert_eq!(Guess::of_text("2024-01-15T08:05:00Z"), Guess::Timestamp);
+        assert_eq!(Guess::of_text("12.5"), Guess::Float64);
+    }
+
+    #[test]
+    fn timestamps_in_common_forms() {
+        assert_eq!(parse_timestamp_millis("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(parse_timestamp_millis("1970-01-01 00:00:01.5"), Some(1500));
+        assert_eq!(parse_timestamp_millis("yesterday"), None);
+    }
+}
