@@ -9,8 +9,10 @@ use datafusion_common::tree_node::TreeNode;
 use datafusion_common::{DFSchema, DataFusionError, SchemaError};
 use datafusion_expr::execution_props::ExecutionProps;
 use datafusion_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion_expr::simplify::SimplifyContext;
 use datafusion_expr::{Expr, ExprSchemable};
 use datafusion_optimizer::analyzer::type_coercion::TypeCoercionRewriter;
+use datafusion_optimizer::simplify_expressions::ExprSimplifier;
 use datafusion_physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion_sql::planner::{ParserOptions, PlannerContext, SqlToRel};
 use datafusion_sql::sqlparser::ast::{
@@ -145,6 +147,12 @@ fn plan_logical(
     let expr = expr
         .rewrite(&mut TypeCoercionRewriter::new(df_schema))?
         .data;
+    // Folding constants now turns a literal that cannot be cast (`latency_ms > 'x'`) into a
+    // planning error here, rather than an error on the first row of a run.
+    let context = SimplifyContext::builder()
+        .with_schema(Arc::new(df_schema.clone()))
+        .build();
+    let expr = ExprSimplifier::new(context).simplify(expr)?;
     let (_, field) = expr.to_field(df_schema)?;
     Ok((expr, field.data_type().clone(), field.is_nullable()))
 }
@@ -293,6 +301,8 @@ fn strip_prefixes(message: &str) -> String {
         "Execution error: ",
         "Internal error: ",
         "Schema error: ",
+        "Arrow error: ",
+        "Cast error: ",
     ] {
         if let Some(rest) = text.strip_prefix(prefix) {
             text = rest;

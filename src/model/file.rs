@@ -40,14 +40,16 @@ pub fn parse(text: &str) -> Result<Pipeline, Problem> {
     let options = ron_options();
     if let Ok(probe) = options.from_str::<VersionProbe>(text) {
         if probe.format_version > FORMAT_VERSION {
-            return Err(Problem::error(
+            let mut problem = Problem::error(
                 Subject::Document,
                 format!(
                     "this file has format_version {}, written by a newer Eddy; this Eddy ({}) reads up to format_version {FORMAT_VERSION}: please update Eddy",
                     probe.format_version,
                     env!("CARGO_PKG_VERSION")
                 ),
-            ));
+            );
+            problem.position = position_of(text, "format_version");
+            return Err(problem);
         }
         if probe.format_version == 0 {
             return Err(Problem::error(
@@ -66,14 +68,30 @@ pub fn parse(text: &str) -> Result<Pipeline, Problem> {
     })
 }
 
+/// The line and column of the first occurrence of `needle` in `text`.
+fn position_of(text: &str, needle: &str) -> Option<FilePosition> {
+    let offset = text.find(needle)?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(FilePosition { line, column })
+}
+
 /// RON names our Rust types; say it in the file's own words.
 fn tidy_ron_message(message: &str) -> String {
+    let mut chars = message.chars();
+    let message: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
     message
-        .replace("`NodeKind`", "the node kind")
-        .replace("`SourceKind`", "the source kind")
-        .replace("`TransformKind`", "the transform kind")
-        .replace("`SinkKind`", "the sink kind")
-        .replace("`WindowShape`", "the window shape")
+        .replace("`Node`", "a node")
+        .replace(" instead", "")
+        .replace("in enum `NodeKind`", "for a node family")
+        .replace("in enum `SourceKind`", "for a source")
+        .replace("in enum `TransformKind`", "for a transform")
+        .replace("in enum `SinkKind`", "for a sink")
+        .replace("in enum `WindowShape`", "for a window shape")
         .replace("`WindowConfig`", "Window")
         .replace("`Pipeline`", "the pipeline")
 }

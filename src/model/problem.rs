@@ -35,6 +35,8 @@ pub struct Problem {
     pub message: String,
     /// Which element of a list field (e.g. the second Map column), if the field is a list.
     pub item: Option<usize>,
+    /// Which of several nodes sharing this id (0 for the first), so duplicates are told apart.
+    pub occurrence: usize,
     /// Where inside the field's text (an expression) the mistake is, 1-based.
     pub text_position: Option<(usize, usize)>,
     /// Where in the file; filled in from the text when the document came from a file.
@@ -48,6 +50,7 @@ impl Problem {
             subject,
             message: message.into(),
             item: None,
+            occurrence: 0,
             text_position: None,
             position: None,
         }

@@ -100,7 +100,7 @@ impl NodeTyper<'_> {
         let mut problem = Problem::node(
             &self.node.id,
             Some(field),
-            format!("in `{text}`: {}", error),
+            format!("in `{text}`: {}", error.message),
         );
         problem.item = item;
         if let Some(p) = error.position {

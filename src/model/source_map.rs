@@ -16,7 +16,7 @@ enum Token {
 pub struct SourceMap {
     tokens: Vec<(Token, FilePosition)>,
     /// Node id -> index of its `id` token, and the token index where its block ends.
-    nodes: HashMap<String, (usize, usize)>,
+    nodes: HashMap<String, Vec<(usize, usize)>>,
     edges: Vec<FilePosition>,
 }
 
@@ -41,19 +41,31 @@ impl SourceMap {
             Subject::Document => None,
             Subject::Edge { index } => self.edges.get(*index).copied(),
             Subject::Node { id, field } => {
-                self.node_position(id, field.as_deref(), problem.item, problem.text_position)
+                let place = self
+                    .nodes
+                    .get(id)
+                    .and_then(|all| all.get(problem.occurrence));
+                place.and_then(|&(start, end)| {
+                    self.node_position(
+                        start,
+                        end,
+                        field.as_deref(),
+                        problem.item,
+                        problem.text_position,
+                    )
+                })
             }
         };
     }
 
     fn node_position(
         &self,
-        id: &str,
+        start: usize,
+        end: usize,
         field: Option<&str>,
         item: Option<usize>,
         text_position: Option<(usize, usize)>,
     ) -> Option<FilePosition> {
-        let &(start, end) = self.nodes.get(id)?;
         let node_pos = self.tokens[start].1;
         let Some(field) = field else {
             return Some(node_pos);
@@ -110,7 +122,7 @@ impl SourceMap {
             .chain(std::iter::once(self.tokens.len()))
             .collect();
         for ((id, start), end) in starts.into_iter().zip(ends) {
-            self.nodes.entry(id).or_insert((start, end));
+            self.nodes.entry(id).or_default().push((start, end));
         }
     }
 

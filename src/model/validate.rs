@@ -36,8 +36,15 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
         ));
     }
     check_ids(pipeline, &mut problems);
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for node in &pipeline.nodes {
+        let occurrence = seen.entry(node.id.as_str()).or_insert(0);
+        let first_new = problems.len();
         check_node(node, base_dir, &mut problems);
+        for problem in &mut problems[first_new..] {
+            problem.occurrence = *occurrence;
+        }
+        *occurrence += 1;
     }
     check_edges(pipeline, &mut problems);
     let (_, cycles) = topological_order(pipeline);
@@ -66,8 +73,10 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
 }
 
 fn check_ids(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
-    let mut seen = HashSet::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for node in &pipeline.nodes {
+        let occurrence = seen.entry(node.id.as_str()).or_insert(0);
+        *occurrence += 1;
         if !is_valid_id(&node.id) {
             problems.push(Problem::node(
                 &node.id,
@@ -78,12 +87,14 @@ fn check_ids(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
                 ),
             ));
         }
-        if !seen.insert(node.id.as_str()) {
-            problems.push(Problem::node(
+        if *occurrence > 1 {
+            let mut problem = Problem::node(
                 &node.id,
                 Some("id"),
                 format!("two nodes have the id `{}`; ids must be unique", node.id),
-            ));
+            );
+            problem.occurrence = *occurrence - 1;
+            problems.push(problem);
         }
     }
 }
