@@ -69,7 +69,9 @@ pub fn plan_predicate(text: &str, schema: &Schema) -> Result<PlannedExpr, ExprEr
 /// Parses one whole expression; anything left after it is an error.
 pub(crate) fn parse_expr(text: &str) -> Result<SqlExpr, ExprError> {
     let mut parser = new_parser(text)?;
-    let ast = parser.parse_expr().map_err(parser_error)?;
+    let ast = parser
+        .parse_expr()
+        .map_err(|e| at_end_if_unplaced(parser_error(e), text))?;
     expect_end(&mut parser)?;
     Ok(ast)
 }
@@ -228,6 +230,16 @@ pub(crate) fn position(location: Location) -> Option<TextPosition> {
         line: location.line as usize,
         column: location.column as usize,
     })
+}
+
+/// sqlparser gives no place for errors at the end of the text; the end is the place.
+pub(crate) fn at_end_if_unplaced(mut error: ExprError, text: &str) -> ExprError {
+    if error.position.is_none() {
+        let line = text.lines().count().max(1);
+        let column = text.lines().last().map_or(0, |l| l.chars().count()) + 1;
+        error.position = Some(TextPosition { line, column });
+    }
+    error
 }
 
 /// Turns sqlparser's "... at Line: 1, Column: 8" into a message and a position.

@@ -4,7 +4,9 @@ use arrow::datatypes::{DataType, Schema, TimeUnit};
 use datafusion_sql::sqlparser::ast::{Expr as SqlExpr, SelectItem, Spanned};
 
 use super::error::{ExprError, TextPosition};
-use super::plan::{PlannedExpr, expect_end, new_parser, parser_error, plan_ast, position};
+use super::plan::{
+    PlannedExpr, at_end_if_unplaced, expect_end, new_parser, parser_error, plan_ast, position,
+};
 
 /// One `expr AS name` item, planned.
 #[derive(Debug, Clone)]
@@ -34,7 +36,9 @@ impl ProjectionItem {
 /// Parses `expr [AS name]`, returning the expression and the name if one was given.
 pub fn split_alias(text: &str) -> Result<(SqlExpr, Option<String>), ExprError> {
     let mut parser = new_parser(text)?;
-    let item = parser.parse_select_item().map_err(parser_error)?;
+    let item = parser
+        .parse_select_item()
+        .map_err(|e| at_end_if_unplaced(parser_error(e), text))?;
     expect_end(&mut parser)?;
     match item {
         SelectItem::UnnamedExpr(expr) => Ok((expr, None)),

@@ -1,7 +1,7 @@
 //! Schema inference for file sources: the column types of the first rows of a CSV or JSON-lines file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use arrow::datatypes::{DataType, Field, Schema};
@@ -10,6 +10,16 @@ use super::columns::timestamp_type;
 
 /// How many rows inference looks at.
 pub const INFER_ROWS: usize = 1000;
+/// How many bytes inference reads at most, so a huge line or a device file cannot stall a check.
+pub const INFER_BYTES: u64 = 4 << 20;
+
+fn open_regular_file(path: &Path) -> Result<std::io::Take<File>, String> {
+    if !path.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(file.take(INFER_BYTES))
+}
 
 /// What the values seen so far in a column could all be, from the narrowest type up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,7 +89,7 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
 pub fn infer_csv(path: &Path, header: bool, delimiter: char) -> Result<Schema, String> {
     let delimiter = u8::try_from(delimiter)
         .map_err(|_| format!("the delimiter `{delimiter}` must be a single-byte character"))?;
-    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = open_regular_file(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(header)
         .delimiter(delimiter)
@@ -126,7 +136,7 @@ pub fn infer_csv(path: &Path, header: bool, delimiter: char) -> Result<Schema, S
 
 /// Infers the fields of a JSON-lines file from its first objects; nested values become text.
 pub fn infer_json_lines(path: &Path) -> Result<Schema, String> {
-    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = open_regular_file(path)?;
     let mut names: Vec<String> = Vec::new();
     let mut guesses: Vec<Guess> = Vec::new();
     for line in BufReader::new(file).lines().take(INFER_ROWS) {

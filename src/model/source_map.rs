@@ -246,7 +246,7 @@ mod tests {
             p.position,
             Some(FilePosition {
                 line: 5,
-                column: 45
+                column: 51
             })
         );
         let mut p = Problem::node("a", Some("kind"), "x");

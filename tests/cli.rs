@@ -1,0 +1,150 @@
+//! The `eddy` command as a user runs it: output formats, exit codes, and files it writes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn eddy(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("eddy runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eddy-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn check_passes_every_example() {
+    let out = eddy(
+        &[
+            "check",
+            "pipelines/taxi_workshop.ron",
+            "pipelines/late_data_lab.ron",
+        ],
+        &root(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 2 files: 0 error(s)"));
+}
+
+#[test]
+fn check_prints_file_line_col_node_message_and_fails() {
+    let out = eddy(&["check", "tests/broken/many_problems.ron"], &root());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{stdout}");
+    assert!(lines.contains(
+        &"tests/broken/many_problems.ron:30:40: per_zone: error: a window size must be longer than 0s, not 0s"
+    ));
+}
+
+#[test]
+fn schema_prints_every_node_and_port() {
+    let out = eddy(&["schema", "pipelines/taxi_workshop.ron"], &root());
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("revenue_per_zone [Tumbling window]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("avg_price_per_mile"), "{stdout}");
+    assert!(
+        stdout.contains("window_end          TIMESTAMP(3) NOT NULL"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn new_writes_a_valid_starter_and_never_overwrites() {
+    let dir = scratch("new");
+    let out = eddy(&["new", "sensor_alerts"], &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("sensor_alerts.ron");
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("name: \"sensor alerts\""));
+    assert!(eddy(&["check", "sensor_alerts.ron"], &dir).status.success());
+    fs::write(&path, "mine").unwrap();
+    let again = eddy(&["new", "sensor_alerts"], &dir);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(fs::read_to_string(&path).unwrap(), "mine");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fmt_check_reports_and_fmt_rewrites_canonically() {
+    let dir = scratch("fmt");
+    let canonical = fs::read_to_string(root().join("pipelines/iot_alerts.ron")).unwrap();
+    // Same document, written by hand: one line, no trailing commas, fields in another order.
+    let messy = canonical.replace("\n", " ").replace("  ", " ");
+    fs::write(dir.join("p.ron"), &messy).unwrap();
+    let out = eddy(&["fmt", "--check", "p.ron"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not in canonical form"));
+    assert_eq!(
+        fs::read_to_string(dir.join("p.ron")).unwrap(),
+        messy,
+        "--check must not write"
+    );
+    assert!(eddy(&["fmt", "p.ron"], &dir).status.success());
+    assert_eq!(fs::read_to_string(dir.join("p.ron")).unwrap(), canonical);
+    assert!(eddy(&["fmt", "--check", "p.ron"], &dir).status.success());
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn fmt_refuses_a_broken_file_and_leaves_it_alone() {
+    let dir = scratch("fmt-broken");
+    fs::write(dir.join("b.ron"), "(format_version: 1, name: ").unwrap();
+    let out = eddy(&["fmt", "b.ron"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b.ron:1:"));
+    assert_eq!(
+        fs::read_to_string(dir.join("b.ron")).unwrap(),
+        "(format_version: 1, name: "
+    );
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn help_has_examples() {
+    for args in [
+        vec!["--help"],
+        vec!["check", "--help"],
+        vec!["fmt", "--help"],
+        vec!["new", "--help"],
+    ] {
+        let out = eddy(&args, &root());
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Examples:"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let out = eddy(&["check", "nope.ron"], &root());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nope.ron"));
+}
