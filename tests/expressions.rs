@@ -147,7 +147,10 @@ fn syntax_errors_have_positions_and_trailing_text_is_refused() {
 fn unknown_functions_suggest_a_near_name() {
     let (schema, _) = trips();
     let err = plan_expr("rond(distance)", &schema).unwrap_err();
-    assert!(err.message.to_lowercase().contains("round"), "{err}");
+    assert!(err.message.contains("Invalid function 'rond'"), "{err}");
+    assert!(err.message.contains("Did you mean"), "{err}");
+    let again = plan_expr("rond(distance)", &schema).unwrap_err();
+    assert_eq!(err, again, "suggestions must be deterministic");
 }
 
 #[test]

@@ -80,7 +80,10 @@ impl ContextProvider for FunctionCatalog {
     }
 
     fn udf_names(&self) -> Vec<String> {
-        self.functions.keys().cloned().collect()
+        // Sorted, so the "did you mean" suggestion is the same on every run.
+        let mut names: Vec<String> = self.functions.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     fn higher_order_function_names(&self) -> Vec<String> {

@@ -226,7 +226,7 @@ fn children(ast: &SqlExpr) -> Vec<&SqlExpr> {
 }
 
 pub(crate) fn position(location: Location) -> Option<TextPosition> {
-    (location.line > 0).then(|| TextPosition {
+    (location.line > 0).then_some(TextPosition {
         line: location.line as usize,
         column: location.column as usize,
     })

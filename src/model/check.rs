@@ -60,7 +60,7 @@ pub fn check_text(path: &Path, text: &str) -> CheckedFile {
                 path: path.to_path_buf(),
                 pipeline: None,
                 validation: None,
-                problems: vec![problem],
+                problems: vec![*problem],
             };
         }
     };

@@ -20,7 +20,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("{}", .problem.display_in(&.path.display().to_string()))]
-    Invalid { path: PathBuf, problem: Problem },
+    Invalid {
+        path: PathBuf,
+        problem: Box<Problem>,
+    },
 }
 
 /// Files name their node kinds without double parentheses: `Generator(preset: TaxiTrips, ...)`.
@@ -36,7 +39,7 @@ struct VersionProbe {
 }
 
 /// Parses a pipeline from RON text. Only reads; nothing in the text is ever run.
-pub fn parse(text: &str) -> Result<Pipeline, Problem> {
+pub fn parse(text: &str) -> Result<Pipeline, Box<Problem>> {
     let options = ron_options();
     if let Ok(probe) = options.from_str::<VersionProbe>(text) {
         if probe.format_version > FORMAT_VERSION {
@@ -49,13 +52,13 @@ pub fn parse(text: &str) -> Result<Pipeline, Problem> {
                 ),
             );
             problem.position = position_of(text, "format_version");
-            return Err(problem);
+            return Err(Box::new(problem));
         }
         if probe.format_version == 0 {
-            return Err(Problem::error(
+            return Err(Box::new(Problem::error(
                 Subject::Document,
                 "format_version 0 does not exist; the first version is 1",
-            ));
+            )));
         }
     }
     options.from_str::<Pipeline>(text).map_err(|e| {
@@ -64,7 +67,7 @@ pub fn parse(text: &str) -> Result<Pipeline, Problem> {
             line: e.span.start.line.max(1),
             column: e.span.start.col.max(1),
         });
-        problem
+        Box::new(problem)
     })
 }
 

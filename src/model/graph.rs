@@ -49,10 +49,7 @@ pub fn topological_order(pipeline: &Pipeline) -> (Vec<usize>, Vec<Vec<String>>) 
         // Walk inside the unordered nodes until a node repeats: that closes a cycle.
         let mut path = vec![start];
         let mut current = start;
-        loop {
-            let Some(&next) = successors[current].iter().find(|&&b| in_degree[b] > 0) else {
-                break;
-            };
+        while let Some(&next) = successors[current].iter().find(|&&b| in_degree[b] > 0) {
             if let Some(at) = path.iter().position(|&p| p == next) {
                 let cycle: Vec<usize> = path[at..].to_vec();
                 if cycle.iter().all(|&c| !reported[c]) {
