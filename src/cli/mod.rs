@@ -4,6 +4,7 @@ mod check;
 mod fmt;
 mod new;
 mod open;
+mod run;
 mod schema;
 
 use std::path::PathBuf;
@@ -11,13 +12,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::model::Duration as ModelDuration;
+use crate::runtime::Speed;
+
 /// Design, run and watch streaming pipelines on your own machine.
 #[derive(Debug, Parser)]
 #[command(
     name = "eddy",
     version,
     about,
-    after_help = "Examples:\n  eddy open pipelines/taxi_workshop.ron   open a pipeline in the designer\n  eddy check pipelines/*.ron              check pipeline files for mistakes\n  eddy schema pipelines/taxi_workshop.ron show the columns of every node\n  eddy fmt --check pipelines/*.ron        verify files are in canonical form\n  eddy new my_pipeline                    write a starter pipeline"
+    after_help = "Examples:\n  eddy open pipelines/taxi_workshop.ron   open a pipeline in the designer\n  eddy run pipelines/taxi_workshop.ron    run a pipeline headless\n  eddy check pipelines/*.ron              check pipeline files for mistakes\n  eddy schema pipelines/taxi_workshop.ron show the columns of every node\n  eddy fmt --check pipelines/*.ron        verify files are in canonical form\n  eddy new my_pipeline                    write a starter pipeline"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,6 +44,26 @@ enum Command {
         /// Pipeline files (.ron).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Run a pipeline headless and print a summary per node.
+    #[command(
+        after_help = "Finite sources run to their end; endless ones until --limit, --for or Ctrl-C.\nWith --limit or --for the sources end as if complete, so every open window fires.\nCtrl-C stops at once; file sinks are still finalized.\n\nExamples:\n  eddy run pipelines/taxi_workshop.ron\n  eddy run pipelines/late_data_lab.ron --speed 10x\n  eddy run my_stream.ron --for 30s"
+    )]
+    Run {
+        /// The pipeline file.
+        file: PathBuf,
+        /// max (as fast as possible), realtime, or a factor of event time such as 10x or 0.1x.
+        #[arg(long, default_value = "max")]
+        speed: Speed,
+        /// Stop after about this many source rows.
+        #[arg(long, value_name = "ROWS")]
+        limit: Option<u64>,
+        /// Stop after this much wall time, e.g. 30s or 5m.
+        #[arg(long = "for", value_name = "DURATION")]
+        for_duration: Option<ModelDuration>,
+        /// Instances of each keyed window (default: the number of cores).
+        #[arg(long)]
+        parallelism: Option<usize>,
     },
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
@@ -77,6 +101,21 @@ pub fn main() -> ExitCode {
         Some(Command::Open { file }) => open::run(file),
         Some(Command::Check { files }) => check::run(&files),
         Some(Command::Schema { file }) => schema::run(&file),
+        Some(Command::Run {
+            file,
+            speed,
+            limit,
+            for_duration,
+            parallelism,
+        }) => run::run(
+            &file,
+            run::RunArgs {
+                speed,
+                limit_rows: limit,
+                for_duration,
+                parallelism,
+            },
+        ),
         Some(Command::Fmt { check, files }) => fmt::run(&files, check),
         Some(Command::New { name }) => new::run(&name),
     };

@@ -17,6 +17,7 @@ pub mod sink;
 pub mod source;
 pub mod source_map;
 pub mod starter;
+pub mod time;
 pub mod transform;
 pub mod validate;
 pub mod window;

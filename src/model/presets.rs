@@ -81,7 +81,7 @@ impl Preset {
                     utf8("page"),
                     utf8("action"),
                     utf8("product_id"),
-                    float64("price"),
+                    Field::new("price", DataType::Float64, true),
                     utf8("referrer"),
                 ]),
                 key_column: "user_id",

@@ -10,6 +10,7 @@ use super::problem::{Problem, Subject};
 use super::schema::{PortSchemas, infer_schemas};
 use super::sink::{SinkKind, TableView};
 use super::source::{SourceKind, StopAfter, Time};
+use super::time::{TimeAttributes, time_attributes};
 use super::transform::{TransformKind, UNMATCHED_PORT};
 use super::window::{Emit, WindowConfig, WindowShape};
 
@@ -18,6 +19,7 @@ use super::window::{Emit, WindowConfig, WindowShape};
 pub struct Validation {
     pub problems: Vec<Problem>,
     pub schemas: PortSchemas,
+    pub times: TimeAttributes,
 }
 
 impl Validation {
@@ -69,7 +71,13 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
     }
     let (schemas, type_problems) = infer_schemas(pipeline, base_dir);
     problems.extend(type_problems);
-    Validation { problems, schemas }
+    let (times, time_problems) = time_attributes(pipeline, &schemas);
+    problems.extend(time_problems);
+    Validation {
+        problems,
+        schemas,
+        times,
+    }
 }
 
 fn check_ids(pipeline: &Pipeline, problems: &mut Vec<Problem>) {

@@ -1,0 +1,203 @@
+//! `eddy run`: run a pipeline headless, with a progress line and a summary per node.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arrow::util::pretty::pretty_format_batches;
+
+use crate::connectors::collector::table_view;
+use crate::connectors::values::iso_millis;
+use crate::model::Duration as ModelDuration;
+use crate::model::check::{base_dir_of, check_file};
+use crate::model::node::NodeKind;
+use crate::model::sink::SinkKind;
+use crate::runtime::metrics::MetricsSnapshot;
+use crate::runtime::{RunOptions, RunStatus, Speed, start};
+
+/// Settings of a headless run.
+pub struct RunArgs {
+    pub speed: Speed,
+    pub limit_rows: Option<u64>,
+    pub for_duration: Option<ModelDuration>,
+    pub parallelism: Option<usize>,
+}
+
+pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let checked = check_file(file);
+    let name = file.display().to_string();
+    for problem in &checked.problems {
+        eprintln!("{}", problem.display_in(&name));
+    }
+    let has_errors = checked.has_errors();
+    let Some(pipeline) = checked.pipeline.filter(|_| !has_errors) else {
+        eprintln!("eddy: {name} has errors; fix them before running it");
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut options = RunOptions {
+        speed: args.speed,
+        ..RunOptions::default()
+    };
+    if let Some(p) = args.parallelism {
+        options.parallelism = p.max(1);
+    }
+    let handle = match start(&pipeline, &base_dir_of(file), options) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("eddy: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupted);
+        // If a handler cannot be installed, Ctrl-C simply ends the process as usual.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    let sources: Vec<String> = pipeline
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Source(_)))
+        .map(|n| n.id.clone())
+        .collect();
+    let terminal = std::io::stderr().is_terminal();
+    let mut asked_to_stop = false;
+    while !handle.is_done() {
+        std::thread::sleep(Duration::from_millis(100));
+        let snapshot = handle.snapshots().try_iter().last();
+        if interrupted.load(Ordering::SeqCst) && !asked_to_stop {
+            eprintln!("\neddy: stopping (Ctrl-C); sinks are being finalized");
+            handle.stop();
+            asked_to_stop = true;
+        }
+        let Some(snapshot) = snapshot else { continue };
+        let source_rows: u64 = sources
+            .iter()
+            .filter_map(|s| snapshot.node(s))
+            .map(|n| n.rows_out)
+            .sum();
+        let over_limit = args.limit_rows.is_some_and(|l| source_rows >= l);
+        let over_time = args
+            .for_duration
+            .is_some_and(|d| snapshot.elapsed.as_millis() as i64 >= d.as_millis());
+        if (over_limit || over_time) && !asked_to_stop {
+            handle.drain();
+            asked_to_stop = true;
+        }
+        if terminal {
+            eprint!(
+                "\r{}\x1b[K",
+                progress_line(&snapshot, &sources, handle.event_time())
+            );
+        }
+    }
+    if terminal {
+        eprintln!();
+    }
+    let tables: Vec<(String, crate::model::sink::TableView)> = pipeline
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Sink(SinkKind::Table(t)) => Some((n.id.clone(), t.view.clone())),
+            _ => None,
+        })
+        .collect();
+    let collected: Vec<_> = tables
+        .iter()
+        .map(|(id, view)| (id.clone(), view.clone(), handle.collected(id)))
+        .collect();
+    let report = handle.wait();
+    for (id, view, rows) in collected {
+        let Some(rows) = rows else { continue };
+        let Ok(rows) = rows.lock() else { continue };
+        if let Ok(Some(batch)) = table_view(&rows, &view) {
+            if let Ok(text) = pretty_format_batches(&[batch]) {
+                println!("\n[{id}] final table\n{text}");
+            }
+        }
+    }
+    print_summary(&report.metrics, &pipeline, report.wall);
+    match report.status {
+        RunStatus::Failed(error) => {
+            eprintln!("eddy: the run failed: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+        RunStatus::Stopped if interrupted.load(Ordering::SeqCst) => {
+            eprintln!("eddy: stopped by Ctrl-C");
+            Ok(ExitCode::from(130))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn progress_line(
+    snapshot: &MetricsSnapshot,
+    sources: &[String],
+    event_time: Option<i64>,
+) -> String {
+    let (rows, rate) = sources
+        .iter()
+        .filter_map(|s| snapshot.node(s))
+        .fold((0u64, 0f64), |(r, s), n| {
+            (r + n.rows_out, s + n.rows_out_per_sec)
+        });
+    let watermark = snapshot
+        .nodes
+        .iter()
+        .filter_map(|n| n.watermark)
+        .filter(|&w| w < i64::MAX)
+        .min();
+    format!(
+        "{:>7.1}s  rows {}  {}/s  event time {}  watermark {}",
+        snapshot.elapsed.as_secs_f64(),
+        thousands(rows),
+        thousands(rate as u64),
+        event_time.map_or("-".into(), iso_millis),
+        watermark.map_or("-".into(), iso_millis),
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_summary(metrics: &MetricsSnapshot, pipeline: &crate::model::Pipeline, wall: Duration) {
+    let secs = wall.as_secs_f64().max(1e-9);
+    println!(
+        "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
+        "node", "kind", "rows in", "rows out", "late", "dropped", "errors", "rows/s"
+    );
+    for node in &pipeline.nodes {
+        let Some(m) = metrics.node(&node.id) else {
+            continue;
+        };
+        let through = if matches!(node.kind, NodeKind::Source(_)) {
+            m.rows_out
+        } else {
+            m.rows_in
+        };
+        println!(
+            "{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
+            node.id,
+            node.kind.kind_name(),
+            thousands(m.rows_in),
+            thousands(m.rows_out),
+            thousands(m.late_rows),
+            thousands(m.dropped_rows),
+            thousands(m.error_rows),
+            thousands((through as f64 / secs) as u64),
+        );
+    }
+    println!("wall time {:.2}s", wall.as_secs_f64());
+}

@@ -1,0 +1,68 @@
+//! The console sink: rows printed as tables or JSON lines, up to a limit.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+
+use super::values::cell_json;
+use crate::model::sink::ConsoleFormat;
+use crate::runtime::operator::{OpResult, Operator, fail};
+use crate::runtime::outputs::Output;
+
+/// Where console text goes: the terminal for `eddy run`, the log panel in the app.
+pub type ConsoleWriter = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct ConsoleSink {
+    pub node: String,
+    pub format: ConsoleFormat,
+    pub max_rows: Option<u64>,
+    pub printed: u64,
+    pub writer: ConsoleWriter,
+}
+
+impl Operator for ConsoleSink {
+    fn on_batch(&mut self, _port: usize, batch: RecordBatch, _out: &mut Output) -> OpResult {
+        let remaining = self
+            .max_rows
+            .map_or(u64::MAX, |m| m.saturating_sub(self.printed));
+        if remaining == 0 {
+            return Ok(());
+        }
+        let batch = if (batch.num_rows() as u64) > remaining {
+            batch.slice(0, remaining as usize)
+        } else {
+            batch
+        };
+        self.printed += batch.num_rows() as u64;
+        let text = match self.format {
+            ConsoleFormat::Table => {
+                let table = pretty_format_batches(&[batch]).map_err(|e| fail(e.to_string()))?;
+                format!("[{}]\n{table}", self.node)
+            }
+            ConsoleFormat::JsonLines => {
+                let mut lines = Vec::with_capacity(batch.num_rows());
+                for row in 0..batch.num_rows() {
+                    let mut object = serde_json::Map::new();
+                    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                        object.insert(field.name().clone(), cell_json(column.as_ref(), row));
+                    }
+                    lines.push(format!(
+                        "[{}] {}",
+                        self.node,
+                        serde_json::Value::Object(object)
+                    ));
+                }
+                lines.join("\n")
+            }
+        };
+        (self.writer)(&text);
+        if self.max_rows == Some(self.printed) {
+            (self.writer)(&format!(
+                "[{}] (reached max_rows; further rows are not printed)",
+                self.node
+            ));
+        }
+        Ok(())
+    }
+}

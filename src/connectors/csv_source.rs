@@ -1,0 +1,181 @@
+//! The CSV file source: streams a file record by record (never the whole file), parses each row
+//! completely before keeping it, and sends rows that do not fit to `errors` with their line.
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow::datatypes::SchemaRef;
+use csv::ByteRecord;
+
+use super::columns::{BatchBuilder, Cell, ColumnKind};
+use super::row_errors::RowErrors;
+use crate::runtime::error::RunError;
+use crate::runtime::source::{Source, SourceChunk};
+
+/// A chunk ends after this many rows...
+pub const CHUNK_ROWS: usize = 4096;
+/// ...or once it spans this much event time, so watermarks advance in small, data-defined steps.
+pub const CHUNK_SPAN_MS: i64 = 200;
+
+/// Cuts a stream of rows into chunks by count and event-time span.
+#[derive(Default)]
+pub struct ChunkCutter {
+    first_ts: Option<i64>,
+}
+
+impl ChunkCutter {
+    /// Notes a kept row's event time; true when the chunk should end after this row.
+    pub fn row(&mut self, ts: Option<i64>, rows: usize) -> bool {
+        if let Some(ts) = ts {
+            let first = *self.first_ts.get_or_insert(ts);
+            if (ts - first).abs() >= CHUNK_SPAN_MS {
+                return true;
+            }
+        }
+        rows >= CHUNK_ROWS
+    }
+
+    pub fn reset(&mut self) {
+        self.first_ts = None;
+    }
+}
+
+pub struct CsvSource {
+    reader: csv::Reader<File>,
+    kinds: Vec<ColumnKind>,
+    names: Vec<String>,
+    time_column: Option<usize>,
+    builder: BatchBuilder,
+    cells: Vec<Cell>,
+    record: ByteRecord,
+    delimiter: u8,
+    cutter: ChunkCutter,
+    done: bool,
+}
+
+impl CsvSource {
+    /// Opens `path`; `schema` is the source's output schema (time column already TIMESTAMP).
+    pub fn open(
+        path: &Path,
+        header: bool,
+        delimiter: char,
+        schema: SchemaRef,
+        time_column: Option<usize>,
+    ) -> Result<Self, RunError> {
+        let delimiter = u8::try_from(delimiter).map_err(|_| {
+            RunError::general(format!("the delimiter `{delimiter}` is not a single byte"))
+        })?;
+        let file = File::open(path)
+            .map_err(|e| RunError::general(format!("cannot read {}: {e}", path.display())))?;
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(header)
+            .delimiter(delimiter)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(file);
+        let kinds = schema
+            .fields()
+            .iter()
+            .map(|f| ColumnKind::of(f.data_type()))
+            .collect();
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        Ok(Self {
+            reader,
+            kinds,
+            names,
+            time_column,
+            builder: BatchBuilder::new(schema),
+            cells: Vec::new(),
+            record: ByteRecord::new(),
+            delimiter,
+            cutter: ChunkCutter::default(),
+            done: false,
+        })
+    }
+
+    fn raw_text(&self) -> String {
+        let fields: Vec<String> = self
+            .record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        fields.join(&char::from(self.delimiter).to_string())
+    }
+
+    /// Parses the current record into `self.cells`, or says why it cannot be read.
+    fn parse_record(&mut self) -> Result<(), String> {
+        if self.record.len() != self.kinds.len() {
+            return Err(format!(
+                "expected {} fields, found {}",
+                self.kinds.len(),
+                self.record.len()
+            ));
+        }
+        self.cells.clear();
+        for (i, (field, kind)) in self.record.iter().zip(&self.kinds).enumerate() {
+            let text = std::str::from_utf8(field)
+                .map_err(|_| format!("column `{}` is not valid UTF-8", self.names[i]))?;
+            let cell = kind
+                .parse_text(text)
+                .map_err(|reason| format!("column `{}`: {reason}", self.names[i]))?;
+            if Some(i) == self.time_column && cell == Cell::Null {
+                return Err(format!(
+                    "the event-time column `{}` is empty",
+                    self.names[i]
+                ));
+            }
+            self.cells.push(cell);
+        }
+        Ok(())
+    }
+}
+
+impl Source for CsvSource {
+    fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut errors = RowErrors::default();
+        self.cutter.reset();
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(true) => {
+                    let line = self.record.position().map_or(line, |p| p.line());
+                    match self.parse_record() {
+                        Ok(()) => {
+                            self.builder.append(&self.cells);
+                            let ts = self.time_column.and_then(|i| match self.cells[i] {
+                                Cell::Time(t) => Some(t),
+                                _ => None,
+                            });
+                            if self.cutter.row(ts, self.builder.rows()) {
+                                break;
+                            }
+                        }
+                        Err(reason) => errors.push(line, self.raw_text(), reason),
+                    }
+                }
+                Err(e) if e.is_io_error() => {
+                    return Err(RunError::general(format!("reading the file: {e}")));
+                }
+                Err(e) => {
+                    // A record the CSV reader itself rejects: report it and carry on.
+                    errors.push(line, String::new(), e.to_string());
+                }
+            }
+            if errors.is_large() {
+                break;
+            }
+        }
+        let rows = self.builder.finish().map_err(RunError::general)?;
+        Ok(Some(SourceChunk {
+            rows,
+            errors: errors.take_batch(),
+        }))
+    }
+}

@@ -1,0 +1,119 @@
+//! CSV and JSON-lines file sinks. Rows go to a temporary file beside the target, renamed into
+//! place only when the run completes, so a crash never leaves a half file that looks whole.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+
+use super::values::{cell_json, cell_text};
+use crate::runtime::operator::{OpResult, Operator, fail};
+use crate::runtime::outputs::Output;
+
+/// The two file formats.
+pub enum FileFormat {
+    Csv { header: bool },
+    JsonLines,
+}
+
+pub struct FileSink {
+    target: PathBuf,
+    temp: PathBuf,
+    format: FileFormat,
+    writer: Option<BufWriter<File>>,
+    wrote_header: bool,
+}
+
+impl FileSink {
+    /// Opens the temporary file (creating the target's folder if needed).
+    pub fn create(target: &Path, format: FileFormat) -> Result<Self, String> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
+        let file =
+            File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            temp,
+            format,
+            writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            wrote_header: false,
+        })
+    }
+
+    fn write_batch(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        match self.format {
+            FileFormat::Csv { header } => {
+                let mut csv = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(writer);
+                if header && !self.wrote_header {
+                    csv.write_record(batch.schema().fields().iter().map(|f| f.name().as_str()))?;
+                    self.wrote_header = true;
+                }
+                let mut record = Vec::with_capacity(batch.num_columns());
+                for row in 0..batch.num_rows() {
+                    record.clear();
+                    record.extend(batch.columns().iter().map(|c| cell_text(c.as_ref(), row)));
+                    csv.write_record(&record)?;
+                }
+                csv.flush()?;
+            }
+            FileFormat::JsonLines => {
+                let schema = batch.schema();
+                for row in 0..batch.num_rows() {
+                    let mut object = serde_json::Map::with_capacity(batch.num_columns());
+                    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                        object.insert(field.name().clone(), cell_json(column.as_ref(), row));
+                    }
+                    serde_json::to_writer(&mut *writer, &serde_json::Value::Object(object))?;
+                    writer.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Operator for FileSink {
+    fn on_batch(&mut self, _port: usize, batch: RecordBatch, _out: &mut Output) -> OpResult {
+        self.write_batch(&batch)
+            .map_err(|e| fail(format!("writing {}: {e}", self.temp.display())))
+    }
+
+    fn on_end(&mut self, _out: &mut Output) -> OpResult {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        let file = writer
+            .into_inner()
+            .map_err(|e| fail(format!("writing {}: {e}", self.temp.display())))?;
+        file.sync_all()
+            .map_err(|e| fail(format!("flushing {}: {e}", self.temp.display())))?;
+        fs::rename(&self.temp, &self.target)
+            .map_err(|e| fail(format!("replacing {}: {e}", self.target.display())))
+    }
+
+    fn on_abort(&mut self) {
+        self.writer = None;
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        // Never leave a partial file behind, whatever stopped the run.
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The generator source: deterministic synthetic events for a preset, with the disorder real
+//! streams have: out-of-order arrival, late events, duplicates, skewed (hot) keys and idle keys.
+
+mod random;
+mod rows;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use arrow::datatypes::SchemaRef;
+
+use self::random::{Rng, Zipf};
+use self::rows::RowMaker;
+use super::columns::{BatchBuilder, Cell};
+use super::csv_source::{CHUNK_ROWS, CHUNK_SPAN_MS};
+use crate::model::infer::parse_timestamp_millis;
+use crate::model::source::{GeneratorSource, StopAfter, Time};
+use crate::runtime::error::RunError;
+use crate::runtime::source::{Source, SourceChunk};
+
+/// Idle keys send events only during this first stretch of event time.
+const IDLE_KEYS_ACTIVE_MS: i64 = 60_000;
+
+/// An event generated but not yet delivered (it arrives later than it happened).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    arrival: i64,
+    seq: u64,
+    cells: Vec<CellKey>,
+}
+
+/// `Cell` with a total order so in-flight events can sit in a heap (floats by their bits).
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone)]
+enum CellKey {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(u64),
+    Text(String),
+    Time(i64),
+}
+
+impl From<Cell> for CellKey {
+    fn from(c: Cell) -> Self {
+        match c {
+            Cell::Null => CellKey::Null,
+            Cell::Bool(b) => CellKey::Bool(b),
+            Cell::Int(i) => CellKey::Int(i),
+            Cell::Float(f) => CellKey::Float(f.to_bits()),
+            Cell::Text(s) => CellKey::Text(s),
+            Cell::Time(t) => CellKey::Time(t),
+        }
+    }
+}
+
+impl From<&CellKey> for Cell {
+    fn from(c: &CellKey) -> Self {
+        match c {
+            CellKey::Null => Cell::Null,
+            CellKey::Bool(b) => Cell::Bool(*b),
+            CellKey::Int(i) => Cell::Int(*i),
+            CellKey::Float(f) => Cell::Float(f64::from_bits(*f)),
+            CellKey::Text(s) => Cell::Text(s.clone()),
+            CellKey::Time(t) => Cell::Time(*t),
+        }
+    }
+}
+
+pub struct GeneratorSourceReader {
+    config: GeneratorSource,
+    rng: Rng,
+    keys: Zipf,
+    maker: RowMaker,
+    builder: BatchBuilder,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
+    start_ms: i64,
+    next_seq: u64,
+    generated: u64,
+    exhausted: bool,
+    cells: Vec<Cell>,
+}
+
+impl GeneratorSourceReader {
+    pub fn new(config: &GeneratorSource, schema: SchemaRef) -> Result<Self, RunError> {
+        let start_ms = parse_timestamp_millis(&config.start_time).ok_or_else(|| {
+            RunError::general(format!(
+                "start_time `{}` is not an ISO-8601 time",
+                config.start_time
+            ))
+        })?;
+        let time_column = match &config.time {
+            Time::EventTime(t) => Some(t.column.clone()),
+            Time::ProcessingTime => None,
+        };
+        Ok(Self {
+            rng: Rng::new(config.seed),
+            keys: Zipf::new(config.keys.max(1) as usize, config.key_skew),
+            maker: RowMaker::new(config.preset, &schema, time_column, config.seed),
+            builder: BatchBuilder::new(schema),
+            config: config.clone(),
+            in_flight: BinaryHeap::new(),
+            start_ms,
+            next_seq: 0,
+            generated: 0,
+            exhausted: false,
+            cells: Vec::new(),
+        })
+    }
+
+    fn event_time_of(&self, seq: u64) -> i64 {
+        let rate = self.config.events_per_sec.max(1) as i64;
+        self.start_ms + (seq as i64 * 1000) / rate
+    }
+
+    fn finished_generating(&self, next_time: i64) -> bool {
+        match &self.config.stop_after {
+            StopAfter::Events(n) => self.generated >= *n,
+            StopAfter::EventTime(d) => next_time >= self.start_ms + d.as_millis(),
+            StopAfter::Never => false,
+        }
+    }
+
+    fn pick_key(&mut self, t: i64) -> usize {
+        let keys = self.config.keys.max(1) as usize;
+        let idle_from = keys - (self.config.idle_keys as usize).min(keys);
+        for _ in 0..16 {
+            let key = self.keys.sample(&mut self.rng);
+            let idle = key >= idle_from && t >= self.start_ms + IDLE_KEYS_ACTIVE_MS;
+            if !idle && self.maker.key_is_active(key, t) {
+                return key;
+            }
+        }
+        // Fall back to the most popular key that is not idle.
+        0
+    }
+
+    /// Generates the next event and puts it (and maybe a duplicate) in flight.
+    fn generate_one(&mut self) -> i64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let t = self.event_time_of(seq);
+        let key = self.pick_key(t);
+        let disorder = self.config.disorder.as_millis().max(0);
+        let mut delay = if disorder > 0 {
+            self.rng.below(disorder as u64 + 1) as i64
+        } else {
+            0
+        };
+        if self.config.late_share > 0.0 && self.rng.chance(self.config.late_share) {
+            delay += self.config.late_by.as_millis().max(0);
+        }
+        self.maker.make(seq, t, key, &mut self.rng, &mut self.cells);
+        let cells: Vec<CellKey> = self.cells.drain(..).map(CellKey::from).collect();
+        if self.config.duplicate_share > 0.0 && self.rng.chance(self.config.duplicate_share) {
+            let again = 1 + self.rng.below(500) as i64;
+            self.in_flight.push(Reverse(InFlight {
+                arrival: t + delay + again,
+                seq,
+                cells: cells.clone(),
+            }));
+        }
+        self.in_flight.push(Reverse(InFlight {
+            arrival: t + delay,
+            seq,
+            cells,
+        }));
+        self.generated += 1;
+        t
+    }
+}
+
+impl Source for GeneratorSourceReader {
+    fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
+        let mut first_arrival: Option<i64> = None;
+        loop {
+            // Deliver everything that has arrived by the time the newest event happened.
+            let now = if self.exhausted {
+                i64::MAX
+            } else {
+                let next_time = self.event_time_of(self.next_seq);
+                if self.finished_generating(next_time) {
+                    self.exhausted = true;
+                    continue;
+                }
+                self.generate_one()
+            };
+            while let Some(Reverse(next)) = self.in_flight.peek() {
+                if next.arrival > now {
+                    break;
+                }
+                let Some(Reverse(event)) = self.in_flight.pop() else {
+                    break;
+                };
+                let first = *first_arrival.get_or_insert(event.arrival);
+                let cells: Vec<Cell> = event.cells.iter().map(Cell::from).collect();
+                self.builder.append(&cells);
+                if self.builder.rows() >= CHUNK_ROWS || event.arrival - first >= CHUNK_SPAN_MS {
+                    let rows = self.builder.finish().map_err(RunError::general)?;
+                    return Ok(Some(SourceChunk { rows, errors: None }));
+                }
+            }
+            if self.exhausted && self.in_flight.is_empty() {
+                if self.builder.rows() > 0 {
+                    let rows = self.builder.finish().map_err(RunError::general)?;
+                    return Ok(Some(SourceChunk { rows, errors: None }));
+                }
+                return Ok(None);
+            }
+        }
+    }
+}

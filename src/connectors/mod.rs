@@ -1,0 +1,12 @@
+//! Sources and sinks that touch the outside world: generators, files, the console, and the
+//! in-memory collector behind the app's charts and tables (and the tests).
+
+pub mod collector;
+pub mod columns;
+pub mod console;
+pub mod csv_source;
+pub mod file_sink;
+pub mod generator;
+pub mod json_source;
+pub mod row_errors;
+pub mod values;

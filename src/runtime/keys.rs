@@ -1,0 +1,85 @@
+//! Keys of rows as bytes (for state lookups) and their hash (for partitioning across instances).
+
+use std::hash::Hasher;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, Rows, SortField};
+
+use super::error::RunError;
+
+/// Encodes the key columns of a batch into comparable byte rows, and decodes them back.
+pub struct KeyEncoder {
+    columns: Vec<usize>,
+    converter: Option<RowConverter>,
+}
+
+impl KeyEncoder {
+    /// `columns` are the key column names in `schema`; an empty list means one key for all rows.
+    pub fn new(schema: &SchemaRef, columns: &[String]) -> Result<Self, RunError> {
+        let indices: Vec<usize> = columns
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| RunError::general(format!("key column `{c}` is missing")))
+            })
+            .collect::<Result<_, _>>()?;
+        let converter = if indices.is_empty() {
+            None
+        } else {
+            let fields = indices
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect();
+            Some(RowConverter::new(fields).map_err(|e| RunError::general(e.to_string()))?)
+        };
+        Ok(Self {
+            columns: indices,
+            converter,
+        })
+    }
+
+    pub fn is_global(&self) -> bool {
+        self.converter.is_none()
+    }
+
+    /// The key rows of `batch`; `None` when there are no key columns.
+    pub fn encode(&self, batch: &RecordBatch) -> Result<Option<Rows>, RunError> {
+        let Some(converter) = &self.converter else {
+            return Ok(None);
+        };
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
+        converter
+            .convert_columns(&arrays)
+            .map(Some)
+            .map_err(|e| RunError::general(e.to_string()))
+    }
+
+    /// Turns stored key bytes back into key columns.
+    pub fn decode<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Vec<ArrayRef>, RunError> {
+        let Some(converter) = &self.converter else {
+            return Ok(Vec::new());
+        };
+        let parser = converter.parser();
+        let rows: Vec<_> = keys.into_iter().map(|k| parser.parse(k)).collect();
+        converter
+            .convert_rows(rows)
+            .map_err(|e| RunError::general(e.to_string()))
+    }
+}
+
+/// A stable hash of key bytes: the same key goes to the same instance on every run.
+pub fn key_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}

@@ -1,0 +1,24 @@
+//! What flows on an edge: data batches and control messages, in one ordered stream per edge.
+
+use arrow::record_batch::RecordBatch;
+
+/// Event time in milliseconds since the epoch.
+pub type Timestamp = i64;
+
+/// The watermark before any data: nothing is known yet.
+pub const MIN_WATERMARK: Timestamp = i64::MIN;
+/// The watermark at the end of a bounded input: every window can fire.
+pub const MAX_WATERMARK: Timestamp = i64::MAX;
+
+/// One message on an edge. Data and control share the channel so their order is kept
+/// (a watermark never overtakes the rows before it).
+#[derive(Debug, Clone)]
+pub enum Message {
+    Batch(RecordBatch),
+    /// No row with an event time at or before this will follow on this edge.
+    Watermark(Timestamp),
+    /// The sender has no data for a while; do not let it hold back the watermark.
+    Idle,
+    /// No more messages on this edge.
+    End,
+}
