@@ -17,26 +17,34 @@ pub const CHUNK_ROWS: usize = 4096;
 /// ...or once it spans this much event time, so watermarks advance in small, data-defined steps.
 pub const CHUNK_SPAN_MS: i64 = 200;
 
-/// Cuts a stream of rows into chunks by count and event-time span.
+/// Cuts a stream of rows into chunks: at most `CHUNK_ROWS` rows, all within `CHUNK_SPAN_MS` of
+/// event time of the chunk's first row. A row that does not fit starts the next chunk.
 #[derive(Default)]
 pub struct ChunkCutter {
     first_ts: Option<i64>,
+    rows: usize,
 }
 
 impl ChunkCutter {
-    /// Notes a kept row's event time; true when the chunk should end after this row.
-    pub fn row(&mut self, ts: Option<i64>, rows: usize) -> bool {
+    /// Whether a row with event time `ts` still fits the current chunk (and counts it if so).
+    pub fn admit(&mut self, ts: Option<i64>) -> bool {
+        if self.rows >= CHUNK_ROWS {
+            return false;
+        }
         if let Some(ts) = ts {
-            let first = *self.first_ts.get_or_insert(ts);
-            if (ts - first).abs() >= CHUNK_SPAN_MS {
-                return true;
+            match self.first_ts {
+                Some(first) if (ts - first).abs() >= CHUNK_SPAN_MS => return false,
+                Some(_) => {}
+                None => self.first_ts = Some(ts),
             }
         }
-        rows >= CHUNK_ROWS
+        self.rows += 1;
+        true
     }
 
     pub fn reset(&mut self) {
         self.first_ts = None;
+        self.rows = 0;
     }
 }
 
@@ -50,7 +58,17 @@ pub struct CsvSource {
     record: ByteRecord,
     delimiter: u8,
     cutter: ChunkCutter,
+    /// A parsed row that did not fit the previous chunk.
+    pending: Option<Vec<Cell>>,
     done: bool,
+}
+
+/// The event time in a parsed row.
+pub fn row_time(cells: &[Cell], time_column: Option<usize>) -> Option<i64> {
+    time_column.and_then(|i| match cells.get(i) {
+        Some(Cell::Time(t)) => Some(*t),
+        _ => None,
+    })
 }
 
 impl CsvSource {
@@ -89,6 +107,7 @@ impl CsvSource {
             record: ByteRecord::new(),
             delimiter,
             cutter: ChunkCutter::default(),
+            pending: None,
             done: false,
         })
     }
@@ -132,30 +151,28 @@ impl CsvSource {
 
 impl Source for CsvSource {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
-        if self.done {
+        if self.done && self.pending.is_none() {
             return Ok(None);
         }
         let mut errors = RowErrors::default();
         self.cutter.reset();
-        loop {
+        if let Some(cells) = self.pending.take() {
+            self.cutter.admit(row_time(&cells, self.time_column));
+            self.builder.append(&cells);
+        }
+        while !self.done {
             let line = self.reader.position().line();
             match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
+                Ok(false) => self.done = true,
                 Ok(true) => {
                     let line = self.record.position().map_or(line, |p| p.line());
                     match self.parse_record() {
                         Ok(()) => {
-                            self.builder.append(&self.cells);
-                            let ts = self.time_column.and_then(|i| match self.cells[i] {
-                                Cell::Time(t) => Some(t),
-                                _ => None,
-                            });
-                            if self.cutter.row(ts, self.builder.rows()) {
+                            if !self.cutter.admit(row_time(&self.cells, self.time_column)) {
+                                self.pending = Some(self.cells.clone());
                                 break;
                             }
+                            self.builder.append(&self.cells);
                         }
                         Err(reason) => errors.push(line, self.raw_text(), reason),
                     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use arrow::datatypes::SchemaRef;
 
 use super::columns::{BatchBuilder, Cell, ColumnKind};
-use super::csv_source::ChunkCutter;
+use super::csv_source::{ChunkCutter, row_time};
 use super::row_errors::RowErrors;
 use crate::runtime::error::RunError;
 use crate::runtime::source::{Source, SourceChunk};
@@ -24,6 +24,7 @@ pub struct JsonLinesSource {
     bytes: Vec<u8>,
     line_number: u64,
     cutter: ChunkCutter,
+    pending: Option<Vec<Cell>>,
     done: bool,
 }
 
@@ -52,6 +53,7 @@ impl JsonLinesSource {
             bytes: Vec::new(),
             line_number: 0,
             cutter: ChunkCutter::default(),
+            pending: None,
             done: false,
         })
     }
@@ -81,12 +83,16 @@ impl JsonLinesSource {
 
 impl Source for JsonLinesSource {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
-        if self.done {
+        if self.done && self.pending.is_none() {
             return Ok(None);
         }
         let mut errors = RowErrors::default();
         self.cutter.reset();
-        loop {
+        if let Some(cells) = self.pending.take() {
+            self.cutter.admit(row_time(&cells, self.time_column));
+            self.builder.append(&cells);
+        }
+        while !self.done {
             self.bytes.clear();
             let read = self
                 .reader
@@ -96,7 +102,7 @@ impl Source for JsonLinesSource {
                 })?;
             if read == 0 {
                 self.done = true;
-                break;
+                continue;
             }
             self.line_number += 1;
             self.line.clear();
@@ -113,14 +119,11 @@ impl Source for JsonLinesSource {
             }
             match self.parse_line() {
                 Ok(()) => {
-                    self.builder.append(&self.cells);
-                    let ts = self.time_column.and_then(|i| match self.cells[i] {
-                        Cell::Time(t) => Some(t),
-                        _ => None,
-                    });
-                    if self.cutter.row(ts, self.builder.rows()) {
+                    if !self.cutter.admit(row_time(&self.cells, self.time_column)) {
+                        self.pending = Some(self.cells.clone());
                         break;
                     }
+                    self.builder.append(&self.cells);
                 }
                 Err(reason) => {
                     let raw = self.line.trim_end().to_string();

@@ -78,6 +78,8 @@ pub struct GeneratorSourceReader {
     generated: u64,
     exhausted: bool,
     cells: Vec<Cell>,
+    /// An arrived event that did not fit the previous chunk.
+    pending: Option<(i64, Vec<Cell>)>,
 }
 
 impl GeneratorSourceReader {
@@ -104,6 +106,7 @@ impl GeneratorSourceReader {
             generated: 0,
             exhausted: false,
             cells: Vec::new(),
+            pending: None,
         })
     }
 
@@ -172,6 +175,10 @@ impl GeneratorSourceReader {
 impl Source for GeneratorSourceReader {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
         let mut first_arrival: Option<i64> = None;
+        if let Some((arrival, cells)) = self.pending.take() {
+            first_arrival = Some(arrival);
+            self.builder.append(&cells);
+        }
         loop {
             // Deliver everything that has arrived by the time the newest event happened.
             let now = if self.exhausted {
@@ -199,7 +206,7 @@ impl Source for GeneratorSourceReader {
                     return Ok(Some(SourceChunk { rows, errors: None }));
                 }
             }
-            if self.exhausted && self.in_flight.is_empty() {
+            if self.exhausted && self.in_flight.is_empty() && self.pending.is_none() {
                 if self.builder.rows() > 0 {
                     let rows = self.builder.finish().map_err(RunError::general)?;
                     return Ok(Some(SourceChunk { rows, errors: None }));

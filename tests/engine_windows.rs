@@ -1,0 +1,223 @@
+//! Window semantics against Flink: the documentation's Bid example (TUMBLE and HOP), assignment
+//! edge cases, sessions that merge, and the allowed-lateness boundary `ts + lateness <= watermark`.
+
+mod support;
+
+use support::{run_in, scratch, window_pipeline};
+
+const BID_COLUMNS: &str = r#"(name: "ts", type: Timestamp), (name: "price", type: Float64), (name: "item", type: String)"#;
+
+/// The Bid table from Flink's window TVF documentation.
+const BIDS: &str = "ts,price,item
+2020-04-15T08:05:00Z,4.00,C
+2020-04-15T08:07:00Z,2.00,A
+2020-04-15T08:09:00Z,5.00,D
+2020-04-15T08:11:00Z,3.00,B
+2020-04-15T08:13:00Z,1.00,E
+2020-04-15T08:17:00Z,6.00,F
+";
+
+#[test]
+fn flink_bid_example_tumble_10_minutes() {
+    let dir = scratch("bid-tumble");
+    let ron = window_pipeline(BID_COLUMNS, "0s", r#"Tumbling(size: "10m")"#, "", r#""sum(price) AS price""#, "0s");
+    let out = run_in(&dir, &ron, &[("data.csv", BIDS)], 1);
+    assert_eq!(
+        out.lines("results"),
+        vec![
+            "2020-04-15T08:00:00.000Z|2020-04-15T08:10:00.000Z|11.0",
+            "2020-04-15T08:10:00.000Z|2020-04-15T08:20:00.000Z|10.0",
+        ]
+    );
+}
+
+#[test]
+fn flink_bid_example_hop_5_minute_slide_10_minute_size() {
+    let dir = scratch("bid-hop");
+    let ron = window_pipeline(
+        BID_COLUMNS,
+        "0s",
+        r#"Sliding(size: "10m", slide: "5m")"#,
+        "",
+        r#""sum(price) AS price""#,
+        "0s",
+    );
+    let out = run_in(&dir, &ron, &[("data.csv", BIDS)], 1);
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "2020-04-15T08:00:00.000Z|2020-04-15T08:10:00.000Z|11.0",
+            "2020-04-15T08:05:00.000Z|2020-04-15T08:15:00.000Z|15.0",
+            "2020-04-15T08:10:00.000Z|2020-04-15T08:20:00.000Z|10.0",
+            "2020-04-15T08:15:00.000Z|2020-04-15T08:25:00.000Z|6.0",
+        ]
+    );
+}
+
+const TS_COLUMNS: &str = r#"(name: "ts", type: Timestamp), (name: "k", type: String)"#;
+
+#[test]
+fn boundaries_negative_times_and_offsets() {
+    let dir = scratch("edges");
+    // Epoch milliseconds: -1 belongs to [-10s, 0); 10000 opens [10s, 20s), 9999 is in [0, 10s).
+    let data = "ts,k\n-1,a\n9999,a\n10000,a\n";
+    let ron = window_pipeline(TS_COLUMNS, "1m", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "0s");
+    let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "1969-12-31T23:59:50.000Z|1970-01-01T00:00:00.000Z|1",
+            "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
+            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|1",
+        ]
+    );
+    // With a 3 s offset the grid moves: 2000 is in [-7s, 3s), 3000 opens [3s, 13s).
+    let ron = window_pipeline(
+        TS_COLUMNS,
+        "1m",
+        r#"Tumbling(size: "10s", offset: "3s")"#,
+        "",
+        r#""count(*) AS n""#,
+        "0s",
+    );
+    let out = run_in(&dir, &ron, &[("data.csv", "ts,k\n2000,a\n3000,a\n")], 1);
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "1969-12-31T23:59:53.000Z|1970-01-01T00:00:03.000Z|1",
+            "1970-01-01T00:00:03.000Z|1970-01-01T00:00:13.000Z|1",
+        ]
+    );
+}
+
+#[test]
+fn a_late_row_bridges_two_sessions_into_one() {
+    let dir = scratch("sessions");
+    // Gap 10 s: sessions [0, 10s) and [18s, 28s); the row at 9 s reaches both and merges them.
+    let data = "ts,k\n0,a\n18000,a\n9000,a\n0,b\n";
+    let ron = window_pipeline(TS_COLUMNS, "1m", r#"Session(gap: "10s")"#, r#""k""#, r#""count(*) AS n""#, "0s");
+    let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "a|1970-01-01T00:00:00.000Z|1970-01-01T00:00:28.000Z|3",
+            "b|1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
+        ]
+    );
+    // Without the bridging row the sessions stay apart.
+    let out = run_in(&dir, &ron, &[("data.csv", "ts,k\n0,a\n18000,a\n")], 1);
+    assert_eq!(out.lines("results").len(), 2);
+}
+
+#[test]
+fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
+    let dir = scratch("lateness");
+    // Watermark delay 0: after the row at 12 s the watermark is 11999 ms, and [0, 10s) has fired.
+    // The row at 9999 ms is 2000 ms behind it: late with 2000 ms of allowed lateness (11999 <= 11999),
+    // in time with 2001 ms (12000 > 11999), which re-fires the window with the updated count.
+    let data = "ts,k\n1000,a\n12000,a\n9999,a\n";
+    let late_ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "2000ms");
+    let out = run_in(&dir, &late_ron, &[("data.csv", data)], 1);
+    assert_eq!(
+        out.lines("results"),
+        vec![
+            "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
+            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|1",
+        ]
+    );
+    let late = out.lines("late");
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(late[0].starts_with("1970-01-01T00:00:09.999Z|a|"), "{late:?}");
+    assert!(late[0].contains("allowed lateness 2000 ms"), "{late:?}");
+    assert_eq!(out.node("win").late_rows, 1);
+
+    let in_time_ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "2001ms");
+    let out = run_in(&dir, &in_time_ron, &[("data.csv", data)], 1);
+    assert_eq!(
+        out.lines("results"),
+        vec![
+            "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
+            "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|2",
+            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|1",
+        ],
+        "the late row must update the fired window (a late firing)"
+    );
+    assert!(out.lines("late").is_empty());
+    assert_eq!(out.node("win").late_firings, 1);
+}
+
+#[test]
+fn unconnected_late_port_counts_dropped_rows() {
+    let dir = scratch("dropped");
+    let ron = r#"(
+    format_version: 1,
+    name: "dropped",
+    nodes: [
+        (id: "src", kind: Source(CsvFile(path: "data.csv", time: EventTime(column: "ts", max_out_of_orderness: "0s")))),
+        (id: "win", kind: Window(window: Tumbling(size: "10s"), aggregates: ["count(*) AS n"], emit: OnWatermark)),
+        (id: "results", kind: Sink(Table(view: Latest(10)))),
+    ],
+    edges: ["src.out -> win.in", "win.out -> results.in"],
+)"#;
+    let out = run_in(&dir, ron, &[("data.csv", "ts,k\n1000,a\n12000,a\n5000,a\n")], 1);
+    assert_eq!(out.node("win").dropped_rows, 1);
+    assert_eq!(out.node("win").late_rows, 1);
+}
+
+#[test]
+fn every_aggregate_on_real_rows() {
+    let dir = scratch("aggregates");
+    let columns = r#"(name: "ts", type: Timestamp), (name: "k", type: String), (name: "v", type: Int64), (name: "x", type: Float64), (name: "u", type: String)"#;
+    let data = "ts,k,v,x,u\n1000,a,5,1.5,p\n3000,a,2,,q\n2000,a,9,2.5,p\n1500,b,1,0.5,z\n";
+    let ron = window_pipeline(
+        columns,
+        "1m",
+        r#"Tumbling(size: "10s")"#,
+        r#""k""#,
+        r#""count(*) AS n", "count(x) AS nx", "sum(v) AS sv", "avg(x) AS ax", "min(v) AS lo", "max(u) AS hi", "count(DISTINCT u) AS du", "first(u) AS fu", "last(v) AS lv""#,
+        "0s",
+    );
+    let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            // first/last follow event time, not arrival: u at 1000 ms is p, v at 3000 ms is 2.
+            "a|1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|3|2|16|2.0|2|q|2|p|2",
+            "b|1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1|1|1|0.5|1|z|1|z|1",
+        ]
+    );
+}
+
+#[test]
+fn count_windows_fire_every_n_rows_per_key() {
+    let dir = scratch("count");
+    let data = "ts,k\n1000,a\n2000,b\n3000,a\n4000,a\n5000,a\n";
+    let ron = window_pipeline(TS_COLUMNS, "0s", "Count(size: 2)", r#""k""#, r#""count(*) AS n""#, "0s");
+    let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
+    // a: rows at 1 s and 3 s, then 4 s and 5 s; b's single row never completes a window.
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "a|1970-01-01T00:00:01.000Z|1970-01-01T00:00:03.001Z|2",
+            "a|1970-01-01T00:00:04.000Z|1970-01-01T00:00:05.001Z|2",
+        ]
+    );
+}
+
+#[test]
+fn early_results_come_before_the_final_one() {
+    let dir = scratch("early");
+    let data = "ts,k\n1000,a\n4000,a\n7000,a\n9000,a\n21000,a\n";
+    let ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "0s")
+        .replace("emit: OnWatermark", r#"emit: Early("3s")"#);
+    let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
+    let first_window: Vec<String> = out
+        .lines("results")
+        .into_iter()
+        .filter(|l| l.starts_with("1970-01-01T00:00:00.000Z"))
+        .collect();
+    // Early timers at 2999, 5999 and 8999 ms fire when the watermark (delay 0) reaches them:
+    // after the rows at 4 s (2 rows in), 7 s (3) and 9 s (4); the final result comes at 21 s.
+    let counts: Vec<&str> = first_window.iter().map(|l| l.rsplit('|').next().unwrap()).collect();
+    assert_eq!(counts, vec!["2", "3", "4", "4"], "{first_window:?}");
+}
