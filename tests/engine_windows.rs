@@ -20,7 +20,14 @@ const BIDS: &str = "ts,price,item
 #[test]
 fn flink_bid_example_tumble_10_minutes() {
     let dir = scratch("bid-tumble");
-    let ron = window_pipeline(BID_COLUMNS, "0s", r#"Tumbling(size: "10m")"#, "", r#""sum(price) AS price""#, "0s");
+    let ron = window_pipeline(
+        BID_COLUMNS,
+        "0s",
+        r#"Tumbling(size: "10m")"#,
+        "",
+        r#""sum(price) AS price""#,
+        "0s",
+    );
     let out = run_in(&dir, &ron, &[("data.csv", BIDS)], 1);
     assert_eq!(
         out.lines("results"),
@@ -61,7 +68,14 @@ fn boundaries_negative_times_and_offsets() {
     let dir = scratch("edges");
     // Epoch milliseconds: -1 belongs to [-10s, 0); 10000 opens [10s, 20s), 9999 is in [0, 10s).
     let data = "ts,k\n-1,a\n9999,a\n10000,a\n";
-    let ron = window_pipeline(TS_COLUMNS, "1m", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "0s");
+    let ron = window_pipeline(
+        TS_COLUMNS,
+        "1m",
+        r#"Tumbling(size: "10s")"#,
+        "",
+        r#""count(*) AS n""#,
+        "0s",
+    );
     let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
     assert_eq!(
         out.sorted_lines("results"),
@@ -95,7 +109,14 @@ fn a_late_row_bridges_two_sessions_into_one() {
     let dir = scratch("sessions");
     // Gap 10 s: sessions [0, 10s) and [18s, 28s); the row at 9 s reaches both and merges them.
     let data = "ts,k\n0,a\n18000,a\n9000,a\n0,b\n";
-    let ron = window_pipeline(TS_COLUMNS, "1m", r#"Session(gap: "10s")"#, r#""k""#, r#""count(*) AS n""#, "0s");
+    let ron = window_pipeline(
+        TS_COLUMNS,
+        "1m",
+        r#"Session(gap: "10s")"#,
+        r#""k""#,
+        r#""count(*) AS n""#,
+        "0s",
+    );
     let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
     assert_eq!(
         out.sorted_lines("results"),
@@ -116,7 +137,14 @@ fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
     // The row at 9999 ms is 2000 ms behind it: late with 2000 ms of allowed lateness (11999 <= 11999),
     // in time with 2001 ms (12000 > 11999), which re-fires the window with the updated count.
     let data = "ts,k\n1000,a\n12000,a\n9999,a\n";
-    let late_ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "2000ms");
+    let late_ron = window_pipeline(
+        TS_COLUMNS,
+        "0s",
+        r#"Tumbling(size: "10s")"#,
+        "",
+        r#""count(*) AS n""#,
+        "2000ms",
+    );
     let out = run_in(&dir, &late_ron, &[("data.csv", data)], 1);
     assert_eq!(
         out.lines("results"),
@@ -127,11 +155,21 @@ fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
     );
     let late = out.lines("late");
     assert_eq!(late.len(), 1, "{late:?}");
-    assert!(late[0].starts_with("1970-01-01T00:00:09.999Z|a|"), "{late:?}");
+    assert!(
+        late[0].starts_with("1970-01-01T00:00:09.999Z|a|"),
+        "{late:?}"
+    );
     assert!(late[0].contains("allowed lateness 2000 ms"), "{late:?}");
     assert_eq!(out.node("win").late_rows, 1);
 
-    let in_time_ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "2001ms");
+    let in_time_ron = window_pipeline(
+        TS_COLUMNS,
+        "0s",
+        r#"Tumbling(size: "10s")"#,
+        "",
+        r#""count(*) AS n""#,
+        "2001ms",
+    );
     let out = run_in(&dir, &in_time_ron, &[("data.csv", data)], 1);
     assert_eq!(
         out.lines("results"),
@@ -159,7 +197,12 @@ fn unconnected_late_port_counts_dropped_rows() {
     ],
     edges: ["src.out -> win.in", "win.out -> results.in"],
 )"#;
-    let out = run_in(&dir, ron, &[("data.csv", "ts,k\n1000,a\n12000,a\n5000,a\n")], 1);
+    let out = run_in(
+        &dir,
+        ron,
+        &[("data.csv", "ts,k\n1000,a\n12000,a\n5000,a\n")],
+        1,
+    );
     assert_eq!(out.node("win").dropped_rows, 1);
     assert_eq!(out.node("win").late_rows, 1);
 }
@@ -192,7 +235,14 @@ fn every_aggregate_on_real_rows() {
 fn count_windows_fire_every_n_rows_per_key() {
     let dir = scratch("count");
     let data = "ts,k\n1000,a\n2000,b\n3000,a\n4000,a\n5000,a\n";
-    let ron = window_pipeline(TS_COLUMNS, "0s", "Count(size: 2)", r#""k""#, r#""count(*) AS n""#, "0s");
+    let ron = window_pipeline(
+        TS_COLUMNS,
+        "0s",
+        "Count(size: 2)",
+        r#""k""#,
+        r#""count(*) AS n""#,
+        "0s",
+    );
     let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
     // a: rows at 1 s and 3 s, then 4 s and 5 s; b's single row never completes a window.
     assert_eq!(
@@ -208,8 +258,15 @@ fn count_windows_fire_every_n_rows_per_key() {
 fn early_results_come_before_the_final_one() {
     let dir = scratch("early");
     let data = "ts,k\n1000,a\n4000,a\n7000,a\n9000,a\n21000,a\n";
-    let ron = window_pipeline(TS_COLUMNS, "0s", r#"Tumbling(size: "10s")"#, "", r#""count(*) AS n""#, "0s")
-        .replace("emit: OnWatermark", r#"emit: Early("3s")"#);
+    let ron = window_pipeline(
+        TS_COLUMNS,
+        "0s",
+        r#"Tumbling(size: "10s")"#,
+        "",
+        r#""count(*) AS n""#,
+        "0s",
+    )
+    .replace("emit: OnWatermark", r#"emit: Early("3s")"#);
     let out = run_in(&dir, &ron, &[("data.csv", data)], 1);
     let first_window: Vec<String> = out
         .lines("results")
@@ -218,6 +275,9 @@ fn early_results_come_before_the_final_one() {
         .collect();
     // Early timers at 2999, 5999 and 8999 ms fire when the watermark (delay 0) reaches them:
     // after the rows at 4 s (2 rows in), 7 s (3) and 9 s (4); the final result comes at 21 s.
-    let counts: Vec<&str> = first_window.iter().map(|l| l.rsplit('|').next().unwrap()).collect();
+    let counts: Vec<&str> = first_window
+        .iter()
+        .map(|l| l.rsplit('|').next().unwrap())
+        .collect();
     assert_eq!(counts, vec!["2", "3", "4", "4"], "{first_window:?}");
 }

@@ -115,10 +115,16 @@ impl Output {
 
     /// Sends rows out of `port` to every edge leaving it.
     pub fn emit(&mut self, port: usize, batch: RecordBatch) -> Result<(), SendFailure> {
+        InstanceMetrics::add(&self.metrics.rows_out, batch.num_rows() as u64);
+        self.emit_side(port, batch)
+    }
+
+    /// Sends rejected rows (`errors`, `late`) without counting them as the node's output;
+    /// they have counters of their own.
+    pub fn emit_side(&mut self, port: usize, batch: RecordBatch) -> Result<(), SendFailure> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        InstanceMetrics::add(&self.metrics.rows_out, batch.num_rows() as u64);
         let Some(edges) = self.ports.get(port) else {
             return Ok(());
         };

@@ -74,7 +74,7 @@ pub fn run_source(
         let started = Instant::now();
         if let Some(errors) = chunk.errors {
             InstanceMetrics::add(&metrics.error_rows, errors.num_rows() as u64);
-            out.emit(1, errors)?;
+            out.emit_side(1, errors)?;
         }
         InstanceMetrics::add(&metrics.rows_in, chunk.rows.num_rows() as u64);
         out.emit(0, chunk.rows)?;

@@ -27,7 +27,11 @@ impl Outcome {
         let mut lines = Vec::new();
         for batch in batches {
             for row in 0..batch.num_rows() {
-                let cells: Vec<String> = batch.columns().iter().map(|c| cell_text(c.as_ref(), row)).collect();
+                let cells: Vec<String> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| cell_text(c.as_ref(), row))
+                    .collect();
                 lines.push(cells.join("|"));
             }
         }
@@ -85,12 +89,17 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
         .filter(|n| n.kind.output_ports().is_empty())
         .map(|n| n.id.clone())
         .collect();
-    let collected: Vec<_> = sink_ids.iter().map(|id| (id.clone(), handle.collected(id))).collect();
+    let collected: Vec<_> = sink_ids
+        .iter()
+        .map(|id| (id.clone(), handle.collected(id)))
+        .collect();
     let report = handle.wait();
     assert_eq!(report.status, RunStatus::Finished, "the run did not finish");
     let mut sinks = BTreeMap::new();
     for (id, rows) in collected {
-        let batches = rows.map(|r| r.lock().unwrap().batches.clone()).unwrap_or_default();
+        let batches = rows
+            .map(|r| r.lock().unwrap().batches.clone())
+            .unwrap_or_default();
         sinks.insert(id, batches);
     }
     Outcome { report, sinks }
@@ -98,7 +107,14 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
 
 /// A pipeline of one CSV source (event time `ts`, given delay), one window node and a table sink,
 /// plus a `late` sink.
-pub fn window_pipeline(columns: &str, delay: &str, window: &str, key_by: &str, aggregates: &str, lateness: &str) -> String {
+pub fn window_pipeline(
+    columns: &str,
+    delay: &str,
+    window: &str,
+    key_by: &str,
+    aggregates: &str,
+    lateness: &str,
+) -> String {
     format!(
         r#"(
     format_version: 1,

@@ -64,5 +64,5 @@ pub fn emit_late(
     columns.push(Arc::new(watermarks));
     let late_batch =
         RecordBatch::try_new(Arc::clone(late_schema), columns).map_err(|e| fail(e.to_string()))?;
-    out.emit(LATE_PORT, late_batch)
+    out.emit_side(LATE_PORT, late_batch)
 }

@@ -1,0 +1,248 @@
+//! Every example pipeline runs headless to completion, with its results checked: row counts,
+//! known aggregates, and the invariants each example teaches.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use eddy::model::file::load;
+use support::{Outcome, run_pipeline, scratch};
+
+fn run_example(name: &str) -> Outcome {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+    let dir = scratch(&format!("example-{name}"));
+    fs::create_dir_all(dir.join("data")).unwrap();
+    for entry in fs::read_dir(root.join("data")).unwrap().flatten() {
+        fs::copy(entry.path(), dir.join("data").join(entry.file_name())).unwrap();
+    }
+    let pipeline = load(&root.join(format!("{name}.ron"))).unwrap();
+    run_pipeline(&dir, &pipeline, 2)
+}
+
+fn column(line: &str, index: usize) -> String {
+    line.split('|').nth(index).unwrap_or_default().to_string()
+}
+
+fn example_names() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .map(|p: PathBuf| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_example_has_a_test_here() {
+    let tested = [
+        "clickstream_leaderboard",
+        "fraud_payments",
+        "iot_alerts",
+        "late_data_lab",
+        "log_analytics",
+        "taxi_workshop",
+        "user_sessions",
+    ];
+    assert_eq!(example_names(), tested, "add a test for the new example");
+}
+
+#[test]
+fn taxi_workshop_counts_every_clean_trip_once() {
+    let out = run_example("taxi_workshop");
+    assert_eq!(out.node("trips").rows_out, 30 * 60 * 500);
+    let clean = out.node("clean_trips").rows_out;
+    let ratio = clean as f64 / 900_000.0;
+    assert!(
+        (0.95..0.99).contains(&ratio),
+        "about 3% of trips are dirty, kept {ratio}"
+    );
+    let results = out.lines("top_zones");
+    // 30 one-minute windows for each of the 40 zones.
+    assert_eq!(results.len(), 30 * 40);
+    let trips: u64 = results
+        .iter()
+        .map(|l| column(l, 3).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(trips, clean, "every clean trip is in exactly one window");
+    // The same results reach the file sink, and zone 1 is the hottest (key skew).
+    assert_eq!(out.lines("zone_totals").len(), 1200);
+    let mut per_zone: BTreeMap<String, u64> = BTreeMap::new();
+    for l in &results {
+        *per_zone.entry(column(l, 0)).or_default() += column(l, 3).parse::<u64>().unwrap();
+    }
+    let hottest = per_zone
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(z, _)| z.clone());
+    assert_eq!(hottest.as_deref(), Some("1"));
+    assert_eq!(
+        out.node("revenue_per_zone").late_rows,
+        0,
+        "the watermark delay covers the disorder"
+    );
+}
+
+#[test]
+fn iot_alerts_average_over_six_overlapping_windows() {
+    let out = run_example("iot_alerts");
+    let events = out.node("sensors").rows_out;
+    assert_eq!(events, 20 * 60 * 200);
+    let windows = out.lines("temperature_chart");
+    assert_eq!(
+        windows.len(),
+        25 * 125,
+        "125 ten-second slides reach into 20 minutes, per sensor"
+    );
+    let readings: u64 = windows
+        .iter()
+        .map(|l| column(l, 5).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        readings,
+        6 * events,
+        "each reading lies in size/slide = 6 windows"
+    );
+    let alerts = out.lines("alerts");
+    assert!(!alerts.is_empty(), "some sensors overheat");
+    for alert in &alerts {
+        let sensor = column(alert, 0);
+        assert!(
+            ["sensor-0004", "sensor-0014", "sensor-0024"].contains(&sensor.as_str()),
+            "only the overheating sensors alert, not {sensor}"
+        );
+        assert!(column(alert, 3).parse::<f64>().unwrap() > 30.0);
+    }
+}
+
+#[test]
+fn clickstream_leaderboard_early_results_grow_to_the_final_count() {
+    let out = run_example("clickstream_leaderboard");
+    let views = out.node("page_views").rows_out;
+    let results = out.lines("leaderboard");
+    let mut last: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut firings: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for l in &results {
+        let key = (column(l, 0), column(l, 1));
+        let n: u64 = column(l, 3).parse().unwrap();
+        let previous = last.insert(key.clone(), n).unwrap_or(0);
+        assert!(n >= previous, "early results only grow: {l}");
+        *firings.entry(key).or_default() += 1;
+    }
+    assert_eq!(
+        last.values().sum::<u64>(),
+        views,
+        "final counts add up to the page views"
+    );
+    assert!(
+        results.len() > last.len(),
+        "early firings add results before the final ones"
+    );
+    assert!(
+        firings.values().any(|&f| f >= 4),
+        "a busy page fires early every 10 s"
+    );
+}
+
+#[test]
+fn user_sessions_do_not_overlap_and_account_for_every_click() {
+    let out = run_example("user_sessions");
+    let clicks = out.node("clicks").rows_out;
+    let sessions = out.lines("recent_sessions");
+    let events: u64 = sessions
+        .iter()
+        .map(|l| column(l, 3).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(events, clicks);
+    let mut by_user: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for s in &sessions {
+        by_user
+            .entry(column(s, 0))
+            .or_default()
+            .push((column(s, 1), column(s, 2)));
+    }
+    for (user, mut spans) in by_user {
+        spans.sort();
+        for pair in spans.windows(2) {
+            assert!(
+                pair[0].1 < pair[1].0,
+                "{user}: sessions {pair:?} should have merged"
+            );
+        }
+    }
+    assert_eq!(out.lines("sessions_file").len(), sessions.len());
+}
+
+#[test]
+fn late_data_lab_shows_late_firings_and_loses_nothing() {
+    let out = run_example("late_data_lab");
+    let produced = out.node("readings").rows_out;
+    let window = out.node("per_10s");
+    assert!(
+        window.late_firings > 0,
+        "out-of-order rows inside the allowed lateness re-fire windows"
+    );
+    assert!(
+        window.late_rows > 0,
+        "rows 20 s late miss even the allowed lateness"
+    );
+    let late_rows = out.lines("too_late");
+    assert_eq!(late_rows.len() as u64, window.late_rows);
+    assert!(
+        late_rows
+            .iter()
+            .all(|l| l.contains("allowed lateness 15000 ms"))
+    );
+    let mut finals: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for l in out.lines("results") {
+        finals.insert(
+            (column(&l, 0), column(&l, 1)),
+            column(&l, 3).parse().unwrap(),
+        );
+    }
+    let counted: u64 = finals.values().sum();
+    assert_eq!(counted + window.late_rows + window.dropped_rows, produced);
+}
+
+#[test]
+fn fraud_payments_route_every_card_window_once() {
+    let out = run_example("fraud_payments");
+    let payments = out.node("payments").rows_out;
+    assert!(
+        payments > 20 * 60 * 300,
+        "duplicates add to the 360,000 payments: {payments}"
+    );
+    let windows = out.node("per_card").rows_out;
+    assert_eq!(
+        out.lines("alerts").len() as u64 + out.lines("normal_activity").len() as u64,
+        windows
+    );
+    for alert in out.lines("alerts") {
+        let payments: u64 = column(&alert, 3).parse().unwrap();
+        let countries: u64 = column(&alert, 5).parse().unwrap();
+        assert!(countries > 1 || payments >= 8, "{alert}");
+    }
+}
+
+#[test]
+fn log_analytics_routes_the_three_bad_lines_and_counts_the_rest() {
+    let out = run_example("log_analytics");
+    let bad = out.lines("bad_lines");
+    let lines: Vec<String> = bad.iter().map(|l| column(l, 0)).collect();
+    assert_eq!(lines, vec!["58", "302", "456"]);
+    assert_eq!(out.node("logs").rows_out, 600);
+    assert_eq!(
+        out.node("per_service").rows_in,
+        600,
+        "every good line reaches the window"
+    );
+    let report = out.lines("report");
+    assert!(!report.is_empty());
+    let per_window = out.node("per_service").rows_out;
+    assert_eq!(report.len() as u64, per_window);
+}
