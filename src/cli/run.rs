@@ -113,10 +113,10 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     for (id, view, rows) in collected {
         let Some(rows) = rows else { continue };
         let Ok(rows) = rows.lock() else { continue };
-        if let Ok(Some(batch)) = table_view(&rows, &view) {
-            if let Ok(text) = pretty_format_batches(&[batch]) {
-                println!("\n[{id}] final table\n{text}");
-            }
+        if let Ok(Some(batch)) = table_view(&rows, &view)
+            && let Ok(text) = pretty_format_batches(&[batch])
+        {
+            println!("\n[{id}] final table\n{text}");
         }
     }
     print_summary(&report.metrics, &pipeline, report.wall);
@@ -164,7 +164,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

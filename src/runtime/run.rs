@@ -238,6 +238,9 @@ impl Operator for TeeSink {
     }
 }
 
+/// The body of one operator thread.
+type Task = Box<dyn FnOnce() -> Result<TaskEnd, SendFailure> + Send>;
+
 struct Instance {
     metrics: Arc<InstanceMetrics>,
     inputs: Vec<Input>,
@@ -341,12 +344,10 @@ pub fn start(
             .ok_or_else(|| RunError::general(format!("no schema for `{edge}`")))?;
         for sender_instance in 0..parallelism[from] {
             let mut senders: Vec<Sender<Message>> = Vec::new();
-            for receiver_instance in 0..parallelism[to] {
+            for receiver in instances[to].iter_mut() {
                 let (tx, rx) = bounded(options.channel_capacity.max(1));
                 senders.push(tx);
-                instances[to][receiver_instance]
-                    .inputs
-                    .push(Input { rx, port: in_port });
+                receiver.inputs.push(Input { rx, port: in_port });
             }
             let partitioning = match partition_keys(&pipeline.nodes[to]) {
                 Some(keys) if parallelism[to] > 1 => Partitioning::Hash(
@@ -375,10 +376,7 @@ pub fn start(
     shared.running_tasks.store(total_tasks, Ordering::SeqCst);
 
     // Build every operator before starting any thread, so a build error starts nothing.
-    let mut ready: Vec<(
-        String,
-        Box<dyn FnOnce() -> Result<TaskEnd, SendFailure> + Send>,
-    )> = Vec::new();
+    let mut ready: Vec<(String, Task)> = Vec::new();
     for (node_index, list) in instances.into_iter().enumerate() {
         let node = &pipeline.nodes[node_index];
         let ctx = NodeContext {
@@ -415,7 +413,7 @@ pub fn start(
             };
             let metrics = Arc::clone(&instance.metrics);
             let mut out = Output::new(instance.ports, Arc::clone(&metrics));
-            let task: Box<dyn FnOnce() -> Result<TaskEnd, SendFailure> + Send> = match &node.kind {
+            let task: Task = match &node.kind {
                 NodeKind::Source(_) => {
                     let (source, time) = build_source(&ctx)?;
                     let clock = Arc::clone(&clock);

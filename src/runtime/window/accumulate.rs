@@ -213,29 +213,25 @@ impl Aggregate {
                     }
                 })
             }
-            (Acc::Any(a), Acc::Any(b)) => {
-                if let Some(v) = b {
-                    let replace = match a {
-                        None => true,
-                        Some(old) if self.kind == Kind::MinAny => v < *old,
-                        Some(old) => v > *old,
-                    };
-                    if replace {
-                        *a = Some(v);
-                    }
+            (Acc::Any(a), Acc::Any(Some(v))) => {
+                let replace = match a {
+                    None => true,
+                    Some(old) if self.kind == Kind::MinAny => v < *old,
+                    Some(old) => v > *old,
+                };
+                if replace {
+                    *a = Some(v);
                 }
             }
             (Acc::Distinct(a), Acc::Distinct(b)) => a.extend(b),
-            (Acc::Timed(a), Acc::Timed(b)) => {
-                if let Some((t, v)) = b {
-                    let replace = match a {
-                        None => true,
-                        Some((old, _)) if self.kind == Kind::First => t < *old,
-                        Some((old, _)) => t >= *old,
-                    };
-                    if replace {
-                        *a = Some((t, v));
-                    }
+            (Acc::Timed(a), Acc::Timed(Some((t, v)))) => {
+                let replace = match a {
+                    None => true,
+                    Some((old, _)) if self.kind == Kind::First => t < *old,
+                    Some((old, _)) => t >= *old,
+                };
+                if replace {
+                    *a = Some((t, v));
                 }
             }
             _ => {}
