@@ -148,3 +148,88 @@ fn a_missing_file_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("nope.ron"));
 }
+
+#[test]
+fn run_prints_a_summary_and_writes_the_files() {
+    let dir = scratch("run");
+    fs::create_dir_all(dir.join("data")).unwrap();
+    fs::copy(
+        root().join("pipelines/late_data_lab.ron"),
+        dir.join("lab.ron"),
+    )
+    .unwrap();
+    let out = eddy(&["run", "lab.ron"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("per_10s "))
+        .collect();
+    assert_eq!(summary.len(), 1, "{stdout}");
+    assert!(stdout.contains("node ") && stdout.contains("rows/s") && stdout.contains("wall time"));
+    // The late rows went to their file, whole: header plus one line per late row.
+    let late = fs::read_to_string(dir.join("out/too_late.csv")).unwrap();
+    assert!(late.starts_with("sensor_id,site,event_time,"), "{late}");
+    assert!(late.lines().count() > 1);
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn run_stops_an_endless_source_at_the_limit_and_fires_open_windows() {
+    let dir = scratch("run-limit");
+    let text = fs::read_to_string(root().join("pipelines/iot_alerts.ron"))
+        .unwrap()
+        .replace("stop_after: EventTime(\"20m\")", "stop_after: Never");
+    fs::write(dir.join("endless.ron"), text).unwrap();
+    let out = eddy(&["run", "endless.ron", "--limit", "50000"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sensors = stdout.lines().find(|l| l.starts_with("sensors ")).unwrap();
+    let rows: u64 = sensors
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!((50_000..2_000_000).contains(&rows), "{sensors}");
+    // Draining fired the open windows: the chart sink received results.
+    let chart = stdout
+        .lines()
+        .find(|l| l.starts_with("temperature_chart "))
+        .unwrap();
+    let received: u64 = chart
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(received > 0, "{chart}");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn run_refuses_a_pipeline_with_errors() {
+    let out = eddy(&["run", "tests/broken/many_problems.ron"], &root());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has errors"));
+}
+
+#[test]
+fn run_rejects_a_bad_speed_with_the_accepted_forms() {
+    let out = eddy(
+        &["run", "pipelines/iot_alerts.ron", "--speed", "warp"],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10x"));
+}

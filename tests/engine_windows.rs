@@ -134,9 +134,11 @@ fn a_late_row_bridges_two_sessions_into_one() {
 fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
     let dir = scratch("lateness");
     // Watermark delay 0: after the row at 12 s the watermark is 11999 ms, and [0, 10s) has fired.
+    // (A batch ends when event time moves 200 ms past its first row, so the row at 12.3 s starts
+    // the next batch and the late row travels with it, after that watermark.)
     // The row at 9999 ms is 2000 ms behind it: late with 2000 ms of allowed lateness (11999 <= 11999),
     // in time with 2001 ms (12000 > 11999), which re-fires the window with the updated count.
-    let data = "ts,k\n1000,a\n12000,a\n9999,a\n";
+    let data = "ts,k\n1000,a\n12000,a\n12300,a\n9999,a\n";
     let late_ron = window_pipeline(
         TS_COLUMNS,
         "0s",
@@ -150,7 +152,7 @@ fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
         out.lines("results"),
         vec![
             "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
-            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|1",
+            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|2",
         ]
     );
     let late = out.lines("late");
@@ -176,7 +178,7 @@ fn lateness_boundary_is_ts_plus_lateness_at_or_below_the_watermark() {
         vec![
             "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|1",
             "1970-01-01T00:00:00.000Z|1970-01-01T00:00:10.000Z|2",
-            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|1",
+            "1970-01-01T00:00:10.000Z|1970-01-01T00:00:20.000Z|2",
         ],
         "the late row must update the fired window (a late firing)"
     );
@@ -200,7 +202,7 @@ fn unconnected_late_port_counts_dropped_rows() {
     let out = run_in(
         &dir,
         ron,
-        &[("data.csv", "ts,k\n1000,a\n12000,a\n5000,a\n")],
+        &[("data.csv", "ts,k\n1000,a\n12000,a\n12300,a\n5000,a\n")],
         1,
     );
     assert_eq!(out.node("win").dropped_rows, 1);

@@ -17,8 +17,8 @@ pub const CHUNK_ROWS: usize = 4096;
 /// ...or once it spans this much event time, so watermarks advance in small, data-defined steps.
 pub const CHUNK_SPAN_MS: i64 = 200;
 
-/// Cuts a stream of rows into chunks: at most `CHUNK_ROWS` rows, all within `CHUNK_SPAN_MS` of
-/// event time of the chunk's first row. A row that does not fit starts the next chunk.
+/// Cuts a stream of rows into chunks: at most `CHUNK_ROWS` rows, none more than `CHUNK_SPAN_MS`
+/// of event time after the chunk's first row. A row that does not fit starts the next chunk.
 #[derive(Default)]
 pub struct ChunkCutter {
     first_ts: Option<i64>,
@@ -33,7 +33,8 @@ impl ChunkCutter {
         }
         if let Some(ts) = ts {
             match self.first_ts {
-                Some(first) if (ts - first).abs() >= CHUNK_SPAN_MS => return false,
+                // Only moving forward ends a chunk: an out-of-order (older) row stays in it.
+                Some(first) if ts - first >= CHUNK_SPAN_MS => return false,
                 Some(_) => {}
                 None => self.first_ts = Some(ts),
             }

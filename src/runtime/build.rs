@@ -68,6 +68,9 @@ pub fn build_source(ctx: &NodeContext) -> Result<(Box<dyn Source>, SourceTime), 
                 SourceTime::Event {
                     column,
                     max_out_of_orderness_ms: t.max_out_of_orderness.as_millis(),
+                    idle_timeout: t
+                        .idle_timeout
+                        .map(|d| std::time::Duration::from_millis(d.as_millis().max(0) as u64)),
                 },
                 Some(column),
             )

@@ -83,6 +83,20 @@ impl Clock {
     /// Blocks until a batch whose newest event is at `event_time` may be emitted.
     /// Returns false when the run is stopping.
     pub fn gate(&self, event_time: Option<Timestamp>) -> bool {
+        self.gate_or_idle(event_time, None, &mut || {})
+    }
+
+    /// Like [`Clock::gate`]; when the wait for this batch lasts longer than `idle_after` of wall
+    /// time, calls `on_idle` once (the source tells downstream it is idle, so it stops holding
+    /// back the watermark of operators with other inputs).
+    pub fn gate_or_idle(
+        &self,
+        event_time: Option<Timestamp>,
+        idle_after: Option<Duration>,
+        on_idle: &mut dyn FnMut(),
+    ) -> bool {
+        let waiting_since = Instant::now();
+        let mut signalled = false;
         let mut state = self.lock();
         loop {
             if state.stopped {
@@ -110,9 +124,22 @@ impl Clock {
             if now >= target {
                 break;
             }
+            let mut wake_in = target - now;
+            if let Some(idle) = idle_after.filter(|_| !signalled) {
+                let waited = now.duration_since(waiting_since);
+                if waited >= idle {
+                    // Never call out while holding the lock: the callback may wait on a channel.
+                    drop(state);
+                    on_idle();
+                    signalled = true;
+                    state = self.lock();
+                    continue;
+                }
+                wake_in = wake_in.min(idle - waited);
+            }
             state = self
                 .changed
-                .wait_timeout(state, target - now)
+                .wait_timeout(state, wake_in)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
@@ -235,6 +262,19 @@ mod tests {
         // 500 ms of event time at 10x is 50 ms of wall time.
         assert!(clock.gate(Some(500)));
         assert!(start.elapsed() >= Duration::from_millis(45));
+    }
+
+    #[test]
+    fn a_long_wait_signals_idleness_once() {
+        let clock = Clock::new(Speed::Factor(1.0));
+        assert!(clock.gate(Some(0)));
+        let mut idle_calls = 0;
+        // 300 ms of event time at real time, idle after 50 ms of waiting.
+        let passed = clock.gate_or_idle(Some(300), Some(Duration::from_millis(50)), &mut || {
+            idle_calls += 1
+        });
+        assert!(passed);
+        assert_eq!(idle_calls, 1);
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum SourceTime {
         column: usize,
         /// Watermark = newest event time - this - 1 ms (Flink's bounded out-of-orderness).
         max_out_of_orderness_ms: i64,
+        /// Waiting longer than this for the next batch marks the source idle downstream.
+        idle_timeout: Option<std::time::Duration>,
     },
     Processing,
 }
@@ -68,7 +70,14 @@ pub fn run_source(
             SourceTime::Processing => Some(Clock::now_millis()),
         };
         InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
-        if !clock.gate(chunk_newest) {
+        let idle_after = match &time {
+            SourceTime::Event { idle_timeout, .. } => *idle_timeout,
+            SourceTime::Processing => None,
+        };
+        let mut idle_result = Ok(());
+        let passed = clock.gate_or_idle(chunk_newest, idle_after, &mut || idle_result = out.idle());
+        idle_result?;
+        if !passed {
             return end_early(out, &metrics, clock);
         }
         let started = Instant::now();

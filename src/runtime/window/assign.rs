@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(windows[1].start, 5 * MIN);
         sliding(-1, 1000, 300, 0, &mut windows);
         assert!(windows.iter().all(|w| w.start <= -1 && -1 < w.end));
-        assert_eq!(windows.len(), 4);
+        assert_eq!(windows.len(), 3);
     }
 
     #[test]

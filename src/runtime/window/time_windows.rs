@@ -140,6 +140,33 @@ impl TimeWindowOperator {
         let (lateness, watermark) = (self.lateness(), self.watermark);
         let index = self.sessions.entry(key).or_default();
         let mut merged = new;
+        let overlaps = |&(_, &end): &(&Timestamp, &Timestamp)| end >= new.start;
+        let mut nearest = index.range(..=new.end).rev();
+        let first = nearest.next().filter(overlaps).map(|(&s, &e)| (s, e));
+        let second = first.and_then(|_| nearest.next().filter(overlaps));
+        // The common case: the row falls in (or extends) one session. Update it in place; its
+        // timers stay where they are and are moved forward when they come due (see on_watermark).
+        if let (Some((start, end)), None) = (first, second)
+            && start <= new.start
+        {
+            let grown = TimeWindow {
+                start,
+                end: end.max(new.end),
+            };
+            if grown.max_timestamp().saturating_add(lateness) <= watermark {
+                return None;
+            }
+            if let Some(state) = self.windows.get_mut(&(key, start)) {
+                add(&self.config.aggregates, &mut state.accs);
+                if state.end != grown.end {
+                    state.end = grown.end;
+                    // A longer session is a new window to Flink: it fires again at its new end.
+                    state.fired = false;
+                    index.insert(start, grown.end);
+                }
+                return Some(grown);
+            }
+        }
         let mut overlapping = Vec::new();
         for (&start, &end) in index.range(..=new.end).rev() {
             if end < new.start {
@@ -366,10 +393,13 @@ impl Operator for TimeWindowOperator {
                 break;
             }
             self.fire_timers.pop_first();
-            if let Some(state) = self.windows.get_mut(&(key, start))
-                && state.end - 1 == t
-                && !state.fired
-            {
+            let Some(state) = self.windows.get_mut(&(key, start)) else {
+                continue;
+            };
+            if state.end - 1 > t {
+                // The session grew since this timer was set: wait for its new end.
+                self.fire_timers.insert((state.end - 1, key, start));
+            } else if !state.fired {
                 state.fired = true;
                 fired.push((key, start));
             }
@@ -381,8 +411,13 @@ impl Operator for TimeWindowOperator {
                 break;
             }
             self.cleanup_timers.pop_first();
-            let current = self.windows.get(&(key, start)).map(|s| s.end);
-            if current.is_some_and(|end| (end - 1).saturating_add(self.lateness()) == t) {
+            let Some(end) = self.windows.get(&(key, start)).map(|s| s.end) else {
+                continue;
+            };
+            let cleanup_at = (end - 1).saturating_add(self.lateness());
+            if cleanup_at > t {
+                self.cleanup_timers.insert((cleanup_at, key, start));
+            } else {
                 self.windows.remove(&(key, start));
                 if let Some(index) = self.sessions.get_mut(&key) {
                     index.remove(&start);
