@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -77,6 +77,8 @@ struct Shared {
     failure: Mutex<Option<RunError>>,
     running_tasks: AtomicUsize,
     stopped_by_user: AtomicBool,
+    /// Signalled when the last task ends, so the sampler takes its final reading at once.
+    all_done: (Mutex<bool>, Condvar),
 }
 
 impl Shared {
@@ -369,6 +371,7 @@ pub fn start(
         failure: Mutex::new(None),
         running_tasks: AtomicUsize::new(0),
         stopped_by_user: AtomicBool::new(false),
+        all_done: (Mutex::new(false), Condvar::new()),
     });
     let mut collected = BTreeMap::new();
     let mut threads = Vec::new();
@@ -465,7 +468,13 @@ pub fn start(
                         &clock,
                     ),
                 }
-                shared.running_tasks.fetch_sub(1, Ordering::SeqCst);
+                if shared.running_tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    let (done, signal) = &shared.all_done;
+                    if let Ok(mut done) = done.lock() {
+                        *done = true;
+                    }
+                    signal.notify_all();
+                }
             })
             .map_err(|e| RunError::general(format!("cannot start a thread: {e}")))?;
         threads.push(thread);
@@ -497,7 +506,12 @@ pub fn start(
                     if done {
                         break;
                     }
-                    std::thread::sleep(every);
+                    let (finished, signal) = &shared.all_done;
+                    if let Ok(guard) = finished.lock()
+                        && !*guard
+                    {
+                        let _ = signal.wait_timeout(guard, every);
+                    }
                 }
             })
             .map_err(|e| RunError::general(format!("cannot start a thread: {e}")))?
