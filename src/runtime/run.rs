@@ -489,6 +489,7 @@ pub fn start(
         let last = Arc::clone(&last_snapshot);
         let every = options.sample_every;
         let on_update = options.on_update.clone();
+        let oldest = snapshot_rx.clone();
         std::thread::Builder::new()
             .name("eddy-metrics".into())
             .spawn(move || {
@@ -499,7 +500,13 @@ pub fn start(
                     if let Ok(mut slot) = last.lock() {
                         *slot = Some(snapshot.clone());
                     }
-                    let _ = snapshot_tx.try_send(snapshot);
+                    // A reader that falls behind gets the newest snapshots: drop the oldest.
+                    if let Err(crossbeam_channel::TrySendError::Full(snapshot)) =
+                        snapshot_tx.try_send(snapshot)
+                    {
+                        let _ = oldest.try_recv();
+                        let _ = snapshot_tx.try_send(snapshot);
+                    }
                     if let Some(wake) = &on_update {
                         wake();
                     }

@@ -200,11 +200,14 @@ impl Source for GeneratorSourceReader {
                 };
                 let first = *first_arrival.get_or_insert(event.arrival);
                 let cells: Vec<Cell> = event.cells.iter().map(Cell::from).collect();
-                self.builder.append(&cells);
+                // A chunk holds events that arrived within CHUNK_SPAN_MS, at most CHUNK_ROWS;
+                // the event that does not fit starts the next chunk.
                 if self.builder.rows() >= CHUNK_ROWS || event.arrival - first >= CHUNK_SPAN_MS {
+                    self.pending = Some((event.arrival, cells));
                     let rows = self.builder.finish().map_err(RunError::general)?;
                     return Ok(Some(SourceChunk { rows, errors: None }));
                 }
+                self.builder.append(&cells);
             }
             if self.exhausted && self.in_flight.is_empty() && self.pending.is_none() {
                 if self.builder.rows() > 0 {
@@ -214,5 +217,81 @@ impl Source for GeneratorSourceReader {
                 return Ok(None);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::file::parse;
+    use crate::model::node::NodeKind;
+    use crate::model::source::SourceKind;
+
+    fn generator(ron_knobs: &str) -> GeneratorSourceReader {
+        let text = format!(
+            r#"(format_version: 1, name: "g", nodes: [(id: "g", kind: Source(Generator({ron_knobs},
+                start_time: "2024-03-01T12:00:00Z", time: EventTime(column: "event_time", max_out_of_orderness: "1s"))))])"#
+        );
+        let pipeline = parse(&text).unwrap();
+        let NodeKind::Source(SourceKind::Generator(config)) = &pipeline.nodes[0].kind else {
+            panic!("not a generator")
+        };
+        let schema = std::sync::Arc::new(config.preset.info().schema);
+        GeneratorSourceReader::new(config, schema).unwrap()
+    }
+
+    #[test]
+    fn chunks_hold_under_200ms_of_arrivals_and_all_events_arrive() {
+        let mut g = generator(
+            r#"preset: IotSensors, events_per_sec: 1000, keys: 10, seed: 3, stop_after: Events(1000)"#,
+        );
+        let mut sizes = Vec::new();
+        while let Some(chunk) = g.next_chunk().unwrap() {
+            sizes.push(chunk.rows.num_rows());
+        }
+        assert_eq!(sizes, vec![200; 5]);
+    }
+
+    #[test]
+    fn disorder_late_events_and_duplicates_follow_the_knobs() {
+        let mut g = generator(
+            r#"preset: IotSensors, events_per_sec: 1000, keys: 10, seed: 3, disorder: "2s", late_share: 0.05, late_by: "30s", duplicate_share: 0.02, stop_after: Events(20000)"#,
+        );
+        let mut times = Vec::new();
+        while let Some(chunk) = g.next_chunk().unwrap() {
+            let column = chunk
+                .rows
+                .column(2)
+                .as_any()
+                .downcast_ref::<arrow::array::TimestampMillisecondArray>()
+                .unwrap();
+            times.extend(column.values().iter().copied());
+        }
+        let duplicates = times.len() - 20_000;
+        assert!(
+            (300..500).contains(&duplicates),
+            "about 2% duplicates, got {duplicates}"
+        );
+        // How far each event arrives behind the newest event before it.
+        let mut newest = i64::MIN;
+        let (mut within_disorder, mut very_late) = (0, 0);
+        for t in &times {
+            let behind = if newest == i64::MIN { 0 } else { newest - t };
+            newest = newest.max(*t);
+            if behind > 2_000 {
+                very_late += 1;
+                assert!(
+                    behind <= 32_000,
+                    "no event is later than late_by + disorder: {behind}"
+                );
+            } else if behind > 0 {
+                within_disorder += 1;
+            }
+        }
+        assert!(within_disorder > 5_000, "{within_disorder}");
+        assert!(
+            (700..1_300).contains(&very_late),
+            "about 5% late events, got {very_late}"
+        );
     }
 }
