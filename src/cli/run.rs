@@ -66,8 +66,11 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let terminal = std::io::stderr().is_terminal();
     let mut asked_to_stop = false;
     while !handle.is_done() {
-        std::thread::sleep(Duration::from_millis(100));
-        let snapshot = handle.snapshots().try_iter().last();
+        let snapshot = handle
+            .snapshots()
+            .recv_timeout(Duration::from_millis(100))
+            .ok()
+            .map(|first| handle.snapshots().try_iter().last().unwrap_or(first));
         if interrupted.load(Ordering::SeqCst) && !asked_to_stop {
             eprintln!("\neddy: stopping (Ctrl-C); sinks are being finalized");
             handle.stop();

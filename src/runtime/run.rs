@@ -79,6 +79,8 @@ struct Shared {
     stopped_by_user: AtomicBool,
     /// Signalled when the last task ends, so the sampler takes its final reading at once.
     all_done: (Mutex<bool>, Condvar),
+    /// When the last task ended, measured from the start of the run.
+    finished_after: Mutex<Option<Duration>>,
 }
 
 impl Shared {
@@ -207,9 +209,16 @@ impl RunHandle {
                 elapsed: self.clock.elapsed(),
                 nodes: Vec::new(),
             });
+        let wall = self
+            .shared
+            .finished_after
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .unwrap_or_else(|| self.clock.elapsed());
         RunReport {
             status: self.status(),
-            wall: self.clock.elapsed(),
+            wall,
             metrics,
         }
     }
@@ -372,6 +381,7 @@ pub fn start(
         running_tasks: AtomicUsize::new(0),
         stopped_by_user: AtomicBool::new(false),
         all_done: (Mutex::new(false), Condvar::new()),
+        finished_after: Mutex::new(None),
     });
     let mut collected = BTreeMap::new();
     let mut threads = Vec::new();
@@ -469,6 +479,9 @@ pub fn start(
                     ),
                 }
                 if shared.running_tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    if let Ok(mut at) = shared.finished_after.lock() {
+                        *at = Some(clock.elapsed());
+                    }
                     let (done, signal) = &shared.all_done;
                     if let Ok(mut done) = done.lock() {
                         *done = true;
