@@ -17,6 +17,8 @@ pub mod sink;
 pub mod source;
 pub mod source_map;
 pub mod starter;
+pub mod summary;
+pub mod templates;
 pub mod time;
 pub mod transform;
 pub mod validate;
