@@ -14,3 +14,5 @@ pub mod connectors;
 pub mod expr;
 pub mod model;
 pub mod runtime;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -9,6 +9,7 @@ use ron::ser::PrettyConfig;
 use serde::Deserialize;
 
 use super::document::{FORMAT_VERSION, Pipeline};
+use super::node::NodeKind;
 use super::problem::{FilePosition, Problem, Subject};
 
 /// Why a pipeline file could not be read.
@@ -97,6 +98,24 @@ fn tidy_ron_message(message: &str) -> String {
         .replace("in enum `WindowShape`", "for a window shape")
         .replace("`WindowConfig`", "Window")
         .replace("`Pipeline`", "the pipeline")
+}
+
+/// The configuration of one node as canonical RON text (the inspector's text editor).
+pub fn kind_to_ron(kind: &NodeKind) -> Result<String, ron::Error> {
+    let config = PrettyConfig::new().indentor("    ").struct_names(false);
+    ron_options().to_string_pretty(kind, config)
+}
+
+/// Parses one node's configuration, with the position of the first mistake.
+pub fn parse_kind(text: &str) -> Result<NodeKind, Problem> {
+    ron_options().from_str::<NodeKind>(text).map_err(|e| {
+        let mut problem = Problem::error(Subject::Document, tidy_ron_message(&e.code.to_string()));
+        problem.position = Some(FilePosition {
+            line: e.span.start.line.max(1),
+            column: e.span.start.col.max(1),
+        });
+        problem
+    })
 }
 
 /// Reads and parses a pipeline file.

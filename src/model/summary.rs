@@ -20,7 +20,9 @@ pub fn summary(kind: &NodeKind) -> String {
     match kind {
         NodeKind::Source(source) => {
             let time = match source.time() {
-                Time::EventTime(t) => format!("event time {} (+{})", t.column, t.max_out_of_orderness),
+                Time::EventTime(t) => {
+                    format!("event time {} (+{})", t.column, t.max_out_of_orderness)
+                }
                 Time::ProcessingTime => "processing time".into(),
             };
             match source {
@@ -36,12 +38,19 @@ pub fn summary(kind: &NodeKind) -> String {
                 SourceKind::JsonLinesFile(j) => format!("{}; {time}", j.path),
             }
         }
-        NodeKind::Transform(TransformKind::Filter(f)) => format!("where {}", short(&f.predicate, 60)),
+        NodeKind::Transform(TransformKind::Filter(f)) => {
+            format!("where {}", short(&f.predicate, 60))
+        }
         NodeKind::Transform(TransformKind::Map(m)) => {
             let names: Vec<String> = m
                 .columns
                 .iter()
-                .map(|c| c.rsplit_once(" AS ").map_or(c.as_str(), |(_, n)| n).trim().to_string())
+                .map(|c| {
+                    c.rsplit_once(" AS ")
+                        .map_or(c.as_str(), |(_, n)| n)
+                        .trim()
+                        .to_string()
+                })
                 .collect();
             let keep = if m.keep_input_columns { "all + " } else { "" };
             short(&format!("{keep}{}", names.join(", ")), 60)
@@ -66,7 +75,13 @@ pub fn summary(kind: &NodeKind) -> String {
             let aggs: Vec<String> = w
                 .aggregates
                 .iter()
-                .map(|a| a.split(" AS ").next().unwrap_or(a).trim().replace("(*)", ""))
+                .map(|a| {
+                    a.split(" AS ")
+                        .next()
+                        .unwrap_or(a)
+                        .trim()
+                        .replace("(*)", "")
+                })
                 .collect();
             let early = match w.emit {
                 Emit::Early(d) => format!(", early every {d}"),
@@ -95,7 +110,11 @@ mod tests {
         for t in templates() {
             assert!(!summary(&t.kind).is_empty(), "{}", t.name);
         }
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/taxi_workshop.ron")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/pipelines/taxi_workshop.ron"
+        ))
+        .unwrap();
         let pipeline = crate::model::file::parse(&text).unwrap();
         let window = pipeline.node("revenue_per_zone").unwrap();
         assert_eq!(

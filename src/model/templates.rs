@@ -64,7 +64,11 @@ fn window(shape: WindowShape) -> NodeKind {
 
 /// Every template, in palette order.
 pub fn templates() -> Vec<Template> {
-    let t = |name, id_stem, kind| Template { name, id_stem, kind };
+    let t = |name, id_stem, kind| Template {
+        name,
+        id_stem,
+        kind,
+    };
     vec![
         t("Generator", "events", generator(Preset::IotSensors)),
         t(
@@ -90,7 +94,9 @@ pub fn templates() -> Vec<Template> {
         t(
             "Filter",
             "filter",
-            NodeKind::Transform(TransformKind::Filter(FilterTransform { predicate: "true".into() })),
+            NodeKind::Transform(TransformKind::Filter(FilterTransform {
+                predicate: "true".into(),
+            })),
         ),
         t(
             "Map",
@@ -100,7 +106,11 @@ pub fn templates() -> Vec<Template> {
                 keep_input_columns: true,
             })),
         ),
-        t("Union", "union", NodeKind::Transform(TransformKind::Union(UnionTransform { inputs: 2 }))),
+        t(
+            "Union",
+            "union",
+            NodeKind::Transform(TransformKind::Union(UnionTransform { inputs: 2 })),
+        ),
         t(
             "Route",
             "route",
@@ -131,9 +141,15 @@ pub fn templates() -> Vec<Template> {
         t(
             "Session window",
             "sessions",
-            window(WindowShape::Session(SessionWindow { gap: Duration::from_secs(300) })),
+            window(WindowShape::Session(SessionWindow {
+                gap: Duration::from_secs(300),
+            })),
         ),
-        t("Count window", "count_window", window(WindowShape::Count(CountWindow { size: 100 }))),
+        t(
+            "Count window",
+            "count_window",
+            window(WindowShape::Count(CountWindow { size: 100 })),
+        ),
         t(
             "Chart",
             "chart",
@@ -148,7 +164,9 @@ pub fn templates() -> Vec<Template> {
         t(
             "Table",
             "table",
-            NodeKind::Sink(SinkKind::Table(TableSink { view: TableView::Latest(50) })),
+            NodeKind::Sink(SinkKind::Table(TableSink {
+                view: TableView::Latest(50),
+            })),
         ),
         t(
             "Leaderboard",

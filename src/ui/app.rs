@@ -1,0 +1,683 @@
+//! The designer window: menus and shortcuts, palette, canvas, inspector and problems, files, and
+//! the prompts that keep unsaved work from being lost.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
+
+use super::canvas::{Canvas, Selection};
+use super::clipboard::{copy_text, paste_into};
+use super::document::EditorDocument;
+use super::files::{DialogOutcome, DialogPurpose, FileDialogs};
+use super::inspector::{InspectorState, inspector_ui};
+use super::layout::layered;
+use super::palette::palette_ui;
+use super::problems::problems_ui;
+use crate::model::starter::starter_pipeline;
+use crate::model::templates::{Template, fresh_id, templates};
+use crate::model::{Node, Position};
+
+const NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+const SAVE_AS: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+const REDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
+const REDO_SHIFT: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+const SELECT_ALL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::A);
+const DUPLICATE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
+const LAYOUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::L);
+const FIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F);
+const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Delete);
+
+/// What to do once the user has decided about unsaved changes.
+#[derive(Debug, Clone, PartialEq)]
+enum AfterDiscard {
+    New,
+    Open(PathBuf),
+    OpenDialog,
+    Quit,
+}
+
+pub struct EddyApp {
+    pub doc: EditorDocument,
+    pub selection: Selection,
+    canvas: Canvas,
+    inspector: InspectorState,
+    palette_search: String,
+    quick_add_search: String,
+    dialogs: FileDialogs,
+    /// The in-app path field shown when the system has no file dialog.
+    path_prompt: Option<(DialogPurpose, String)>,
+    confirm: Option<AfterDiscard>,
+    allow_close: bool,
+    status: Option<(String, Instant)>,
+    recent: Vec<PathBuf>,
+    show_about: bool,
+    last_title: String,
+}
+
+fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut) -> String {
+    ctx.format_shortcut(shortcut)
+}
+
+impl EddyApp {
+    pub fn new(doc: EditorDocument, recent: Vec<PathBuf>) -> Self {
+        Self {
+            doc,
+            selection: Selection::default(),
+            canvas: Canvas::default(),
+            inspector: InspectorState::default(),
+            palette_search: String::new(),
+            quick_add_search: String::new(),
+            dialogs: FileDialogs::default(),
+            path_prompt: None,
+            confirm: None,
+            allow_close: false,
+            status: None,
+            recent,
+            show_about: false,
+            last_title: String::new(),
+        }
+    }
+
+    /// Opens `path` (or an untitled starter when `None`).
+    pub fn with_file(path: Option<&Path>) -> Result<Self, String> {
+        let doc = match path {
+            Some(p) => EditorDocument::open(p)?,
+            None => EditorDocument::new(starter_pipeline("untitled"), None),
+        };
+        Ok(Self::new(doc, Vec::new()))
+    }
+
+    pub fn recent_files(&self) -> &[PathBuf] {
+        &self.recent
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.status = Some((text.into(), Instant::now()));
+    }
+
+    fn remember(&mut self, path: &Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(10);
+    }
+
+    fn open_path(&mut self, path: &Path) {
+        match EditorDocument::open(path) {
+            Ok(doc) => {
+                self.doc = doc;
+                self.selection = Selection::default();
+                self.canvas.request_fit();
+                self.remember(path);
+                self.say(format!("opened {}", path.display()));
+            }
+            Err(e) => self.say(e),
+        }
+    }
+
+    fn save(&mut self) {
+        match self.doc.path.clone() {
+            Some(path) => self.save_to(&path),
+            None => self.save_as(),
+        }
+    }
+
+    fn save_as(&mut self) {
+        let name = format!("{}.ron", self.doc.pipeline.name.replace(' ', "_"));
+        let dir = match &self.doc.path {
+            Some(_) => Some(self.doc.base_dir()),
+            None => std::env::current_dir().ok(),
+        };
+        self.dialogs.request(DialogPurpose::SaveAs, dir, &name);
+    }
+
+    fn save_to(&mut self, path: &Path) {
+        match self.doc.save_to(path) {
+            Ok(()) => {
+                self.remember(path);
+                self.say(format!("saved {}", path.display()));
+            }
+            Err(e) => self.say(format!("could not save: {e}")),
+        }
+    }
+
+    fn request(&mut self, action: AfterDiscard) {
+        if self.doc.is_dirty() {
+            self.confirm = Some(action);
+        } else {
+            self.perform(action);
+        }
+    }
+
+    fn perform(&mut self, action: AfterDiscard) {
+        match action {
+            AfterDiscard::New => {
+                self.doc = EditorDocument::new(starter_pipeline("untitled"), None);
+                self.selection = Selection::default();
+                self.canvas.request_fit();
+            }
+            AfterDiscard::Open(path) => self.open_path(&path),
+            AfterDiscard::OpenDialog => {
+                let dir = Some(self.doc.base_dir());
+                self.dialogs.request(DialogPurpose::Open, dir, "");
+            }
+            AfterDiscard::Quit => self.allow_close = true,
+        }
+    }
+
+    /// Adds a node from a template at `at` (canvas units), selects it.
+    pub fn add_node(&mut self, template: Template, at: Position) -> String {
+        let id = fresh_id(
+            template.id_stem,
+            self.doc.pipeline.nodes.iter().map(|n| n.id.as_str()),
+        );
+        let node = Node {
+            id: id.clone(),
+            kind: template.kind,
+            note: String::new(),
+            parallelism: None,
+        };
+        let new_id = id.clone();
+        self.doc.edit(move |p| {
+            p.nodes.push(node);
+            p.layout.nodes.insert(new_id, at);
+        });
+        self.selection = Selection::only(&id);
+        id
+    }
+
+    fn delete_selection(&mut self) {
+        let selection = self.selection.clone();
+        if selection.is_empty() {
+            return;
+        }
+        self.doc.edit(|p| {
+            p.nodes.retain(|n| !selection.nodes.contains(&n.id));
+            p.edges.retain(|e| {
+                !selection.nodes.contains(&e.from.node)
+                    && !selection.nodes.contains(&e.to.node)
+                    && Some(e) != selection.edge.as_ref()
+            });
+            p.layout.nodes.retain(|id, _| !selection.nodes.contains(id));
+        });
+        self.selection = Selection::default();
+    }
+
+    fn duplicate_selection(&mut self) {
+        if let Some(text) = copy_text(&self.doc.pipeline, &self.selection.nodes) {
+            let mut added = None;
+            self.doc.edit(|p| added = paste_into(p, &text, 40.0));
+            if let Some(ids) = added {
+                self.selection = Selection {
+                    nodes: ids,
+                    edge: None,
+                };
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let pressed = |s: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(s));
+        if pressed(&NEW) {
+            self.request(AfterDiscard::New);
+        }
+        if pressed(&OPEN) {
+            self.request(AfterDiscard::OpenDialog);
+        }
+        if pressed(&SAVE_AS) {
+            self.save_as();
+        }
+        if pressed(&SAVE) {
+            self.save();
+        }
+        if typing {
+            return;
+        }
+        if pressed(&REDO_SHIFT) || pressed(&REDO) {
+            self.doc.redo();
+        }
+        if pressed(&UNDO) {
+            self.doc.undo();
+        }
+        if pressed(&SELECT_ALL) {
+            self.selection = Selection {
+                nodes: self
+                    .doc
+                    .pipeline
+                    .nodes
+                    .iter()
+                    .map(|n| n.id.clone())
+                    .collect(),
+                edge: None,
+            };
+        }
+        if pressed(&DUPLICATE) {
+            self.duplicate_selection();
+        }
+        if pressed(&LAYOUT) {
+            let positions = layered(&self.doc.pipeline);
+            self.doc.edit(|p| p.layout.nodes = positions);
+            self.canvas.request_fit();
+        }
+        if pressed(&FIT) {
+            self.canvas.request_fit();
+        }
+        if pressed(&DELETE) || ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Backspace)) {
+            self.delete_selection();
+        }
+        // Copy, cut and paste arrive as events carrying text.
+        let events = ctx.input(|i| i.events.clone());
+        for event in events {
+            match event {
+                egui::Event::Copy | egui::Event::Cut => {
+                    if let Some(text) = copy_text(&self.doc.pipeline, &self.selection.nodes) {
+                        ctx.copy_text(text);
+                        if matches!(event, egui::Event::Cut) {
+                            self.delete_selection();
+                        }
+                    }
+                }
+                egui::Event::Paste(text) => {
+                    let mut added = None;
+                    self.doc.edit(|p| added = paste_into(p, &text, 40.0));
+                    match added {
+                        Some(ids) => {
+                            self.selection = Selection {
+                                nodes: ids,
+                                edge: None,
+                            }
+                        }
+                        None => self.say("the clipboard holds no Eddy nodes"),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui
+                    .add(egui::Button::new("New").shortcut_text(shortcut_text(&ctx, &NEW)))
+                    .clicked()
+                {
+                    self.request(AfterDiscard::New);
+                }
+                if ui
+                    .add(egui::Button::new("Open…").shortcut_text(shortcut_text(&ctx, &OPEN)))
+                    .clicked()
+                {
+                    self.request(AfterDiscard::OpenDialog);
+                }
+                ui.menu_button("Open example", |ui| {
+                    for (path, name, description) in examples() {
+                        if ui.button(&name).on_hover_text(description).clicked() {
+                            self.request(AfterDiscard::Open(path));
+                        }
+                    }
+                });
+                ui.menu_button("Open recent", |ui| {
+                    if self.recent.is_empty() {
+                        ui.label("nothing yet");
+                    }
+                    for path in self.recent.clone() {
+                        if ui.button(path.display().to_string()).clicked() {
+                            self.request(AfterDiscard::Open(path));
+                        }
+                    }
+                });
+                ui.separator();
+                if ui
+                    .add(egui::Button::new("Save").shortcut_text(shortcut_text(&ctx, &SAVE)))
+                    .clicked()
+                {
+                    self.save();
+                }
+                if ui
+                    .add(egui::Button::new("Save As…").shortcut_text(shortcut_text(&ctx, &SAVE_AS)))
+                    .clicked()
+                {
+                    self.save_as();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui
+                    .add_enabled(
+                        self.doc.can_undo(),
+                        egui::Button::new("Undo").shortcut_text(shortcut_text(&ctx, &UNDO)),
+                    )
+                    .clicked()
+                {
+                    self.doc.undo();
+                }
+                if ui
+                    .add_enabled(
+                        self.doc.can_redo(),
+                        egui::Button::new("Redo").shortcut_text(shortcut_text(&ctx, &REDO)),
+                    )
+                    .clicked()
+                {
+                    self.doc.redo();
+                }
+                ui.separator();
+                if ui
+                    .add(
+                        egui::Button::new("Duplicate")
+                            .shortcut_text(shortcut_text(&ctx, &DUPLICATE)),
+                    )
+                    .clicked()
+                {
+                    self.duplicate_selection();
+                }
+                if ui
+                    .add(egui::Button::new("Delete").shortcut_text("Del"))
+                    .clicked()
+                {
+                    self.delete_selection();
+                }
+                if ui
+                    .add(
+                        egui::Button::new("Select all")
+                            .shortcut_text(shortcut_text(&ctx, &SELECT_ALL)),
+                    )
+                    .clicked()
+                {
+                    self.selection = Selection {
+                        nodes: self
+                            .doc
+                            .pipeline
+                            .nodes
+                            .iter()
+                            .map(|n| n.id.clone())
+                            .collect(),
+                        edge: None,
+                    };
+                }
+                ui.separator();
+                if ui
+                    .add(
+                        egui::Button::new("Auto-layout")
+                            .shortcut_text(shortcut_text(&ctx, &LAYOUT)),
+                    )
+                    .clicked()
+                {
+                    let positions = layered(&self.doc.pipeline);
+                    self.doc.edit(|p| p.layout.nodes = positions);
+                    self.canvas.request_fit();
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if ui
+                    .add(egui::Button::new("Zoom to fit").shortcut_text("F"))
+                    .clicked()
+                {
+                    self.canvas.request_fit();
+                }
+                egui::widgets::global_theme_preference_buttons(ui);
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("About Eddy").clicked() {
+                    self.show_about = true;
+                }
+            });
+            ui.separator();
+            ui.label(RichText::new(&self.doc.pipeline.name).strong())
+                .on_hover_text(&self.doc.pipeline.description);
+            if self.doc.is_dirty() {
+                ui.label(RichText::new("● unsaved").color(super::theme::WARNING))
+                    .on_hover_text("Changes not saved yet (Ctrl+S)");
+            }
+        });
+    }
+
+    fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        match self.dialogs.poll() {
+            Some(DialogOutcome::Chosen(DialogPurpose::Open, path)) => self.open_path(&path),
+            Some(DialogOutcome::Chosen(DialogPurpose::SaveAs, path)) => self.save_to(&path),
+            Some(DialogOutcome::NoDialogAvailable(purpose)) => {
+                let start = self
+                    .doc
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "pipeline.ron".into());
+                self.path_prompt = Some((purpose, start));
+            }
+            None => {}
+        }
+        if self.dialogs.is_open() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        if let Some((purpose, mut text)) = self.path_prompt.take() {
+            let mut keep = true;
+            let title = match purpose {
+                DialogPurpose::Open => "Open a pipeline",
+                DialogPurpose::SaveAs => "Save the pipeline as",
+            };
+            egui::Window::new(title).collapsible(false).show(ctx, |ui| {
+                ui.label("No file dialog is available on this system; type a path:");
+                let field = ui.text_edit_singleline(&mut text);
+                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                ui.horizontal(|ui| {
+                    if ui.button("OK").clicked() || enter {
+                        let path = PathBuf::from(text.trim());
+                        match purpose {
+                            DialogPurpose::Open => self.open_path(&path),
+                            DialogPurpose::SaveAs => self.save_to(&path),
+                        }
+                        keep = false;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        keep = false;
+                    }
+                });
+            });
+            if keep {
+                self.path_prompt = Some((purpose, text));
+            }
+        }
+    }
+
+    fn confirm_ui(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.confirm.clone() else {
+            return;
+        };
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "“{}” has changes that are not saved.",
+                    self.doc.pipeline.name
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        self.save();
+                        if !self.doc.is_dirty() {
+                            self.confirm = None;
+                            self.perform(action.clone());
+                        }
+                    }
+                    if ui.button("Discard changes").clicked() {
+                        self.confirm = None;
+                        self.perform(action.clone());
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.confirm = None;
+                    }
+                });
+            });
+    }
+
+    fn quick_add_ui(&mut self, ctx: &egui::Context) {
+        let Some(at) = self.canvas.quick_add_at else {
+            return;
+        };
+        let mut chosen = None;
+        let mut open = true;
+        egui::Window::new("Add a node here")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut self.quick_add_search)
+                        .hint_text("type to search…"),
+                );
+                field.request_focus();
+                let needle = self.quick_add_search.to_lowercase();
+                let matches: Vec<Template> = templates()
+                    .into_iter()
+                    .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
+                    .collect();
+                let enter = ui.input(|i| i.key_pressed(Key::Enter));
+                for (i, t) in matches.into_iter().enumerate() {
+                    if ui.button(t.name).clicked() || (enter && i == 0) {
+                        chosen = Some(t);
+                        break;
+                    }
+                }
+            });
+        if let Some(template) = chosen {
+            self.add_node(template, at);
+            self.canvas.quick_add_at = None;
+            self.quick_add_search.clear();
+        } else if !open || ctx.input(|i| i.key_pressed(Key::Escape)) {
+            self.canvas.quick_add_at = None;
+        }
+    }
+
+    /// The whole window; also used by the headless UI tests.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.shortcuts(&ctx);
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let (nodes, edges) = (self.doc.pipeline.nodes.len(), self.doc.pipeline.edges.len());
+                ui.label(format!("{nodes} nodes, {edges} edges"));
+                if let Some((text, at)) = &self.status
+                    && at.elapsed() < Duration::from_secs(6)
+                {
+                    ui.separator();
+                    ui.label(text);
+                }
+            });
+        });
+        egui::Panel::bottom("problems")
+            .resizable(true)
+            .default_size(130.0)
+            .show(ui, |ui| {
+                let edges = self.doc.pipeline.edges.clone();
+                let problems = self.doc.validation().problems.clone();
+                if let Some(id) = problems_ui(ui, &problems, &edges) {
+                    self.selection = Selection::only(&id);
+                    self.canvas.frame_node = Some(id);
+                }
+            });
+        egui::Panel::left("palette")
+            .resizable(true)
+            .default_size(190.0)
+            .show(ui, |ui| {
+                if let Some(template) = palette_ui(ui, &mut self.palette_search) {
+                    let n = self.doc.pipeline.nodes.len() as f32;
+                    let at = Position(60.0 + (n % 5.0) * 40.0, 60.0 + (n % 5.0) * 40.0);
+                    let at = self
+                        .doc
+                        .pipeline
+                        .layout
+                        .nodes
+                        .values()
+                        .map(|p| p.0)
+                        .fold(None, |m: Option<f32>, x| Some(m.map_or(x, |m| m.max(x))))
+                        .map_or(at, |right| Position(right + 290.0, at.1));
+                    self.add_node(template, at);
+                    self.canvas.request_fit();
+                }
+            });
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(320.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    inspector_ui(ui, &mut self.doc, &mut self.selection, &mut self.inspector);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.canvas.ui(ui, &mut self.doc, &mut self.selection);
+        });
+        self.dialogs_ui(&ctx);
+        self.confirm_ui(&ctx);
+        self.quick_add_ui(&ctx);
+        if self.show_about {
+            egui::Window::new("About Eddy").open(&mut self.show_about).collapsible(false).show(&ctx, |ui| {
+                ui.heading(format!("Eddy {}", env!("CARGO_PKG_VERSION")));
+                ui.label("Design, run and watch streaming pipelines on your own machine.");
+                ui.label("Pipelines are RON files: diff them in git, share them, run them headless with `eddy run`.");
+            });
+        }
+        let title = self.doc.title();
+        if title != self.last_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.last_title = title;
+        }
+        if ctx.input(|i| i.viewport().close_requested()) && self.doc.is_dirty() && !self.allow_close
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm = Some(AfterDiscard::Quit);
+        }
+        if self.allow_close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+/// Example pipelines next to the working folder or the executable, with their descriptions.
+pub fn examples() -> Vec<(PathBuf, String, String)> {
+    let mut dirs = vec![PathBuf::from("pipelines")];
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(root) = exe.ancestors().nth(3)
+    {
+        dirs.push(root.join("pipelines"));
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut found: Vec<(PathBuf, String, String)> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+            .filter_map(|p| {
+                let pipeline = crate::model::file::load(&p).ok()?;
+                Some((p, pipeline.name, pipeline.description))
+            })
+            .collect();
+        if !found.is_empty() {
+            found.sort_by(|a, b| a.1.cmp(&b.1));
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+impl eframe::App for EddyApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        EddyApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, "recent_files", &self.recent);
+    }
+}

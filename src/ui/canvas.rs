@@ -1,0 +1,677 @@
+//! The canvas: draws the pipeline (cards, ports, curved edges, problem badges) and turns pointer
+//! input into edits: pan, zoom around the cursor, select, rubber band, move, connect, delete.
+
+use std::collections::{BTreeSet, HashMap};
+
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec2,
+    epaint::CubicBezierShape,
+};
+
+use super::document::EditorDocument;
+use super::theme::{self, CARD_WIDTH, HEADER_HEIGHT, PORT_RADIUS, PORT_ROW, SUMMARY_HEIGHT};
+use crate::model::graph::topological_order;
+use crate::model::summary::summary;
+use crate::model::{Edge, Node, Pipeline, PortRef, Position, Severity, Subject};
+
+/// What is selected on the canvas.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Selection {
+    pub nodes: BTreeSet<String>,
+    pub edge: Option<Edge>,
+}
+
+impl Selection {
+    pub fn only(id: &str) -> Self {
+        Self {
+            nodes: BTreeSet::from([id.to_string()]),
+            edge: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.edge.is_none()
+    }
+}
+
+enum Drag {
+    None,
+    Nodes,
+    Connect { from: PortRef, start: Pos2 },
+    Rubber { start: Pos2 },
+}
+
+/// The view onto the canvas: which canvas point is at the top-left, and the zoom.
+pub struct Canvas {
+    pub offset: Vec2,
+    pub zoom: f32,
+    drag: Drag,
+    fit_requested: bool,
+    /// A node to bring into view (clicked in the problems panel).
+    pub frame_node: Option<String>,
+    /// Where the user double-clicked the empty canvas, to add a node there.
+    pub quick_add_at: Option<Position>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self {
+            offset: Vec2::ZERO,
+            zoom: 1.0,
+            drag: Drag::None,
+            fit_requested: true,
+            frame_node: None,
+            quick_add_at: None,
+        }
+    }
+}
+
+/// Height of a node's card in canvas units.
+pub fn card_height(node: &Node) -> f32 {
+    let rows = node
+        .kind
+        .input_ports()
+        .len()
+        .max(node.kind.output_ports().len())
+        .max(1);
+    HEADER_HEIGHT + SUMMARY_HEIGHT + rows as f32 * PORT_ROW + 8.0
+}
+
+struct Geometry {
+    rect: Rect,
+    inputs: Vec<(String, Pos2)>,
+    outputs: Vec<(String, Pos2)>,
+}
+
+impl Canvas {
+    pub fn request_fit(&mut self) {
+        self.fit_requested = true;
+    }
+
+    fn to_screen(&self, area: Rect, p: Pos2) -> Pos2 {
+        area.min + (p.to_vec2() - self.offset) * self.zoom
+    }
+
+    fn to_canvas(&self, area: Rect, p: Pos2) -> Pos2 {
+        Pos2::ZERO + (p - area.min) / self.zoom + self.offset
+    }
+
+    fn geometry(&self, area: Rect, node: &Node, at: Position) -> Geometry {
+        let top_left = self.to_screen(area, Pos2::new(at.0, at.1));
+        let rect = Rect::from_min_size(
+            top_left,
+            Vec2::new(CARD_WIDTH, card_height(node)) * self.zoom,
+        );
+        let port_y = |i: usize| {
+            rect.top() + (HEADER_HEIGHT + SUMMARY_HEIGHT + (i as f32 + 0.5) * PORT_ROW) * self.zoom
+        };
+        Geometry {
+            rect,
+            inputs: node
+                .kind
+                .input_ports()
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (p, Pos2::new(rect.left(), port_y(i))))
+                .collect(),
+            outputs: node
+                .kind
+                .output_ports()
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (p, Pos2::new(rect.right(), port_y(i))))
+                .collect(),
+        }
+    }
+
+    /// Frames every node (or nothing when empty) in `area`.
+    fn fit(&mut self, area: Rect, pipeline: &Pipeline) {
+        let mut bounds = Rect::NOTHING;
+        for node in &pipeline.nodes {
+            if let Some(p) = pipeline.layout.nodes.get(&node.id) {
+                bounds = bounds.union(Rect::from_min_size(
+                    Pos2::new(p.0, p.1),
+                    Vec2::new(CARD_WIDTH, card_height(node)),
+                ));
+            }
+        }
+        if !bounds.is_positive() {
+            self.offset = Vec2::ZERO;
+            self.zoom = 1.0;
+            return;
+        }
+        let bounds = bounds.expand(40.0);
+        self.zoom = (area.width() / bounds.width())
+            .min(area.height() / bounds.height())
+            .clamp(0.2, 1.5);
+        let visible = area.size() / self.zoom;
+        self.offset = bounds.center().to_vec2() - visible / 2.0;
+    }
+
+    fn frame(&mut self, area: Rect, pipeline: &Pipeline, id: &str) {
+        if let (Some(node), Some(p)) = (pipeline.node(id), pipeline.layout.nodes.get(id)) {
+            let center = Pos2::new(p.0 + CARD_WIDTH / 2.0, p.1 + card_height(node) / 2.0);
+            self.offset = center.to_vec2() - area.size() / (2.0 * self.zoom);
+        }
+    }
+
+    /// Draws the canvas and applies the user's gestures to `doc` and `selection`.
+    pub fn ui(&mut self, ui: &mut Ui, doc: &mut EditorDocument, selection: &mut Selection) {
+        let (area, background) =
+            ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+        let painter = ui.painter_at(area);
+        painter.rect_filled(area, CornerRadius::ZERO, ui.visuals().extreme_bg_color);
+        crate::ui::layout::fill_missing(&mut doc.pipeline);
+        if self.fit_requested {
+            self.fit(area, &doc.pipeline);
+            self.fit_requested = false;
+        }
+        if let Some(id) = self.frame_node.take() {
+            self.frame(area, &doc.pipeline, &id);
+        }
+        self.pan_and_zoom(ui, area, &background);
+        self.draw_grid(
+            &painter,
+            area,
+            ui.visuals().weak_text_color().gamma_multiply(0.35),
+        );
+
+        let problems = problem_marks(doc);
+        let geometry: HashMap<String, Geometry> = doc
+            .pipeline
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let at = *doc.pipeline.layout.nodes.get(&n.id)?;
+                Some((n.id.clone(), self.geometry(area, n, at)))
+            })
+            .collect();
+
+        // Edges under the cards.
+        let mut edge_curves = Vec::new();
+        for edge in &doc.pipeline.edges {
+            let from = geometry.get(&edge.from.node).and_then(|g| {
+                g.outputs
+                    .iter()
+                    .find(|(p, _)| *p == edge.from.port)
+                    .map(|(_, pos)| *pos)
+            });
+            let to = geometry.get(&edge.to.node).and_then(|g| {
+                g.inputs
+                    .iter()
+                    .find(|(p, _)| *p == edge.to.port)
+                    .map(|(_, pos)| *pos)
+            });
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
+            let selected = selection.edge.as_ref() == Some(edge);
+            let color = if selected {
+                theme::SELECTED
+            } else {
+                ui.visuals().widgets.inactive.fg_stroke.color
+            };
+            let curve = bezier(
+                from,
+                to,
+                self.zoom,
+                Stroke::new(if selected { 3.0 } else { 2.0 }, color),
+            );
+            painter.add(Shape::CubicBezier(curve.clone()));
+            edge_curves.push((edge.clone(), curve));
+        }
+
+        // Cards, then their ports on top.
+        let mut port_hits: Vec<(PortRef, Pos2, bool)> = Vec::new();
+        for node in &doc.pipeline.nodes {
+            let Some(g) = geometry.get(&node.id) else {
+                continue;
+            };
+            let selected = selection.nodes.contains(&node.id);
+            self.draw_card(ui, &painter, node, g, selected, problems.get(&node.id));
+            for (port, pos) in &g.inputs {
+                port_hits.push((PortRef::new(&node.id, port), *pos, true));
+            }
+            for (port, pos) in &g.outputs {
+                port_hits.push((PortRef::new(&node.id, port), *pos, false));
+            }
+        }
+
+        let pointer = ui.input(|i| i.pointer.interact_pos());
+        let port_under = |p: Pos2| {
+            port_hits
+                .iter()
+                .find(|(_, pos, _)| pos.distance(p) <= (PORT_RADIUS + 4.0) * self.zoom.max(0.6))
+                .cloned()
+        };
+        // Topmost first: cards drawn later lie on top.
+        let card_rects: Vec<(String, Rect)> = doc
+            .pipeline
+            .nodes
+            .iter()
+            .rev()
+            .filter_map(|n| geometry.get(&n.id).map(|g| (n.id.clone(), g.rect)))
+            .collect();
+        let node_under = |p: Pos2| {
+            card_rects
+                .iter()
+                .find(|(_, rect)| rect.contains(p))
+                .map(|(id, _)| id.clone())
+        };
+
+        // Gestures start on the background response (it covers the whole canvas).
+        if background.drag_started()
+            && let Some(press) = ui.input(|i| i.pointer.press_origin())
+        {
+            let shift = ui.input(|i| i.modifiers.shift);
+            if let Some((port, pos, false)) = port_under(press) {
+                self.drag = Drag::Connect {
+                    from: port,
+                    start: pos,
+                };
+            } else if let Some(id) = node_under(press) {
+                if !selection.nodes.contains(&id) {
+                    *selection = if shift {
+                        let mut s = selection.clone();
+                        s.nodes.insert(id);
+                        s
+                    } else {
+                        Selection::only(&id)
+                    };
+                }
+                doc.checkpoint();
+                self.drag = Drag::Nodes;
+            } else if shift {
+                self.drag = Drag::Rubber { start: press };
+            }
+        }
+        match &self.drag {
+            Drag::Nodes if background.dragged() => {
+                let delta = background.drag_delta() / self.zoom;
+                let moving: Vec<String> = selection.nodes.iter().cloned().collect();
+                doc.edit_in_gesture(|p| {
+                    for id in &moving {
+                        if let Some(pos) = p.layout.nodes.get_mut(id) {
+                            pos.0 += delta.x;
+                            pos.1 += delta.y;
+                        }
+                    }
+                });
+            }
+            Drag::Connect { from, start } => {
+                if let Some(end) = pointer {
+                    let target = port_under(end).filter(|(_, _, is_input)| *is_input);
+                    let verdict = target
+                        .as_ref()
+                        .map(|(to, _, _)| can_connect(&doc.pipeline, from, to));
+                    let color = match &verdict {
+                        Some(Err(_)) => theme::ERROR,
+                        Some(Ok(())) => theme::SELECTED,
+                        None => ui.visuals().widgets.active.fg_stroke.color,
+                    };
+                    painter.add(Shape::CubicBezier(bezier(
+                        *start,
+                        end,
+                        self.zoom,
+                        Stroke::new(2.0, color),
+                    )));
+                    if let Some(Err(reason)) = verdict {
+                        note_at(&painter, end + Vec2::new(14.0, 14.0), &reason, theme::ERROR);
+                    }
+                }
+                if background.drag_stopped() {
+                    if let Some(end) = pointer
+                        && let Some((to, _, true)) = port_under(end)
+                        && can_connect(&doc.pipeline, from, &to).is_ok()
+                    {
+                        let edge = Edge {
+                            from: from.clone(),
+                            to,
+                        };
+                        doc.edit(|p| p.edges.push(edge.clone()));
+                        selection.edge = Some(edge);
+                    }
+                    self.drag = Drag::None;
+                }
+            }
+            Drag::Rubber { start } => {
+                if let Some(end) = pointer {
+                    let band = Rect::from_two_pos(*start, end);
+                    painter.rect_filled(
+                        band,
+                        CornerRadius::ZERO,
+                        theme::SELECTED.gamma_multiply(0.15),
+                    );
+                    painter.rect_stroke(
+                        band,
+                        CornerRadius::ZERO,
+                        Stroke::new(1.0, theme::SELECTED),
+                        StrokeKind::Inside,
+                    );
+                    if background.drag_stopped() {
+                        selection.nodes = geometry
+                            .iter()
+                            .filter(|(_, g)| band.intersects(g.rect))
+                            .map(|(id, _)| id.clone())
+                            .collect();
+                        selection.edge = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if background.drag_stopped() {
+            self.drag = Drag::None;
+        }
+
+        // Clicks select a node or an edge, or clear the selection.
+        if background.clicked()
+            && let Some(p) = pointer
+        {
+            let shift = ui.input(|i| i.modifiers.shift);
+            if let Some(id) = node_under(p) {
+                if shift {
+                    if !selection.nodes.remove(&id) {
+                        selection.nodes.insert(id);
+                    }
+                } else {
+                    *selection = Selection::only(&id);
+                }
+            } else if let Some((edge, _)) = edge_curves
+                .iter()
+                .find(|(_, c)| distance_to_curve(c, p) < 6.0)
+            {
+                *selection = Selection {
+                    nodes: BTreeSet::new(),
+                    edge: Some(edge.clone()),
+                };
+            } else {
+                *selection = Selection::default();
+            }
+        }
+        if background.double_clicked()
+            && let Some(p) = pointer
+            && node_under(p).is_none()
+        {
+            let c = self.to_canvas(area, p);
+            self.quick_add_at = Some(Position(c.x, c.y));
+        }
+        if let Some(p) = pointer
+            && let Some((port, _, is_input)) = port_under(p)
+            && matches!(self.drag, Drag::None)
+        {
+            let schema = if is_input {
+                None
+            } else {
+                doc.validation()
+                    .schemas
+                    .output(&port.node, &port.port)
+                    .cloned()
+            };
+            let text = match schema {
+                Some(s) => format!(
+                    "{port}: {}\nDrag to an input to connect.",
+                    s.fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None if is_input => format!("{port}: drop an edge from an output here"),
+                None => format!("{port}: drag to an input to connect"),
+            };
+            background.clone().on_hover_text_at_pointer(text);
+        }
+    }
+
+    fn pan_and_zoom(&mut self, ui: &Ui, area: Rect, background: &egui::Response) {
+        // Dragging empty canvas (or with the middle button) pans.
+        let middle = ui.input(|i| i.pointer.middle_down());
+        if background.dragged() && (matches!(self.drag, Drag::None) || middle) {
+            self.offset -= background.drag_delta() / self.zoom;
+        }
+        if !background.hovered() {
+            return;
+        }
+        let (zoom_delta, scroll, pointer) =
+            ui.input(|i| (i.zoom_delta(), i.smooth_scroll_delta, i.pointer.hover_pos()));
+        if zoom_delta != 1.0
+            && let Some(p) = pointer
+        {
+            let before = self.to_canvas(area, p);
+            self.zoom = (self.zoom * zoom_delta).clamp(0.2, 3.0);
+            let after = self.to_canvas(area, p);
+            self.offset += before - after;
+        } else if scroll != Vec2::ZERO {
+            self.offset -= scroll / self.zoom;
+        }
+    }
+
+    fn draw_grid(&self, painter: &egui::Painter, area: Rect, color: Color32) {
+        let step = 40.0 * self.zoom;
+        if step < 8.0 {
+            return;
+        }
+        let start = self.to_screen(
+            area,
+            Pos2::new(
+                (self.offset.x / 40.0).floor() * 40.0,
+                (self.offset.y / 40.0).floor() * 40.0,
+            ),
+        );
+        let mut x = start.x;
+        while x < area.right() {
+            let mut y = start.y;
+            while y < area.bottom() {
+                painter.circle_filled(Pos2::new(x, y), 1.2, color);
+                y += step;
+            }
+            x += step;
+        }
+    }
+
+    fn draw_card(
+        &self,
+        ui: &Ui,
+        painter: &egui::Painter,
+        node: &Node,
+        g: &Geometry,
+        selected: bool,
+        marks: Option<&(usize, usize)>,
+    ) {
+        let z = self.zoom;
+        let visuals = ui.visuals();
+        let family = node.kind.family();
+        let radius = CornerRadius::same((6.0 * z).round().clamp(0.0, 255.0) as u8);
+        painter.rect_filled(
+            g.rect.translate(Vec2::splat(3.0 * z)),
+            radius,
+            Color32::from_black_alpha(40),
+        );
+        painter.rect_filled(g.rect, radius, visuals.window_fill);
+        let header = Rect::from_min_size(g.rect.min, Vec2::new(g.rect.width(), HEADER_HEIGHT * z));
+        painter.rect_filled(
+            header,
+            CornerRadius {
+                nw: radius.nw,
+                ne: radius.ne,
+                sw: 0,
+                se: 0,
+            },
+            theme::family_color(family),
+        );
+        let outline = match (selected, marks) {
+            (true, _) => Stroke::new(2.5, theme::SELECTED),
+            (false, Some((errors, _))) if *errors > 0 => Stroke::new(2.0, theme::ERROR),
+            (false, Some((_, warnings))) if *warnings > 0 => Stroke::new(1.5, theme::WARNING),
+            _ => Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+        };
+        painter.rect_stroke(g.rect, radius, outline, StrokeKind::Outside);
+        if z < 0.35 {
+            return;
+        }
+        let text_x = g.rect.left() + 8.0 * z;
+        painter.text(
+            Pos2::new(text_x, header.center().y),
+            Align2::LEFT_CENTER,
+            &node.id,
+            FontId::proportional(14.0 * z),
+            Color32::WHITE,
+        );
+        painter.text(
+            Pos2::new(header.right() - 8.0 * z, header.center().y),
+            Align2::RIGHT_CENTER,
+            node.kind.kind_name(),
+            FontId::proportional(10.0 * z),
+            Color32::from_white_alpha(200),
+        );
+        let summary_text = summary(&node.kind);
+        let max_chars = ((CARD_WIDTH - 16.0) / 6.2) as usize;
+        let shown: String = if summary_text.chars().count() > max_chars {
+            summary_text
+                .chars()
+                .take(max_chars.saturating_sub(1))
+                .chain(std::iter::once('…'))
+                .collect()
+        } else {
+            summary_text
+        };
+        painter.text(
+            Pos2::new(text_x, header.bottom() + SUMMARY_HEIGHT * z / 2.0),
+            Align2::LEFT_CENTER,
+            shown,
+            FontId::proportional(11.0 * z),
+            visuals.weak_text_color(),
+        );
+        let port_font = FontId::proportional(11.0 * z);
+        for (port, pos) in &g.inputs {
+            painter.circle_filled(
+                *pos,
+                PORT_RADIUS * z,
+                visuals.widgets.inactive.fg_stroke.color,
+            );
+            painter.text(
+                *pos + Vec2::new(9.0 * z, 0.0),
+                Align2::LEFT_CENTER,
+                port,
+                port_font.clone(),
+                visuals.text_color(),
+            );
+        }
+        for (port, pos) in &g.outputs {
+            let optional = node.kind.is_optional_output(port);
+            let color = if optional {
+                theme::WARNING
+            } else {
+                theme::family_color(family)
+            };
+            painter.circle_filled(*pos, PORT_RADIUS * z, color);
+            painter.text(
+                *pos - Vec2::new(9.0 * z, 0.0),
+                Align2::RIGHT_CENTER,
+                port,
+                port_font.clone(),
+                visuals.text_color(),
+            );
+        }
+        if let Some((errors, warnings)) = marks {
+            let (count, color) = if *errors > 0 {
+                (*errors, theme::ERROR)
+            } else {
+                (*warnings, theme::WARNING)
+            };
+            if count > 0 {
+                let badge = Pos2::new(g.rect.right() - 2.0 * z, g.rect.top() - 2.0 * z);
+                painter.circle_filled(badge, 9.0 * z, color);
+                painter.text(
+                    badge,
+                    Align2::CENTER_CENTER,
+                    count.to_string(),
+                    FontId::proportional(11.0 * z),
+                    Color32::WHITE,
+                );
+            }
+        }
+    }
+}
+
+/// A small boxed note on the canvas (why a connection is refused).
+fn note_at(painter: &egui::Painter, at: Pos2, text: &str, color: Color32) {
+    let galley = painter.layout(
+        text.to_string(),
+        FontId::proportional(13.0),
+        Color32::WHITE,
+        360.0,
+    );
+    let rect = Rect::from_min_size(at, galley.size()).expand(6.0);
+    painter.rect_filled(rect, CornerRadius::same(4), color);
+    painter.galley(at, galley, Color32::WHITE);
+}
+
+/// Errors and warnings per node, for badges.
+fn problem_marks(doc: &mut EditorDocument) -> HashMap<String, (usize, usize)> {
+    let mut marks: HashMap<String, (usize, usize)> = HashMap::new();
+    let pipeline_edges = doc.pipeline.edges.clone();
+    for p in &doc.validation().problems {
+        let node = match &p.subject {
+            Subject::Node { id, .. } => Some(id.clone()),
+            Subject::Edge { index } => pipeline_edges.get(*index).map(|e| e.to.node.clone()),
+            Subject::Document => None,
+        };
+        if let Some(id) = node {
+            let entry = marks.entry(id).or_default();
+            match p.severity {
+                Severity::Error => entry.0 += 1,
+                Severity::Warning => entry.1 += 1,
+            }
+        }
+    }
+    marks
+}
+
+fn bezier(from: Pos2, to: Pos2, zoom: f32, stroke: Stroke) -> CubicBezierShape {
+    let bend = ((to.x - from.x).abs() * 0.5).max(60.0 * zoom);
+    CubicBezierShape::from_points_stroke(
+        [
+            from,
+            from + Vec2::new(bend, 0.0),
+            to - Vec2::new(bend, 0.0),
+            to,
+        ],
+        false,
+        Color32::TRANSPARENT,
+        stroke,
+    )
+}
+
+fn distance_to_curve(curve: &CubicBezierShape, p: Pos2) -> f32 {
+    (0..=32)
+        .map(|i| curve.sample(i as f32 / 32.0).distance(p))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// Whether an edge from `from` to `to` may be drawn, or why not.
+pub fn can_connect(pipeline: &Pipeline, from: &PortRef, to: &PortRef) -> Result<(), String> {
+    if from.node == to.node {
+        return Err("a node cannot feed itself".into());
+    }
+    if let Some(existing) = pipeline.edges.iter().find(|e| e.to == *to) {
+        return Err(format!(
+            "{to} already takes rows from {}; an input takes one edge (use a Union to merge)",
+            existing.from
+        ));
+    }
+    let mut with_edge = pipeline.clone();
+    with_edge.edges.push(Edge {
+        from: from.clone(),
+        to: to.clone(),
+    });
+    let (_, cycles) = topological_order(&with_edge);
+    if !cycles.is_empty() {
+        return Err(format!(
+            "this would make a cycle: {}",
+            cycles[0].join(" -> ")
+        ));
+    }
+    Ok(())
+}

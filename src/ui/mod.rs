@@ -1,0 +1,53 @@
+//! The desktop designer (eframe/egui, glow): canvas, palette, inspector, problems and files.
+//! Draws the model and edits it through undoable steps; knows nothing of the engine's insides.
+
+pub mod app;
+pub mod canvas;
+pub mod clipboard;
+pub mod document;
+pub mod files;
+pub mod inspector;
+pub mod layout;
+pub mod palette;
+pub mod problems;
+pub mod theme;
+
+use std::path::PathBuf;
+
+pub use app::EddyApp;
+
+/// Opens the designer window on `file` (or a starter pipeline) and runs until it closes.
+pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut app = EddyApp::with_file(file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let options = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_title(app.doc.title())
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Eddy",
+        options,
+        Box::new(move |cc| {
+            if let Some(storage) = cc.storage
+                && let Some(recent) = eframe::get_value::<Vec<PathBuf>>(storage, "recent_files")
+            {
+                app = EddyApp::new(
+                    std::mem::replace(
+                        &mut app.doc,
+                        crate::ui::document::EditorDocument::new(
+                            crate::model::starter::starter_pipeline("untitled"),
+                            None,
+                        ),
+                    ),
+                    recent,
+                );
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
