@@ -107,14 +107,14 @@ pub fn kind_to_ron(kind: &NodeKind) -> Result<String, ron::Error> {
 }
 
 /// Parses one node's configuration, with the position of the first mistake.
-pub fn parse_kind(text: &str) -> Result<NodeKind, Problem> {
+pub fn parse_kind(text: &str) -> Result<NodeKind, Box<Problem>> {
     ron_options().from_str::<NodeKind>(text).map_err(|e| {
         let mut problem = Problem::error(Subject::Document, tidy_ron_message(&e.code.to_string()));
         problem.position = Some(FilePosition {
             line: e.span.start.line.max(1),
             column: e.span.start.col.max(1),
         });
-        problem
+        Box::new(problem)
     })
 }
 

@@ -45,7 +45,7 @@ enum AfterDiscard {
 pub struct EddyApp {
     pub doc: EditorDocument,
     pub selection: Selection,
-    canvas: Canvas,
+    pub canvas: Canvas,
     inspector: InspectorState,
     palette_search: String,
     quick_add_search: String,
@@ -436,7 +436,7 @@ impl EddyApp {
             ui.label(RichText::new(&self.doc.pipeline.name).strong())
                 .on_hover_text(&self.doc.pipeline.description);
             if self.doc.is_dirty() {
-                ui.label(RichText::new("● unsaved").color(super::theme::WARNING))
+                ui.label(RichText::new("unsaved changes").color(super::theme::WARNING))
                     .on_hover_text("Changes not saved yet (Ctrl+S)");
             }
         });

@@ -37,7 +37,7 @@ impl Selection {
 enum Drag {
     None,
     Nodes,
-    Connect { from: PortRef, start: Pos2 },
+    Connect { from: PortRef },
     Rubber { start: Pos2 },
 }
 
@@ -51,6 +51,10 @@ pub struct Canvas {
     pub frame_node: Option<String>,
     /// Where the user double-clicked the empty canvas, to add a node there.
     pub quick_add_at: Option<Position>,
+    /// The screen area of the last frame, to answer where things are (tests, tooltips).
+    last_area: Rect,
+    /// Why the last attempted connection was refused.
+    pub last_refused: Option<String>,
 }
 
 impl Default for Canvas {
@@ -62,6 +66,8 @@ impl Default for Canvas {
             fit_requested: true,
             frame_node: None,
             quick_add_at: None,
+            last_area: Rect::NOTHING,
+            last_refused: None,
         }
     }
 }
@@ -86,6 +92,56 @@ struct Geometry {
 impl Canvas {
     pub fn request_fit(&mut self) {
         self.fit_requested = true;
+    }
+
+    /// The port within reach of screen point `p`, and whether it is an input.
+    fn hit_port(&self, area: Rect, pipeline: &Pipeline, p: Pos2) -> Option<(PortRef, Pos2, bool)> {
+        let reach = (PORT_RADIUS + 4.0) * self.zoom.max(0.6);
+        for node in pipeline.nodes.iter().rev() {
+            let Some(at) = pipeline.layout.nodes.get(&node.id) else {
+                continue;
+            };
+            let g = self.geometry(area, node, *at);
+            let inputs = g.inputs.iter().map(|(port, pos)| (port, pos, true));
+            let outputs = g.outputs.iter().map(|(port, pos)| (port, pos, false));
+            if let Some((port, pos, is_input)) = inputs
+                .chain(outputs)
+                .find(|(_, pos, _)| pos.distance(p) <= reach)
+            {
+                return Some((PortRef::new(&node.id, port), *pos, is_input));
+            }
+        }
+        None
+    }
+
+    /// The topmost node whose card contains screen point `p`.
+    fn hit_node(&self, area: Rect, pipeline: &Pipeline, p: Pos2) -> Option<String> {
+        pipeline.nodes.iter().rev().find_map(|node| {
+            let at = pipeline.layout.nodes.get(&node.id)?;
+            self.geometry(area, node, *at)
+                .rect
+                .contains(p)
+                .then(|| node.id.clone())
+        })
+    }
+
+    /// Where a node's card was drawn last frame.
+    pub fn node_rect(&self, pipeline: &Pipeline, id: &str) -> Option<Rect> {
+        let node = pipeline.node(id)?;
+        let at = *pipeline.layout.nodes.get(id)?;
+        Some(self.geometry(self.last_area, node, at).rect)
+    }
+
+    /// Where a port was drawn last frame.
+    pub fn port_position(&self, pipeline: &Pipeline, port: &PortRef) -> Option<Pos2> {
+        let node = pipeline.node(&port.node)?;
+        let at = *pipeline.layout.nodes.get(&port.node)?;
+        let g = self.geometry(self.last_area, node, at);
+        g.inputs
+            .iter()
+            .chain(g.outputs.iter())
+            .find(|(p, _)| *p == port.port)
+            .map(|(_, pos)| *pos)
     }
 
     fn to_screen(&self, area: Rect, p: Pos2) -> Pos2 {
@@ -160,6 +216,7 @@ impl Canvas {
         let (area, background) =
             ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
         let painter = ui.painter_at(area);
+        self.last_area = area;
         painter.rect_filled(area, CornerRadius::ZERO, ui.visuals().extreme_bg_color);
         crate::ui::layout::fill_missing(&mut doc.pipeline);
         if self.fit_requested {
@@ -168,6 +225,27 @@ impl Canvas {
         }
         if let Some(id) = self.frame_node.take() {
             self.frame(area, &doc.pipeline, &id);
+        }
+        // Gestures are decided where the press happened, before this frame pans anything.
+        if background.drag_started()
+            && let Some(press) = ui.input(|i| i.pointer.press_origin())
+        {
+            let shift = ui.input(|i| i.modifiers.shift);
+            if let Some((port, _, false)) = self.hit_port(area, &doc.pipeline, press) {
+                self.drag = Drag::Connect { from: port };
+            } else if let Some(id) = self.hit_node(area, &doc.pipeline, press) {
+                if !selection.nodes.contains(&id) {
+                    if !shift {
+                        selection.nodes.clear();
+                    }
+                    selection.nodes.insert(id);
+                    selection.edge = None;
+                }
+                doc.checkpoint();
+                self.drag = Drag::Nodes;
+            } else if shift {
+                self.drag = Drag::Rubber { start: press };
+            }
         }
         self.pan_and_zoom(ui, area, &background);
         self.draw_grid(
@@ -259,32 +337,6 @@ impl Canvas {
                 .map(|(id, _)| id.clone())
         };
 
-        // Gestures start on the background response (it covers the whole canvas).
-        if background.drag_started()
-            && let Some(press) = ui.input(|i| i.pointer.press_origin())
-        {
-            let shift = ui.input(|i| i.modifiers.shift);
-            if let Some((port, pos, false)) = port_under(press) {
-                self.drag = Drag::Connect {
-                    from: port,
-                    start: pos,
-                };
-            } else if let Some(id) = node_under(press) {
-                if !selection.nodes.contains(&id) {
-                    *selection = if shift {
-                        let mut s = selection.clone();
-                        s.nodes.insert(id);
-                        s
-                    } else {
-                        Selection::only(&id)
-                    };
-                }
-                doc.checkpoint();
-                self.drag = Drag::Nodes;
-            } else if shift {
-                self.drag = Drag::Rubber { start: press };
-            }
-        }
         match &self.drag {
             Drag::Nodes if background.dragged() => {
                 let delta = background.drag_delta() / self.zoom;
@@ -298,8 +350,9 @@ impl Canvas {
                     }
                 });
             }
-            Drag::Connect { from, start } => {
-                if let Some(end) = pointer {
+            Drag::Connect { from } => {
+                let start = self.port_position(&doc.pipeline, from);
+                if let (Some(end), Some(start)) = (pointer, start) {
                     let target = port_under(end).filter(|(_, _, is_input)| *is_input);
                     let verdict = target
                         .as_ref()
@@ -310,7 +363,7 @@ impl Canvas {
                         None => ui.visuals().widgets.active.fg_stroke.color,
                     };
                     painter.add(Shape::CubicBezier(bezier(
-                        *start,
+                        start,
                         end,
                         self.zoom,
                         Stroke::new(2.0, color),
@@ -320,16 +373,24 @@ impl Canvas {
                     }
                 }
                 if background.drag_stopped() {
-                    if let Some(end) = pointer
-                        && let Some((to, _, true)) = port_under(end)
-                        && can_connect(&doc.pipeline, from, &to).is_ok()
-                    {
+                    let dropped_on = pointer.and_then(&port_under).filter(|(_, _, input)| *input);
+                    let verdict = dropped_on
+                        .as_ref()
+                        .map(|(to, _, _)| can_connect(&doc.pipeline, from, to));
+                    self.last_refused = match &verdict {
+                        Some(Err(reason)) => Some(reason.clone()),
+                        _ => None,
+                    };
+                    if let (Some((to, _, _)), Some(Ok(()))) = (dropped_on, verdict) {
                         let edge = Edge {
                             from: from.clone(),
                             to,
                         };
                         doc.edit(|p| p.edges.push(edge.clone()));
-                        selection.edge = Some(edge);
+                        *selection = Selection {
+                            nodes: BTreeSet::new(),
+                            edge: Some(edge),
+                        };
                     }
                     self.drag = Drag::None;
                 }

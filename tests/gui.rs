@@ -1,0 +1,240 @@
+//! The designer driven headlessly with egui_kittest: palette, connecting, inspector edits,
+//! validation feedback, undo/redo, delete, copy/paste, and saving and loading the same document.
+#![cfg(feature = "gui")]
+
+use std::path::Path;
+
+use eddy::model::file::load;
+use eddy::model::{Edge, PortRef};
+use eddy::ui::EddyApp;
+use egui::{Event, Key, Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness(app: EddyApp) -> Harness<'static, EddyApp> {
+    let mut harness = Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut EddyApp| app.ui(ui), app);
+    harness.run_steps(3);
+    harness
+}
+
+fn example(name: &str) -> EddyApp {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines")
+        .join(name);
+    EddyApp::with_file(Some(&path)).unwrap()
+}
+
+fn drag(harness: &mut Harness<'static, EddyApp>, from: Pos2, to: Pos2) {
+    harness.hover_at(from);
+    harness.run_steps(1);
+    harness.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    harness.run_steps(1);
+    for i in 1..=10 {
+        let t = i as f32 / 10.0;
+        harness.hover_at(from + (to - from) * t);
+        harness.run_steps(1);
+    }
+    harness.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    harness.run_steps(2);
+}
+
+fn click_at(harness: &mut Harness<'static, EddyApp>, at: Pos2) {
+    harness.hover_at(at);
+    harness.run_steps(1);
+    for pressed in [true, false] {
+        harness.event(Event::PointerButton {
+            pos: at,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    harness.run_steps(2);
+}
+
+#[test]
+fn add_from_the_palette_connect_and_see_the_problem_go_away() {
+    let mut h = harness(example("late_data_lab.ron"));
+    let nodes_before = h.state().doc.pipeline.nodes.len();
+    h.get_by_label("Console").click();
+    h.run_steps(3);
+    let doc = &h.state().doc;
+    assert_eq!(doc.pipeline.nodes.len(), nodes_before + 1);
+    assert!(doc.pipeline.node("console").is_some());
+    // A new sink with nothing feeding it is an error, shown in the problems panel.
+    assert!(
+        h.query_all_by_label_contains("the input `in` is not connected")
+            .count()
+            > 0
+    );
+    // Drag from the source's unused `errors` port to the console's input.
+    let app = h.state();
+    let from = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("readings", "errors"))
+        .unwrap();
+    let to = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("console", "in"))
+        .unwrap();
+    drag(&mut h, from, to);
+    let edge: Edge = "readings.errors -> console.in".parse().unwrap();
+    assert!(
+        h.state().doc.pipeline.edges.contains(&edge),
+        "{:?}",
+        h.state().doc.pipeline.edges
+    );
+    assert_eq!(
+        h.query_all_by_label_contains("the input `in` is not connected")
+            .count(),
+        0
+    );
+    h.get_by_label_contains("none: the pipeline is valid");
+    // Undo takes the edge away again; redo restores it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert!(!h.state().doc.pipeline.edges.contains(&edge));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+    h.run_steps(2);
+    assert!(h.state().doc.pipeline.edges.contains(&edge));
+}
+
+#[test]
+fn a_refused_connection_adds_nothing() {
+    let mut h = harness(example("late_data_lab.ron"));
+    let app = h.state();
+    // `results.in` already takes rows from the window: a second edge is refused.
+    let from = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("readings", "errors"))
+        .unwrap();
+    let to = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("results", "in"))
+        .unwrap();
+    let edges = app.doc.pipeline.edges.len();
+    drag(&mut h, from, to);
+    assert_eq!(h.state().doc.pipeline.edges.len(), edges);
+    let reason = h.state().canvas.last_refused.clone().unwrap_or_default();
+    assert!(
+        reason.contains("already takes rows from per_10s.out"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn editing_settings_shows_and_clears_a_validation_error() {
+    let mut h = harness(example("iot_alerts.ron"));
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(&app.doc.pipeline, "too_hot").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    assert_eq!(
+        h.state().selection.nodes.iter().next().map(String::as_str),
+        Some("too_hot")
+    );
+    // The settings editor shows the node's configuration; replace it with a broken predicate.
+    let editor = h.get_by(|node| {
+        node.role() == egui::accesskit::Role::MultilineTextInput
+            && node.value().is_some_and(|v| v.contains("predicate:"))
+    });
+    editor.focus();
+    h.run_steps(1);
+    h.event(Event::Key {
+        key: Key::A,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: Modifiers::COMMAND,
+    });
+    h.run_steps(1);
+    h.event(Event::Text(
+        r#"Transform(Filter(predicate: "avg_temp > 30"))"#.into(),
+    ));
+    h.run_steps(3);
+    let kind = format!("{:?}", h.state().doc.pipeline.node("too_hot").unwrap().kind);
+    assert!(kind.contains("avg_temp > 30"), "{kind}");
+    assert!(
+        h.query_all_by_label_contains("unknown column `avg_temp`")
+            .count()
+            > 0
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(3);
+    assert_eq!(
+        h.query_all_by_label_contains("unknown column `avg_temp`")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn delete_copy_paste_and_save_then_load_the_same_document() {
+    let mut h = harness(example("user_sessions.ron"));
+    let rect = {
+        let app = h.state();
+        app.canvas
+            .node_rect(&app.doc.pipeline, "sessions_file")
+            .unwrap()
+    };
+    click_at(&mut h, rect.center());
+    h.key_press(Key::Delete);
+    h.run_steps(2);
+    assert!(h.state().doc.pipeline.node("sessions_file").is_none());
+    assert!(
+        !h.state()
+            .doc
+            .pipeline
+            .edges
+            .iter()
+            .any(|e| e.to.node == "sessions_file")
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert!(h.state().doc.pipeline.node("sessions_file").is_some());
+
+    // Copy the window node and paste it back: a renamed duplicate appears.
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(&app.doc.pipeline, "sessions").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    h.event(Event::Copy);
+    h.run_steps(2);
+    let copied =
+        eddy::ui::clipboard::copy_text(&h.state().doc.pipeline, &h.state().selection.nodes)
+            .unwrap();
+    h.event(Event::Paste(copied));
+    h.run_steps(2);
+    assert!(h.state().doc.pipeline.node("sessions_2").is_some());
+    assert!(h.state().doc.is_dirty());
+
+    // Save As through the document, then load the file back: the same document.
+    let dir = std::env::temp_dir().join(format!("eddy-gui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sessions.ron");
+    h.state_mut().doc.save_to(&path).unwrap();
+    h.run_steps(1);
+    assert!(!h.state().doc.is_dirty());
+    let loaded = load(&path).unwrap();
+    assert_eq!(loaded, h.state().doc.pipeline);
+    // Ctrl+S saves to the same file again.
+    h.get_by_label("Add a node");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run_steps(2);
+    assert_eq!(load(&path).unwrap(), h.state().doc.pipeline);
+    std::fs::remove_dir_all(dir).unwrap();
+}
