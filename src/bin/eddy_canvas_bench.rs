@@ -1,0 +1,139 @@
+//! `eddy-canvas-bench`: lays out and draws a 200-node, 250-edge pipeline for 200 frames, headless
+//! (egui's layout and CPU tessellation, no GPU), and prints the median and worst frame times.
+//!
+//! `cargo run --release --bin eddy-canvas-bench`
+
+use std::time::{Duration, Instant};
+
+use eddy::model::templates::templates;
+use eddy::model::{Edge, FORMAT_VERSION, Layout, Node, Pipeline};
+use eddy::ui::EddyApp;
+use eddy::ui::document::EditorDocument;
+
+fn big_pipeline() -> Pipeline {
+    let kinds = templates();
+    let kind = |name: &str| {
+        kinds
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.kind.clone())
+            .unwrap_or_else(|| kinds[0].kind.clone())
+    };
+    let stages = ["Generator", "Filter", "Map", "Tumbling window", "Console"];
+    let ids = ["source", "filter", "map", "window", "sink"];
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    for chain in 0..40 {
+        for (stage, id) in stages.iter().zip(ids) {
+            nodes.push(Node {
+                id: format!("{id}_{chain}"),
+                kind: kind(stage),
+                note: String::new(),
+                parallelism: None,
+            });
+        }
+        edges.push(Edge::new(
+            (&format!("source_{chain}"), "out"),
+            (&format!("filter_{chain}"), "in"),
+        ));
+        edges.push(Edge::new(
+            (&format!("filter_{chain}"), "out"),
+            (&format!("map_{chain}"), "in"),
+        ));
+        edges.push(Edge::new(
+            (&format!("map_{chain}"), "out"),
+            (&format!("window_{chain}"), "in"),
+        ));
+        edges.push(Edge::new(
+            (&format!("window_{chain}"), "out"),
+            (&format!("sink_{chain}"), "in"),
+        ));
+    }
+    // 90 more edges across chains (some inputs get two edges: a realistic mess with error badges).
+    for i in 0..90 {
+        let (a, b) = (i % 40, (i * 7 + 3) % 40);
+        let (from, to) = match i % 3 {
+            0 => (("window", "late"), ("filter", "in")),
+            1 => (("source", "errors"), ("map", "in")),
+            _ => (("filter", "out"), ("sink", "in")),
+        };
+        edges.push(Edge::new(
+            (&format!("{}_{a}", from.0), from.1),
+            (&format!("{}_{b}", to.0), to.1),
+        ));
+    }
+    let mut pipeline = Pipeline {
+        format_version: FORMAT_VERSION,
+        name: "200 nodes".into(),
+        description: String::new(),
+        nodes,
+        edges,
+        layout: Layout::default(),
+    };
+    pipeline.layout.nodes = eddy::ui::layout::layered(&pipeline);
+    pipeline
+}
+
+fn frame_times(
+    app: &mut EddyApp,
+    ctx: &egui::Context,
+    frames: usize,
+    zoom: Option<f32>,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(frames);
+    for frame in 0..frames {
+        if let Some(z) = zoom {
+            app.canvas.zoom = z;
+        }
+        // The pointer sweeps across the canvas so hover tests run every frame.
+        let x = 200.0 + (frame as f32 * 3.7) % 780.0;
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(1280.0, 800.0),
+            )),
+            events: vec![egui::Event::PointerMoved(egui::pos2(x, 400.0))],
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let output = ctx.run_ui(input, |ui| app.ui(ui));
+        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+        std::hint::black_box(primitives);
+        times.push(started.elapsed());
+    }
+    times
+}
+
+fn report(label: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let median = times[times.len() / 2];
+    let worst = times[times.len() - 1];
+    println!(
+        "{label:<36} median {:>6.2} ms   worst {:>6.2} ms   ({} frames)",
+        median.as_secs_f64() * 1e3,
+        worst.as_secs_f64() * 1e3,
+        times.len()
+    );
+}
+
+fn main() {
+    let pipeline = big_pipeline();
+    println!(
+        "eddy-canvas-bench: {} nodes, {} edges, 1280x800, release={}",
+        pipeline.nodes.len(),
+        pipeline.edges.len(),
+        !cfg!(debug_assertions)
+    );
+    let ctx = egui::Context::default();
+    let mut app = EddyApp::new(EditorDocument::new(pipeline, None), Vec::new());
+    // Warm up: fonts, validation and the first fit.
+    frame_times(&mut app, &ctx, 5, None);
+    report(
+        "whole graph in view (zoom to fit)",
+        frame_times(&mut app, &ctx, 200, None),
+    );
+    report(
+        "zoomed in (zoom 1.0)",
+        frame_times(&mut app, &ctx, 200, Some(1.0)),
+    );
+}
