@@ -58,6 +58,8 @@ pub struct EddyApp {
     recent: Vec<PathBuf>,
     show_about: bool,
     last_title: String,
+    autosave: Option<super::recovery::Autosave>,
+    offer_recovery: Option<super::recovery::Recovered>,
 }
 
 fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut) -> String {
@@ -81,6 +83,80 @@ impl EddyApp {
             recent,
             show_about: false,
             last_title: String::new(),
+            autosave: None,
+            offer_recovery: None,
+        }
+    }
+
+    /// Keeps a recovery copy of unsaved work, and offers one left by a crash.
+    pub fn enable_recovery(&mut self, autosave: super::recovery::Autosave) {
+        self.offer_recovery = autosave.find();
+        self.autosave = Some(autosave);
+    }
+
+    pub fn set_recent_files(&mut self, recent: Vec<PathBuf>) {
+        self.recent = recent;
+    }
+
+    fn recovery_ui(&mut self, ctx: &egui::Context) {
+        let Some(found) = &self.offer_recovery else {
+            return;
+        };
+        let when = found
+            .written
+            .and_then(|t| t.elapsed().ok())
+            .map(|d| format!("{} min ago", d.as_secs() / 60))
+            .unwrap_or_else(|| "earlier".into());
+        let from = found
+            .original
+            .as_ref()
+            .map_or("an unsaved pipeline".to_string(), |p| {
+                p.display().to_string()
+            });
+        let mut decision = None;
+        egui::Window::new("Recover unsaved work?")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Eddy closed without saving changes to “{}” ({from}), {when}.",
+                    found.pipeline.name
+                ));
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Recover")
+                        .on_hover_text("Open the recovered copy; save it to keep it")
+                        .clicked()
+                    {
+                        decision = Some(true);
+                    }
+                    if ui
+                        .button("Discard")
+                        .on_hover_text("Delete the recovery copy")
+                        .clicked()
+                    {
+                        decision = Some(false);
+                    }
+                });
+            });
+        match decision {
+            Some(true) => {
+                if let Some(found) = self.offer_recovery.take() {
+                    let mut doc = EditorDocument::new(found.pipeline.clone(), None);
+                    doc.path = found.original;
+                    // Mark the recovered state as unsaved: it is not in any file yet.
+                    doc.mark_unsaved();
+                    self.doc = doc;
+                    self.canvas.request_fit();
+                }
+            }
+            Some(false) => {
+                self.offer_recovery = None;
+                if let Some(autosave) = &mut self.autosave {
+                    autosave.discard();
+                }
+            }
+            None => {}
         }
     }
 
@@ -558,6 +634,36 @@ impl EddyApp {
         }
     }
 
+    /// A `.ron` file dropped on the window opens (after the unsaved-changes prompt).
+    fn files_dropped(&mut self, ctx: &egui::Context) {
+        let (hovering, dropped) =
+            ctx.input(|i| (!i.raw.hovered_files.is_empty(), i.raw.dropped_files.clone()));
+        if hovering {
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop_hint"),
+            ));
+            let screen = ctx.content_rect();
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a .ron pipeline to open it",
+                egui::FontId::proportional(28.0),
+                egui::Color32::WHITE,
+            );
+        }
+        if let Some(path) = dropped
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .find(|p| p.extension().is_some_and(|e| e == "ron"))
+        {
+            self.request(AfterDiscard::Open(path));
+        } else if !dropped.is_empty() {
+            self.say("only .ron pipeline files can be opened");
+        }
+    }
+
     /// The whole window; also used by the headless UI tests.
     pub fn ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
@@ -619,6 +725,18 @@ impl EddyApp {
         });
         self.dialogs_ui(&ctx);
         self.confirm_ui(&ctx);
+        self.recovery_ui(&ctx);
+        self.files_dropped(&ctx);
+        if self.offer_recovery.is_none()
+            && let Some(autosave) = &mut self.autosave
+        {
+            autosave.tick(
+                &self.doc.pipeline,
+                self.doc.path.as_deref(),
+                self.doc.is_dirty(),
+            );
+            ctx.request_repaint_after(super::recovery::EVERY);
+        }
         self.quick_add_ui(&ctx);
         if self.show_about {
             egui::Window::new("About Eddy").open(&mut self.show_about).collapsible(false).show(&ctx, |ui| {
@@ -679,5 +797,12 @@ impl eframe::App for EddyApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "recent_files", &self.recent);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A normal close (after the unsaved-changes prompt) needs no recovery copy.
+        if let Some(autosave) = &mut self.autosave {
+            autosave.discard();
+        }
     }
 }

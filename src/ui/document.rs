@@ -101,6 +101,13 @@ impl EditorDocument {
         }
     }
 
+    /// Treats the current state as not saved anywhere (a recovered copy).
+    pub fn mark_unsaved(&mut self) {
+        self.saved.nodes.clear();
+        self.saved.edges.clear();
+        self.saved.name.clear();
+    }
+
     pub fn is_dirty(&self) -> bool {
         self.pipeline != self.saved
     }

@@ -10,6 +10,7 @@ pub mod inspector;
 pub mod layout;
 pub mod palette;
 pub mod problems;
+pub mod recovery;
 pub mod theme;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ pub use app::EddyApp;
 /// Opens the designer window on `file` (or a starter pipeline) and runs until it closes.
 pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
     let mut app = EddyApp::with_file(file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    app.enable_recovery(recovery::Autosave::new(recovery::folder()));
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
