@@ -146,11 +146,8 @@ fn editing_settings_shows_and_clears_a_validation_error() {
         h.state().selection.nodes.iter().next().map(String::as_str),
         Some("too_hot")
     );
-    // The settings editor shows the node's configuration; replace it with a broken predicate.
-    let editor = h.get_by(|node| {
-        node.role() == egui::accesskit::Role::MultilineTextInput
-            && node.value().is_some_and(|v| v.contains("predicate:"))
-    });
+    // The inspector's form shows the predicate; replace it with one naming a missing column.
+    let editor = h.get_by_value("avg_temperature > 30");
     editor.focus();
     h.run_steps(1);
     h.event(Event::Key {
@@ -161,9 +158,7 @@ fn editing_settings_shows_and_clears_a_validation_error() {
         modifiers: Modifiers::COMMAND,
     });
     h.run_steps(1);
-    h.event(Event::Text(
-        r#"Transform(Filter(predicate: "avg_temp > 30"))"#.into(),
-    ));
+    h.event(Event::Text("avg_temp > 30".into()));
     h.run_steps(3);
     let kind = format!("{:?}", h.state().doc.pipeline.node("too_hot").unwrap().kind);
     assert!(kind.contains("avg_temp > 30"), "{kind}");

@@ -20,6 +20,8 @@ pub struct InspectorState {
     id_text: String,
     kind_text: String,
     kind_error: Option<String>,
+    /// The configuration the text was made from, to notice edits made elsewhere (undo, forms).
+    kind_shown: Option<crate::model::NodeKind>,
 }
 
 fn template_name_for(kind: &crate::model::NodeKind) -> &'static str {
@@ -78,6 +80,11 @@ pub fn inspector_ui(
         state.id_text = id.clone();
         state.kind_text = kind_to_ron(&node.kind).unwrap_or_default();
         state.kind_error = None;
+        state.kind_shown = Some(node.kind.clone());
+    }
+    if state.kind_shown.as_ref() != Some(&node.kind) && state.kind_error.is_none() {
+        state.kind_text = kind_to_ron(&node.kind).unwrap_or_default();
+        state.kind_shown = Some(node.kind.clone());
     }
     let family = node.kind.family();
     ui.horizontal(|ui| {
@@ -128,36 +135,65 @@ pub fn inspector_ui(
     }
 
     ui.separator();
-    ui.label(RichText::new("Settings").strong()).on_hover_text(
-        "The node's configuration as written in the pipeline file; applied as soon as it is valid",
-    );
-    let editor = egui::TextEdit::multiline(&mut state.kind_text)
-        .code_editor()
-        .desired_rows(8)
-        .desired_width(f32::INFINITY);
-    if ui.add(editor).changed() {
-        match parse_kind(&state.kind_text) {
-            Ok(kind) => {
-                state.kind_error = None;
-                let id = id.clone();
-                doc.edit(|p| {
-                    if let Some(n) = p.node_mut(&id) {
-                        n.kind = kind;
+    ui.label(RichText::new("Settings").strong());
+    let input_schema = node.kind.input_ports().first().and_then(|port| {
+        let pipeline = doc.pipeline.clone();
+        doc.validation()
+            .schemas
+            .input(&pipeline, &id, port)
+            .cloned()
+    });
+    let mut kind = node.kind.clone();
+    if super::forms::kind_form(ui, &mut kind, input_schema.as_deref()) {
+        state.kind_text = kind_to_ron(&kind).unwrap_or_default();
+        state.kind_error = None;
+        state.kind_shown = Some(kind.clone());
+        let id = id.clone();
+        doc.edit(|p| {
+            if let Some(n) = p.node_mut(&id) {
+                n.kind = kind;
+            }
+        });
+    }
+    egui::CollapsingHeader::new(RichText::new("As written in the file").small())
+        .default_open(false)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(
+                    "The node's configuration as RON text; edits apply as soon as they are valid.",
+                )
+                .small()
+                .weak(),
+            );
+            let editor = egui::TextEdit::multiline(&mut state.kind_text)
+                .code_editor()
+                .desired_rows(8)
+                .desired_width(f32::INFINITY);
+            if ui.add(editor).changed() {
+                match parse_kind(&state.kind_text) {
+                    Ok(kind) => {
+                        state.kind_error = None;
+                        state.kind_shown = Some(kind.clone());
+                        let id = id.clone();
+                        doc.edit(|p| {
+                            if let Some(n) = p.node_mut(&id) {
+                                n.kind = kind;
+                            }
+                        });
                     }
-                });
+                    Err(problem) => {
+                        let at = problem
+                            .position
+                            .map(|p| format!(" (line {}, column {})", p.line, p.column))
+                            .unwrap_or_default();
+                        state.kind_error = Some(format!("{}{at}", problem.message));
+                    }
+                }
             }
-            Err(problem) => {
-                let at = problem
-                    .position
-                    .map(|p| format!(" (line {}, column {})", p.line, p.column))
-                    .unwrap_or_default();
-                state.kind_error = Some(format!("{}{at}", problem.message));
+            if let Some(error) = &state.kind_error {
+                ui.label(RichText::new(format!("not applied: {error}")).color(theme::ERROR));
             }
-        }
-    }
-    if let Some(error) = &state.kind_error {
-        ui.label(RichText::new(format!("not applied: {error}")).color(theme::ERROR));
-    }
+        });
 
     let problems: Vec<Problem> = doc
         .validation()

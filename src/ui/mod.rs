@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod clipboard;
 pub mod document;
 pub mod files;
+pub mod forms;
 pub mod inspector;
 pub mod layout;
 pub mod palette;
