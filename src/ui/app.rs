@@ -222,6 +222,14 @@ impl EddyApp {
         }
     }
 
+    fn export_svg(&mut self, path: &Path) {
+        let svg = super::picture::to_svg(&self.doc.pipeline);
+        match crate::model::file::write_atomically(path, svg.as_bytes()) {
+            Ok(()) => self.say(format!("exported {}", path.display())),
+            Err(e) => self.say(format!("could not export: {e:#}")),
+        }
+    }
+
     fn request(&mut self, action: AfterDiscard) {
         if self.doc.is_dirty() {
             self.confirm = Some(action);
@@ -423,6 +431,18 @@ impl EddyApp {
                 {
                     self.save_as();
                 }
+                if ui
+                    .button("Export picture (SVG)…")
+                    .on_hover_text("The canvas as an SVG picture for slides")
+                    .clicked()
+                {
+                    let name = format!("{}.svg", self.doc.pipeline.name.replace(' ', "_"));
+                    self.dialogs.request(
+                        DialogPurpose::ExportSvg,
+                        Some(self.doc.base_dir()),
+                        &name,
+                    );
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -522,6 +542,7 @@ impl EddyApp {
         match self.dialogs.poll() {
             Some(DialogOutcome::Chosen(DialogPurpose::Open, path)) => self.open_path(&path),
             Some(DialogOutcome::Chosen(DialogPurpose::SaveAs, path)) => self.save_to(&path),
+            Some(DialogOutcome::Chosen(DialogPurpose::ExportSvg, path)) => self.export_svg(&path),
             Some(DialogOutcome::NoDialogAvailable(purpose)) => {
                 let start = self
                     .doc
@@ -541,6 +562,7 @@ impl EddyApp {
             let title = match purpose {
                 DialogPurpose::Open => "Open a pipeline",
                 DialogPurpose::SaveAs => "Save the pipeline as",
+                DialogPurpose::ExportSvg => "Export the picture as",
             };
             egui::Window::new(title).collapsible(false).show(ctx, |ui| {
                 ui.label("No file dialog is available on this system; type a path:");
@@ -552,6 +574,7 @@ impl EddyApp {
                         match purpose {
                             DialogPurpose::Open => self.open_path(&path),
                             DialogPurpose::SaveAs => self.save_to(&path),
+                            DialogPurpose::ExportSvg => self.export_svg(&path),
                         }
                         keep = false;
                     }

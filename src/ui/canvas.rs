@@ -588,15 +588,7 @@ impl Canvas {
         );
         let summary_text = summary(&node.kind);
         let max_chars = ((CARD_WIDTH - 16.0) / 6.2) as usize;
-        let shown: String = if summary_text.chars().count() > max_chars {
-            summary_text
-                .chars()
-                .take(max_chars.saturating_sub(1))
-                .chain(std::iter::once('…'))
-                .collect()
-        } else {
-            summary_text
-        };
+        let shown = super::picture::elide(&summary_text, max_chars);
         painter.text(
             Pos2::new(text_x, header.bottom() + SUMMARY_HEIGHT * z / 2.0),
             Align2::LEFT_CENTER,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 pub enum DialogPurpose {
     Open,
     SaveAs,
+    ExportSvg,
 }
 
 /// A dialog's answer, or the need for the in-app path field.
@@ -40,13 +41,20 @@ impl FileDialogs {
         let spawned = std::thread::Builder::new()
             .name("eddy-file-dialog".into())
             .spawn(move || {
-                let mut dialog = rfd::FileDialog::new().add_filter("Eddy pipeline", &["ron"]);
+                let mut dialog = match purpose {
+                    DialogPurpose::ExportSvg => {
+                        rfd::FileDialog::new().add_filter("SVG picture", &["svg"])
+                    }
+                    _ => rfd::FileDialog::new().add_filter("Eddy pipeline", &["ron"]),
+                };
                 if let Some(dir) = start_dir {
                     dialog = dialog.set_directory(dir);
                 }
                 let chosen = match purpose {
                     DialogPurpose::Open => dialog.pick_file(),
-                    DialogPurpose::SaveAs => dialog.set_file_name(&file_name).save_file(),
+                    DialogPurpose::SaveAs | DialogPurpose::ExportSvg => {
+                        dialog.set_file_name(&file_name).save_file()
+                    }
                 };
                 let _ = tx.send(chosen);
             });

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod inspector;
 pub mod layout;
 pub mod palette;
+pub mod picture;
 pub mod problems;
 pub mod recovery;
 pub mod theme;
