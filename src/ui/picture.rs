@@ -181,7 +181,7 @@ mod tests {
         for node in &pipeline.nodes {
             assert!(svg.contains(&format!(">{}</text>", node.id)), "{}", node.id);
         }
-        assert!(svg.contains("tumbling 1m by pickup_location_i…"));
+        assert!(svg.contains("tumbling 1m by pickup_location_id: "));
         // Kept for a look: convert it with any SVG viewer.
         let _ = std::fs::write(std::env::temp_dir().join("eddy-taxi-picture.svg"), &svg);
     }
