@@ -233,3 +233,21 @@ fn delete_copy_paste_and_save_then_load_the_same_document() {
     assert_eq!(load(&path).unwrap(), h.state().doc.pipeline);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn keyboard_zoom_and_the_overview_when_the_graph_outgrows_the_view() {
+    let mut h = harness(example("taxi_workshop.ron"));
+    let before = h.state().canvas.zoom;
+    for _ in 0..4 {
+        h.key_press(Key::Equals);
+        h.run_steps(1);
+    }
+    let after = h.state().canvas.zoom;
+    assert!(after > before * 2.0, "{before} -> {after}");
+    // Zoomed in, the graph no longer fits: the overview appears and a click in it moves the view.
+    h.get_by_label_contains("Overview");
+    h.key_press(Key::F);
+    h.run_steps(2);
+    assert!((h.state().canvas.zoom - before).abs() < before * 0.05);
+    assert!(h.query_by_label_contains("Overview").is_none());
+}

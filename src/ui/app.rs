@@ -31,6 +31,9 @@ const SELECT_ALL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, K
 const DUPLICATE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
 const LAYOUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::L);
 const FIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F);
+const ZOOM_IN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Plus);
+const ZOOM_IN_EQUALS: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Equals);
+const ZOOM_OUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Minus);
 const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Delete);
 
 /// What to do once the user has decided about unsaved changes.
@@ -352,6 +355,12 @@ impl EddyApp {
         if pressed(&FIT) {
             self.canvas.request_fit();
         }
+        if pressed(&ZOOM_IN) || pressed(&ZOOM_IN_EQUALS) {
+            self.canvas.zoom_by(1.25);
+        }
+        if pressed(&ZOOM_OUT) {
+            self.canvas.zoom_by(0.8);
+        }
         if pressed(&DELETE) || ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Backspace)) {
             self.delete_selection();
         }
@@ -520,6 +529,18 @@ impl EddyApp {
                     .clicked()
                 {
                     self.canvas.request_fit();
+                }
+                if ui
+                    .add(egui::Button::new("Zoom in").shortcut_text("="))
+                    .clicked()
+                {
+                    self.canvas.zoom_by(1.25);
+                }
+                if ui
+                    .add(egui::Button::new("Zoom out").shortcut_text("-"))
+                    .clicked()
+                {
+                    self.canvas.zoom_by(0.8);
                 }
                 egui::widgets::global_theme_preference_buttons(ui);
             });

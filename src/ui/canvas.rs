@@ -94,6 +94,13 @@ impl Canvas {
         self.fit_requested = true;
     }
 
+    /// Zooms by `factor` around the centre of the view.
+    pub fn zoom_by(&mut self, factor: f32) {
+        let center = self.offset + self.last_area.size() / (2.0 * self.zoom);
+        self.zoom = (self.zoom * factor).clamp(0.2, 3.0);
+        self.offset = center - self.last_area.size() / (2.0 * self.zoom);
+    }
+
     /// The port within reach of screen point `p`, and whether it is an input.
     fn hit_port(&self, area: Rect, pipeline: &Pipeline, p: Pos2) -> Option<(PortRef, Pos2, bool)> {
         let reach = (PORT_RADIUS + 4.0) * self.zoom.max(0.6);
@@ -316,10 +323,11 @@ impl Canvas {
         }
 
         let pointer = ui.input(|i| i.pointer.interact_pos());
+        let zoom = self.zoom;
         let port_under = |p: Pos2| {
             port_hits
                 .iter()
-                .find(|(_, pos, _)| pos.distance(p) <= (PORT_RADIUS + 4.0) * self.zoom.max(0.6))
+                .find(|(_, pos, _)| pos.distance(p) <= (PORT_RADIUS + 4.0) * zoom.max(0.6))
                 .cloned()
         };
         // Topmost first: cards drawn later lie on top.
@@ -450,6 +458,7 @@ impl Canvas {
                 *selection = Selection::default();
             }
         }
+        self.minimap(ui, area, &painter, &doc.pipeline);
         if background.double_clicked()
             && let Some(p) = pointer
             && node_under(p).is_none()
@@ -482,6 +491,65 @@ impl Canvas {
                 None => format!("{port}: drag to an input to connect"),
             };
             background.clone().on_hover_text_at_pointer(text);
+        }
+    }
+
+    /// An overview in the corner when the graph is larger than the view; click or drag in it to
+    /// move the view.
+    fn minimap(&mut self, ui: &Ui, area: Rect, painter: &egui::Painter, pipeline: &Pipeline) {
+        let mut bounds = Rect::NOTHING;
+        let mut cards = Vec::new();
+        for node in &pipeline.nodes {
+            if let Some(p) = pipeline.layout.nodes.get(&node.id) {
+                let rect = Rect::from_min_size(
+                    Pos2::new(p.0, p.1),
+                    Vec2::new(CARD_WIDTH, card_height(node)),
+                );
+                bounds = bounds.union(rect);
+                cards.push((rect, theme::family_color(node.kind.family())));
+            }
+        }
+        let visible = Rect::from_min_size(Pos2::ZERO + self.offset, area.size() / self.zoom);
+        if !bounds.is_positive() || visible.contains_rect(bounds) {
+            return;
+        }
+        let world = bounds.union(visible).expand(20.0);
+        let size = Vec2::new(200.0, 130.0);
+        let map = Rect::from_min_size(area.right_bottom() - size - Vec2::splat(10.0), size);
+        let scale = (map.width() / world.width()).min(map.height() / world.height());
+        let to_map = |p: Pos2| map.min + (p - world.min) * scale;
+        painter.rect_filled(
+            map,
+            CornerRadius::same(4),
+            ui.visuals().window_fill.gamma_multiply(0.92),
+        );
+        painter.rect_stroke(
+            map,
+            CornerRadius::same(4),
+            ui.visuals().window_stroke,
+            StrokeKind::Inside,
+        );
+        for (rect, color) in cards {
+            painter.rect_filled(
+                Rect::from_two_pos(to_map(rect.min), to_map(rect.max)),
+                CornerRadius::ZERO,
+                color,
+            );
+        }
+        painter.rect_stroke(
+            Rect::from_two_pos(to_map(visible.min), to_map(visible.max)),
+            CornerRadius::ZERO,
+            Stroke::new(1.5, theme::SELECTED),
+            StrokeKind::Inside,
+        );
+        let response = ui
+            .interact(map, ui.scope_id().with("minimap"), Sense::click_and_drag())
+            .on_hover_text("Overview: click or drag to move the view");
+        if (response.clicked() || response.dragged())
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            let target = world.min + (p - map.min) / scale;
+            self.offset = target.to_vec2() - visible.size() / 2.0;
         }
     }
 
