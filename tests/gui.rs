@@ -251,3 +251,16 @@ fn keyboard_zoom_and_the_overview_when_the_graph_outgrows_the_view() {
     assert!((h.state().canvas.zoom - before).abs() < before * 0.05);
     assert!(h.query_by_label_contains("Overview").is_none());
 }
+
+#[test]
+fn drag_a_kind_from_the_palette_onto_the_canvas() {
+    let mut h = harness(example("late_data_lab.ron"));
+    let before = h.state().doc.pipeline.nodes.len();
+    let from = h.get_by_label("Map").rect().center();
+    let to = egui::pos2(600.0, 600.0);
+    drag(&mut h, from, to);
+    let doc = &h.state().doc;
+    assert_eq!(doc.pipeline.nodes.len(), before + 1);
+    let rect = h.state().canvas.node_rect(&doc.pipeline, "map").unwrap();
+    assert!(rect.expand(30.0).contains(to), "dropped at {to:?}, card at {rect:?}");
+}

@@ -522,6 +522,24 @@ impl EddyApp {
                     self.doc.edit(|p| p.layout.nodes = positions);
                     self.canvas.request_fit();
                 }
+                ui.menu_button("Align selected", |ui| {
+                    let enough = self.selection.nodes.len() >= 2;
+                    for (label, how) in [
+                        ("Align left edges", Align::Left),
+                        ("Align top edges", Align::Top),
+                        ("Distribute horizontally", Align::SpreadX),
+                        ("Distribute vertically", Align::SpreadY),
+                    ] {
+                        if ui
+                            .add_enabled(enough, egui::Button::new(label))
+                            .on_disabled_hover_text("Select two or more nodes first")
+                            .clicked()
+                        {
+                            let ids = self.selection.nodes.clone();
+                            self.doc.edit(|p| align(p, &ids, how));
+                        }
+                    }
+                });
             });
             ui.menu_button("View", |ui| {
                 if ui
@@ -767,6 +785,11 @@ impl EddyApp {
         egui::CentralPanel::default().show(ui, |ui| {
             self.canvas.ui(ui, &mut self.doc, &mut self.selection);
         });
+        if let Some((name, at)) = self.canvas.dropped_template.take()
+            && let Some(template) = templates().into_iter().find(|t| t.name == name)
+        {
+            self.add_node(template, at);
+        }
         self.dialogs_ui(&ctx);
         self.confirm_ui(&ctx);
         self.recovery_ui(&ctx);
@@ -801,6 +824,64 @@ impl EddyApp {
         }
         if self.allow_close {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+/// Ways to line up selected nodes.
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Top,
+    SpreadX,
+    SpreadY,
+}
+
+fn align(
+    pipeline: &mut crate::model::Pipeline,
+    ids: &std::collections::BTreeSet<String>,
+    how: Align,
+) {
+    let mut chosen: Vec<(String, Position)> = ids
+        .iter()
+        .filter_map(|id| pipeline.layout.nodes.get(id).map(|p| (id.clone(), *p)))
+        .collect();
+    if chosen.len() < 2 {
+        return;
+    }
+    match how {
+        Align::Left | Align::Top => {
+            let left = chosen.iter().map(|(_, p)| p.0).fold(f32::MAX, f32::min);
+            let top = chosen.iter().map(|(_, p)| p.1).fold(f32::MAX, f32::min);
+            for (id, p) in &chosen {
+                let moved = match how {
+                    Align::Left => Position(left, p.1),
+                    _ => Position(p.0, top),
+                };
+                pipeline.layout.nodes.insert(id.clone(), moved);
+            }
+        }
+        Align::SpreadX | Align::SpreadY => {
+            let along = |p: &Position| {
+                if matches!(how, Align::SpreadX) {
+                    p.0
+                } else {
+                    p.1
+                }
+            };
+            chosen.sort_by(|a, b| along(&a.1).total_cmp(&along(&b.1)));
+            let first = along(&chosen[0].1);
+            let last = along(&chosen[chosen.len() - 1].1);
+            let step = (last - first) / (chosen.len() - 1) as f32;
+            for (i, (id, p)) in chosen.iter().enumerate() {
+                let v = first + step * i as f32;
+                let moved = if matches!(how, Align::SpreadX) {
+                    Position(v, p.1)
+                } else {
+                    Position(p.0, v)
+                };
+                pipeline.layout.nodes.insert(id.clone(), moved);
+            }
         }
     }
 }
@@ -848,5 +929,32 @@ impl eframe::App for EddyApp {
         if let Some(autosave) = &mut self.autosave {
             autosave.discard();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::starter::starter_pipeline;
+
+    #[test]
+    fn align_lines_up_and_spreads_evenly() {
+        let mut p = starter_pipeline("t");
+        p.layout.nodes.insert("warm".into(), Position(300.0, 90.0));
+        p.layout
+            .nodes
+            .insert("per_minute".into(), Position(900.0, 150.0));
+        let ids = ["readings", "warm", "per_minute"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        align(&mut p, &ids, Align::Top);
+        assert!(ids.iter().all(|id| p.layout.nodes[id].1 == 90.0));
+        align(&mut p, &ids, Align::SpreadX);
+        let xs: Vec<f32> = ["readings", "warm", "per_minute"]
+            .iter()
+            .map(|id| p.layout.nodes[*id].0)
+            .collect();
+        assert_eq!(xs, vec![40.0, 470.0, 900.0]);
     }
 }

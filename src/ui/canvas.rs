@@ -55,6 +55,8 @@ pub struct Canvas {
     last_area: Rect,
     /// Why the last attempted connection was refused.
     pub last_refused: Option<String>,
+    /// A palette entry dropped on the canvas, and where.
+    pub dropped_template: Option<(String, Position)>,
 }
 
 impl Default for Canvas {
@@ -68,6 +70,7 @@ impl Default for Canvas {
             quick_add_at: None,
             last_area: Rect::NOTHING,
             last_refused: None,
+            dropped_template: None,
         }
     }
 }
@@ -459,6 +462,12 @@ impl Canvas {
             }
         }
         self.minimap(ui, area, &painter, &doc.pipeline);
+        if let Some(drag) = background.dnd_release_payload::<super::palette::PaletteDrag>()
+            && let Some(p) = pointer
+        {
+            let c = self.to_canvas(area, p);
+            self.dropped_template = Some((drag.0.clone(), Position(c.x - CARD_WIDTH / 2.0, c.y - 20.0)));
+        }
         if background.double_clicked()
             && let Some(p) = pointer
             && node_under(p).is_none()

@@ -51,6 +51,10 @@ pub fn explanation(template_name: &str) -> &'static str {
     }
 }
 
+/// What a drag from the palette carries: the template's name.
+#[derive(Debug, Clone)]
+pub struct PaletteDrag(pub String);
+
 /// The palette panel; returns the template the user chose to add.
 pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<Template> {
     ui.heading("Add a node");
@@ -79,6 +83,14 @@ pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<Template> {
             let button = ui
                 .add_sized([ui.available_width(), 24.0], egui::Button::new(text))
                 .on_hover_text(explanation(template.name));
+            // Dragging a palette entry onto the canvas drops the node where it is released.
+            let button = button.interact(egui::Sense::click_and_drag());
+            if button.drag_started() {
+                egui::DragAndDrop::set_payload(ui.ctx(), PaletteDrag(template.name.to_string()));
+            }
+            if button.dragged() {
+                ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+            }
             if button.clicked() {
                 chosen = Some(template);
             }
