@@ -262,5 +262,8 @@ fn drag_a_kind_from_the_palette_onto_the_canvas() {
     let doc = &h.state().doc;
     assert_eq!(doc.pipeline.nodes.len(), before + 1);
     let rect = h.state().canvas.node_rect(&doc.pipeline, "map").unwrap();
-    assert!(rect.expand(30.0).contains(to), "dropped at {to:?}, card at {rect:?}");
+    assert!(
+        rect.expand(30.0).contains(to),
+        "dropped at {to:?}, card at {rect:?}"
+    );
 }

@@ -466,7 +466,8 @@ impl Canvas {
             && let Some(p) = pointer
         {
             let c = self.to_canvas(area, p);
-            self.dropped_template = Some((drag.0.clone(), Position(c.x - CARD_WIDTH / 2.0, c.y - 20.0)));
+            self.dropped_template =
+                Some((drag.0.clone(), Position(c.x - CARD_WIDTH / 2.0, c.y - 20.0)));
         }
         if background.double_clicked()
             && let Some(p) = pointer

@@ -4,6 +4,7 @@
 use arrow::datatypes::Schema;
 use egui::{RichText, Ui};
 
+use super::sql_highlight::highlight;
 use super::theme;
 use crate::expr::{ProjectionItem, plan_aggregate, plan_predicate};
 use crate::model::source::{Preset, SourceKind, StopAfter};
@@ -201,13 +202,21 @@ fn sql(ui: &mut Ui, label: &str, text: &mut String, input: Option<&Schema>, kind
     ui.label(label);
     let error = check_sql(text, input, kind);
     let changed = ui.vertical(|ui| {
-        let mut edit = egui::TextEdit::multiline(text)
+        let dark = ui.visuals().dark_mode;
+        let mut layouter = |ui: &Ui, buffer: &dyn egui::TextBuffer, wrap: f32| {
+            let mut job = highlight(
+                buffer.as_str(),
+                dark,
+                egui::TextStyle::Monospace.resolve(ui.style()),
+            );
+            job.wrap.max_width = wrap;
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        let edit = egui::TextEdit::multiline(text)
             .code_editor()
             .desired_rows(1)
-            .desired_width(f32::INFINITY);
-        if error.is_some() {
-            edit = edit.text_color(theme::ERROR);
-        }
+            .desired_width(f32::INFINITY)
+            .layouter(&mut layouter);
         let changed = ui.add(edit).changed();
         if let Some(error) = &error {
             ui.label(RichText::new(error).color(theme::ERROR).small());
@@ -232,12 +241,20 @@ fn sql_list(
         let error = check_sql(item, input, kind);
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
-                let mut edit = egui::TextEdit::singleline(item)
+                let dark = ui.visuals().dark_mode;
+                let mut layouter = |ui: &Ui, buffer: &dyn egui::TextBuffer, wrap: f32| {
+                    let mut job = highlight(
+                        buffer.as_str(),
+                        dark,
+                        egui::TextStyle::Monospace.resolve(ui.style()),
+                    );
+                    job.wrap.max_width = wrap;
+                    ui.fonts_mut(|f| f.layout_job(job))
+                };
+                let edit = egui::TextEdit::singleline(item)
                     .code_editor()
-                    .desired_width(210.0);
-                if error.is_some() {
-                    edit = edit.text_color(theme::ERROR);
-                }
+                    .desired_width(210.0)
+                    .layouter(&mut layouter);
                 changed |= ui.add(edit).changed();
                 if ui
                     .small_button("x")

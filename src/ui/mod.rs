@@ -13,6 +13,7 @@ pub mod palette;
 pub mod picture;
 pub mod problems;
 pub mod recovery;
+pub mod sql_highlight;
 pub mod theme;
 
 use std::path::PathBuf;
