@@ -275,9 +275,19 @@ impl Canvas {
             })
             .collect();
 
-        // Edges under the cards.
+        // Edges under the cards; an edge with a problem is drawn red.
+        let broken_edges: BTreeSet<usize> = doc
+            .validation()
+            .problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .filter_map(|p| match p.subject {
+                Subject::Edge { index } => Some(index),
+                _ => None,
+            })
+            .collect();
         let mut edge_curves = Vec::new();
-        for edge in &doc.pipeline.edges {
+        for (index, edge) in doc.pipeline.edges.iter().enumerate() {
             let from = geometry.get(&edge.from.node).and_then(|g| {
                 g.outputs
                     .iter()
@@ -296,6 +306,8 @@ impl Canvas {
             let selected = selection.edge.as_ref() == Some(edge);
             let color = if selected {
                 theme::SELECTED
+            } else if broken_edges.contains(&index) {
+                theme::ERROR
             } else {
                 ui.visuals().widgets.inactive.fg_stroke.color
             };

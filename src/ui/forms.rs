@@ -7,6 +7,7 @@ use egui::{RichText, Ui};
 use super::sql_highlight::highlight;
 use super::theme;
 use crate::expr::{ProjectionItem, plan_aggregate, plan_predicate};
+use crate::model::sink::{ChartStyle, ConsoleFormat, SinkKind, TableView};
 use crate::model::source::{Preset, SourceKind, StopAfter};
 use crate::model::transform::TransformKind;
 use crate::model::window::{Emit, WindowShape};
@@ -110,12 +111,100 @@ pub fn kind_form(ui: &mut Ui, kind: &mut NodeKind, input: Option<&Schema>) -> bo
                 });
                 ui.end_row();
             }
+            NodeKind::Source(SourceKind::CsvFile(c)) => {
+                changed |= text(ui, "file", &mut c.path, "Relative to the pipeline file");
+                ui.label("header row");
+                changed |= ui.checkbox(&mut c.header, "").changed();
+                ui.end_row();
+            }
+            NodeKind::Source(SourceKind::JsonLinesFile(j)) => {
+                changed |= text(ui, "file", &mut j.path, "Relative to the pipeline file");
+            }
+            NodeKind::Sink(SinkKind::Chart(chart)) => {
+                changed |= column_choice(ui, "x axis", &mut chart.x, input);
+                changed |= columns_list(ui, "y (numbers)", &mut chart.y, input);
+                let mut series = chart.series_by.clone().unwrap_or_default();
+                if column_choice(ui, "one line per", &mut series, input) {
+                    chart.series_by = (!series.is_empty()).then_some(series);
+                    changed = true;
+                }
+                changed |= number(ui, "top series", &mut chart.top_series, "Only the busiest series are drawn");
+                ui.label("style");
+                ui.horizontal(|ui| {
+                    changed |= ui.radio_value(&mut chart.style, ChartStyle::Lines, "lines").changed();
+                    changed |= ui.radio_value(&mut chart.style, ChartStyle::Bars, "bars").changed();
+                });
+                ui.end_row();
+            }
+            NodeKind::Sink(SinkKind::Table(table)) => match &mut table.view {
+                TableView::Latest(n) => {
+                    changed |= number(ui, "newest rows", n, "How many of the newest rows to show");
+                }
+                TableView::Top(top) => {
+                    changed |= number(ui, "top", &mut top.n, "How many rows the leaderboard shows");
+                    changed |= column_choice(ui, "ranked by", &mut top.order_by, input);
+                    ui.label("highest first");
+                    changed |= ui.checkbox(&mut top.descending, "").changed();
+                    ui.end_row();
+                    changed |= columns_list(ui, "one row per", &mut top.unique_by, input);
+                }
+            },
+            NodeKind::Sink(SinkKind::Console(console)) => {
+                ui.label("format");
+                ui.horizontal(|ui| {
+                    changed |= ui.radio_value(&mut console.format, ConsoleFormat::Table, "table").changed();
+                    changed |= ui.radio_value(&mut console.format, ConsoleFormat::JsonLines, "JSON lines").changed();
+                });
+                ui.end_row();
+            }
+            NodeKind::Sink(SinkKind::CsvFile(c)) => {
+                changed |= text(ui, "file", &mut c.path, "Relative to the pipeline file; written whole when the run completes");
+                ui.label("header row");
+                changed |= ui.checkbox(&mut c.header, "").changed();
+                ui.end_row();
+            }
+            NodeKind::Sink(SinkKind::JsonLinesFile(j)) => {
+                changed |= text(ui, "file", &mut j.path, "Relative to the pipeline file; written whole when the run completes");
+            }
             _ => {
                 ui.label(RichText::new("Edit this node's settings in the text below.").weak());
                 ui.end_row();
             }
         }
     });
+    changed
+}
+
+fn text(ui: &mut Ui, label: &str, value: &mut String, help: &str) -> bool {
+    ui.label(label).on_hover_text(help);
+    let changed = ui.text_edit_singleline(value).on_hover_text(help).changed();
+    ui.end_row();
+    changed
+}
+
+/// One column of the input, picked from a list (or typed when the input is unknown).
+fn column_choice(ui: &mut Ui, label: &str, value: &mut String, input: Option<&Schema>) -> bool {
+    ui.label(label);
+    let mut changed = false;
+    match input {
+        Some(schema) => {
+            egui::ComboBox::from_id_salt(label)
+                .selected_text(if value.is_empty() {
+                    "(none)"
+                } else {
+                    value.as_str()
+                })
+                .show_ui(ui, |ui| {
+                    for field in schema.fields() {
+                        changed |= ui
+                            .selectable_value(value, field.name().clone(), field.name())
+                            .changed();
+                    }
+                });
+        }
+        None => changed |= ui.text_edit_singleline(value).changed(),
+    }
+    ui.end_row();
     changed
 }
 
