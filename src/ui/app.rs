@@ -63,6 +63,8 @@ pub struct EddyApp {
     last_title: String,
     autosave: Option<super::recovery::Autosave>,
     offer_recovery: Option<super::recovery::Recovered>,
+    /// The result of a PNG export, reported by the screenshot callback.
+    png_outcome: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut) -> String {
@@ -88,6 +90,7 @@ impl EddyApp {
             last_title: String::new(),
             autosave: None,
             offer_recovery: None,
+            png_outcome: Default::default(),
         }
     }
 
@@ -223,6 +226,24 @@ impl EddyApp {
             }
             Err(e) => self.say(format!("could not save: {e}")),
         }
+    }
+
+    /// Takes a screenshot of the next frame and keeps the canvas part of it.
+    fn export_png(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let region = self.canvas.last_area();
+        let pixels_per_point = ctx.pixels_per_point();
+        let outcome = std::sync::Arc::clone(&self.png_outcome);
+        let repaint = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            let message = match super::picture::write_png(&image, region, pixels_per_point, &path) {
+                Ok(()) => format!("exported {}", path.display()),
+                Err(e) => format!("could not export: {e}"),
+            };
+            if let Ok(mut slot) = outcome.lock() {
+                *slot = Some(message);
+            }
+            repaint.request_repaint();
+        });
     }
 
     fn export_svg(&mut self, path: &Path) {
@@ -452,6 +473,18 @@ impl EddyApp {
                         &name,
                     );
                 }
+                if ui
+                    .button("Export picture (PNG)…")
+                    .on_hover_text("What the canvas shows now, as a PNG image")
+                    .clicked()
+                {
+                    let name = format!("{}.png", self.doc.pipeline.name.replace(' ', "_"));
+                    self.dialogs.request(
+                        DialogPurpose::ExportPng,
+                        Some(self.doc.base_dir()),
+                        &name,
+                    );
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -582,6 +615,9 @@ impl EddyApp {
             Some(DialogOutcome::Chosen(DialogPurpose::Open, path)) => self.open_path(&path),
             Some(DialogOutcome::Chosen(DialogPurpose::SaveAs, path)) => self.save_to(&path),
             Some(DialogOutcome::Chosen(DialogPurpose::ExportSvg, path)) => self.export_svg(&path),
+            Some(DialogOutcome::Chosen(DialogPurpose::ExportPng, path)) => {
+                self.export_png(ctx, path)
+            }
             Some(DialogOutcome::NoDialogAvailable(purpose)) => {
                 let start = self
                     .doc
@@ -601,7 +637,7 @@ impl EddyApp {
             let title = match purpose {
                 DialogPurpose::Open => "Open a pipeline",
                 DialogPurpose::SaveAs => "Save the pipeline as",
-                DialogPurpose::ExportSvg => "Export the picture as",
+                DialogPurpose::ExportSvg | DialogPurpose::ExportPng => "Export the picture as",
             };
             egui::Window::new(title).collapsible(false).show(ctx, |ui| {
                 ui.label("No file dialog is available on this system; type a path:");
@@ -614,6 +650,7 @@ impl EddyApp {
                             DialogPurpose::Open => self.open_path(&path),
                             DialogPurpose::SaveAs => self.save_to(&path),
                             DialogPurpose::ExportSvg => self.export_svg(&path),
+                            DialogPurpose::ExportPng => self.export_png(ctx, path),
                         }
                         keep = false;
                     }
@@ -789,6 +826,14 @@ impl EddyApp {
             && let Some(template) = templates().into_iter().find(|t| t.name == name)
         {
             self.add_node(template, at);
+        }
+        let exported = self
+            .png_outcome
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        if let Some(message) = exported {
+            self.say(message);
         }
         self.dialogs_ui(&ctx);
         self.confirm_ui(&ctx);

@@ -97,6 +97,11 @@ impl Canvas {
         self.fit_requested = true;
     }
 
+    /// The canvas's area on screen in the last frame, in points.
+    pub fn last_area(&self) -> Rect {
+        self.last_area
+    }
+
     /// Zooms by `factor` around the centre of the view.
     pub fn zoom_by(&mut self, factor: f32) {
         let center = self.offset + self.last_area.size() / (2.0 * self.zoom);

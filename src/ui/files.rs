@@ -11,6 +11,7 @@ pub enum DialogPurpose {
     Open,
     SaveAs,
     ExportSvg,
+    ExportPng,
 }
 
 /// A dialog's answer, or the need for the in-app path field.
@@ -45,6 +46,9 @@ impl FileDialogs {
                     DialogPurpose::ExportSvg => {
                         rfd::FileDialog::new().add_filter("SVG picture", &["svg"])
                     }
+                    DialogPurpose::ExportPng => {
+                        rfd::FileDialog::new().add_filter("PNG picture", &["png"])
+                    }
                     _ => rfd::FileDialog::new().add_filter("Eddy pipeline", &["ron"]),
                 };
                 if let Some(dir) = start_dir {
@@ -52,7 +56,7 @@ impl FileDialogs {
                 }
                 let chosen = match purpose {
                     DialogPurpose::Open => dialog.pick_file(),
-                    DialogPurpose::SaveAs | DialogPurpose::ExportSvg => {
+                    DialogPurpose::SaveAs | DialogPurpose::ExportSvg | DialogPurpose::ExportPng => {
                         dialog.set_file_name(&file_name).save_file()
                     }
                 };

@@ -14,6 +14,28 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Writes the `region` (in points) of a window screenshot as a PNG file.
+pub fn write_png(
+    image: &egui::ColorImage,
+    region: egui::Rect,
+    pixels_per_point: f32,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let cropped = image.region(&region, Some(pixels_per_point));
+    let [width, height] = cropped.size;
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer
+            .write_image_data(cropped.as_raw())
+            .map_err(|e| e.to_string())?;
+    }
+    crate::model::file::write_atomically(path, &bytes).map_err(|e| format!("{e:#}"))
+}
+
 /// At most `max` characters, the last one an ellipsis when cut.
 pub fn elide(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -163,6 +185,23 @@ pub fn to_svg(pipeline: &Pipeline) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn png_export_keeps_only_the_canvas_region() {
+        let image = egui::ColorImage::new(
+            [200, 100],
+            vec![egui::Color32::from_rgb(10, 20, 30); 200 * 100],
+        );
+        let path = std::env::temp_dir().join(format!("eddy-png-{}.png", std::process::id()));
+        let region = egui::Rect::from_min_max(egui::pos2(10.0, 10.0), egui::pos2(60.0, 40.0));
+        write_png(&image, region, 2.0, &path).unwrap();
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let reader = decoder.read_info().unwrap();
+        // 50 x 30 points at 2 pixels per point.
+        assert_eq!((reader.info().width, reader.info().height), (100, 60));
+        std::fs::remove_file(path).unwrap();
+    }
 
     #[test]
     fn every_node_and_edge_is_in_the_picture() {
