@@ -593,7 +593,16 @@ impl EddyApp {
                 {
                     self.canvas.zoom_by(0.8);
                 }
-                egui::widgets::global_theme_preference_buttons(ui);
+                ui.separator();
+                for (label, preference) in [
+                    ("Dark theme", egui::ThemePreference::Dark),
+                    ("Light theme", egui::ThemePreference::Light),
+                    ("Follow the system", egui::ThemePreference::System),
+                ] {
+                    if ui.button(label).clicked() {
+                        ui.ctx().set_theme(preference);
+                    }
+                }
             });
             ui.menu_button("Help", |ui| {
                 if ui.button("About Eddy").clicked() {
