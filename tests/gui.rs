@@ -267,3 +267,53 @@ fn drag_a_kind_from_the_palette_onto_the_canvas() {
         "dropped at {to:?}, card at {rect:?}"
     );
 }
+
+#[test]
+fn reconnect_an_edge_by_dragging_its_end_to_another_input() {
+    let mut h = harness(example("late_data_lab.ron"));
+    h.get_by_label("Console").click();
+    h.run_steps(3);
+    let app = h.state();
+    let from = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("too_late", "in"))
+        .unwrap();
+    let to = app
+        .canvas
+        .port_position(&app.doc.pipeline, &PortRef::new("console", "in"))
+        .unwrap();
+    drag(&mut h, from, to);
+    let edges: Vec<String> = h
+        .state()
+        .doc
+        .pipeline
+        .edges
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        edges.contains(&"per_10s.late -> console.in".to_string()),
+        "{edges:?}"
+    );
+    assert!(
+        !edges.contains(&"per_10s.late -> too_late.in".to_string()),
+        "{edges:?}"
+    );
+    // Undo steps back through the drop and the pick-up: the edge is where it was.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    let edges: Vec<String> = h
+        .state()
+        .doc
+        .pipeline
+        .edges
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        edges.contains(&"per_10s.late -> too_late.in".to_string()),
+        "{edges:?}"
+    );
+}

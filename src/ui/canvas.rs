@@ -246,8 +246,16 @@ impl Canvas {
             && let Some(press) = ui.input(|i| i.pointer.press_origin())
         {
             let shift = ui.input(|i| i.modifiers.shift);
-            if let Some((port, _, false)) = self.hit_port(area, &doc.pipeline, press) {
+            let port = self.hit_port(area, &doc.pipeline, press);
+            let attached = port.as_ref().and_then(|(to, _, is_input)| {
+                is_input.then(|| doc.pipeline.edges.iter().find(|e| e.to == *to).cloned())?
+            });
+            if let Some((port, _, false)) = port {
                 self.drag = Drag::Connect { from: port };
+            } else if let Some(edge) = attached {
+                // Picking up an edge by its end: drop it on another input, or away to delete it.
+                doc.edit(|p| p.edges.retain(|e| *e != edge));
+                self.drag = Drag::Connect { from: edge.from };
             } else if let Some(id) = self.hit_node(area, &doc.pipeline, press) {
                 if !selection.nodes.contains(&id) {
                     if !shift {
@@ -667,8 +675,15 @@ impl Canvas {
             return;
         }
         let text_x = g.rect.left() + 8.0 * z;
+        theme::paint_family_icon(
+            painter,
+            Pos2::new(text_x + 6.0 * z, header.center().y),
+            11.0 * z,
+            family,
+            Color32::WHITE,
+        );
         painter.text(
-            Pos2::new(text_x, header.center().y),
+            Pos2::new(text_x + 18.0 * z, header.center().y),
             Align2::LEFT_CENTER,
             &node.id,
             FontId::proportional(14.0 * z),

@@ -82,7 +82,17 @@ pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<Template> {
             let text = egui::RichText::new(template.name).color(theme::family_color(family));
             let button = ui
                 .add_sized([ui.available_width(), 24.0], egui::Button::new(text))
-                .on_hover_text(explanation(template.name));
+                .on_hover_text(format!(
+                    "{}\n\nClick to add, or drag onto the canvas.",
+                    explanation(template.name)
+                ));
+            theme::paint_family_icon(
+                ui.painter(),
+                button.rect.left_center() + egui::vec2(12.0, 0.0),
+                10.0,
+                family,
+                theme::family_color(family),
+            );
             // Dragging a palette entry onto the canvas drops the node where it is released.
             let button = button.interact(egui::Sense::click_and_drag());
             if button.drag_started() {

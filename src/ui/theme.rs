@@ -1,6 +1,6 @@
 //! Colours and sizes of the designer: one calm colour per node family, readable in light and dark.
 
-use egui::Color32;
+use egui::{Color32, Painter, Pos2, Shape, Stroke, Vec2};
 
 use crate::model::Family;
 
@@ -34,3 +34,54 @@ pub const HEADER_HEIGHT: f32 = 26.0;
 pub const SUMMARY_HEIGHT: f32 = 20.0;
 pub const PORT_ROW: f32 = 20.0;
 pub const PORT_RADIUS: f32 = 5.0;
+
+/// A small vector icon per family (drawn, so it needs no icon font): a play triangle for sources,
+/// a diamond for transforms, a clock for windows, a tray for sinks.
+pub fn paint_family_icon(
+    painter: &Painter,
+    center: Pos2,
+    size: f32,
+    family: Family,
+    color: Color32,
+) {
+    let r = size / 2.0;
+    match family {
+        Family::Source => {
+            let points = vec![
+                center + Vec2::new(-r * 0.7, -r),
+                center + Vec2::new(r, 0.0),
+                center + Vec2::new(-r * 0.7, r),
+            ];
+            painter.add(Shape::convex_polygon(points, color, Stroke::NONE));
+        }
+        Family::Transform => {
+            let points = vec![
+                center + Vec2::new(0.0, -r),
+                center + Vec2::new(r, 0.0),
+                center + Vec2::new(0.0, r),
+                center + Vec2::new(-r, 0.0),
+            ];
+            painter.add(Shape::convex_polygon(points, color, Stroke::NONE));
+        }
+        Family::Window => {
+            let stroke = Stroke::new((size / 7.0).max(1.0), color);
+            painter.circle_stroke(center, r, stroke);
+            painter.line_segment([center, center + Vec2::new(0.0, -r * 0.7)], stroke);
+            painter.line_segment([center, center + Vec2::new(r * 0.55, 0.0)], stroke);
+        }
+        Family::Sink => {
+            let stroke = Stroke::new((size / 7.0).max(1.0), color);
+            let (l, t, rr, b) = (center.x - r, center.y - r * 0.4, center.x + r, center.y + r);
+            painter.line_segment([Pos2::new(l, t), Pos2::new(l, b)], stroke);
+            painter.line_segment([Pos2::new(l, b), Pos2::new(rr, b)], stroke);
+            painter.line_segment([Pos2::new(rr, b), Pos2::new(rr, t)], stroke);
+            painter.line_segment(
+                [
+                    Pos2::new(center.x, center.y - r),
+                    Pos2::new(center.x, center.y + r * 0.4),
+                ],
+                stroke,
+            );
+        }
+    }
+}
