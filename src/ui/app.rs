@@ -421,12 +421,14 @@ impl EddyApp {
             ui.menu_button("File", |ui| {
                 if ui
                     .add(egui::Button::new("New").shortcut_text(shortcut_text(&ctx, &NEW)))
+                    .on_hover_text("Start a new pipeline from a small starter")
                     .clicked()
                 {
                     self.request(AfterDiscard::New);
                 }
                 if ui
                     .add(egui::Button::new("Open…").shortcut_text(shortcut_text(&ctx, &OPEN)))
+                    .on_hover_text("Open a pipeline file (.ron)")
                     .clicked()
                 {
                     self.request(AfterDiscard::OpenDialog);
@@ -451,12 +453,14 @@ impl EddyApp {
                 ui.separator();
                 if ui
                     .add(egui::Button::new("Save").shortcut_text(shortcut_text(&ctx, &SAVE)))
+                    .on_hover_text("Save to the pipeline's file (atomically: the old file stays whole until the new one is written)")
                     .clicked()
                 {
                     self.save();
                 }
                 if ui
                     .add(egui::Button::new("Save As…").shortcut_text(shortcut_text(&ctx, &SAVE_AS)))
+                    .on_hover_text("Save to another file")
                     .clicked()
                 {
                     self.save_as();
@@ -486,7 +490,7 @@ impl EddyApp {
                     );
                 }
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui.button("Quit").on_hover_text("Close Eddy (asks first if there are unsaved changes)").clicked() {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
@@ -496,6 +500,7 @@ impl EddyApp {
                         self.doc.can_undo(),
                         egui::Button::new("Undo").shortcut_text(shortcut_text(&ctx, &UNDO)),
                     )
+                    .on_hover_text("Undo the last edit (also after saving)")
                     .clicked()
                 {
                     self.doc.undo();
@@ -505,6 +510,7 @@ impl EddyApp {
                         self.doc.can_redo(),
                         egui::Button::new("Redo").shortcut_text(shortcut_text(&ctx, &REDO)),
                     )
+                    .on_hover_text("Redo the edit you undid")
                     .clicked()
                 {
                     self.doc.redo();
@@ -515,12 +521,14 @@ impl EddyApp {
                         egui::Button::new("Duplicate")
                             .shortcut_text(shortcut_text(&ctx, &DUPLICATE)),
                     )
+                    .on_hover_text("Copy the selected nodes beside themselves")
                     .clicked()
                 {
                     self.duplicate_selection();
                 }
                 if ui
                     .add(egui::Button::new("Delete").shortcut_text("Del"))
+                    .on_hover_text("Delete the selected nodes or edge")
                     .clicked()
                 {
                     self.delete_selection();
@@ -530,6 +538,7 @@ impl EddyApp {
                         egui::Button::new("Select all")
                             .shortcut_text(shortcut_text(&ctx, &SELECT_ALL)),
                     )
+                    .on_hover_text("Select every node")
                     .clicked()
                 {
                     self.selection = Selection {
@@ -549,6 +558,7 @@ impl EddyApp {
                         egui::Button::new("Auto-layout")
                             .shortcut_text(shortcut_text(&ctx, &LAYOUT)),
                     )
+                    .on_hover_text("Arrange nodes in layers from left to right")
                     .clicked()
                 {
                     let positions = layered(&self.doc.pipeline);
@@ -577,18 +587,21 @@ impl EddyApp {
             ui.menu_button("View", |ui| {
                 if ui
                     .add(egui::Button::new("Zoom to fit").shortcut_text("F"))
+                    .on_hover_text("Show the whole pipeline")
                     .clicked()
                 {
                     self.canvas.request_fit();
                 }
                 if ui
                     .add(egui::Button::new("Zoom in").shortcut_text("="))
+                    .on_hover_text("Zoom in around the centre")
                     .clicked()
                 {
                     self.canvas.zoom_by(1.25);
                 }
                 if ui
                     .add(egui::Button::new("Zoom out").shortcut_text("-"))
+                    .on_hover_text("Zoom out around the centre")
                     .clicked()
                 {
                     self.canvas.zoom_by(0.8);
@@ -605,7 +618,7 @@ impl EddyApp {
                 }
             });
             ui.menu_button("Help", |ui| {
-                if ui.button("About Eddy").clicked() {
+                if ui.button("About Eddy").on_hover_text("Version and what Eddy is").clicked() {
                     self.show_about = true;
                 }
             });

@@ -689,10 +689,16 @@ impl Canvas {
             FontId::proportional(14.0 * z),
             Color32::WHITE,
         );
+        // The kind's name in the header, when the id leaves room for it.
+        let kind_name = if node.id.chars().count() + node.kind.kind_name().len() / 2 <= 22 {
+            node.kind.kind_name()
+        } else {
+            ""
+        };
         painter.text(
             Pos2::new(header.right() - 8.0 * z, header.center().y),
             Align2::RIGHT_CENTER,
-            node.kind.kind_name(),
+            kind_name,
             FontId::proportional(10.0 * z),
             Color32::from_white_alpha(200),
         );
