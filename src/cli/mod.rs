@@ -31,10 +31,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Open a pipeline in the designer (or an empty one).
-    #[command(after_help = "Examples:\n  eddy open\n  eddy open pipelines/iot_alerts.ron")]
+    #[command(
+        after_help = "Examples:\n  eddy open\n  eddy open pipelines/iot_alerts.ron\n  eddy open pipelines/late_data_lab.ron --run"
+    )]
     Open {
         /// The pipeline file to open.
         file: Option<PathBuf>,
+        /// Start running the pipeline as soon as the window opens (for a demo).
+        #[arg(long)]
+        run: bool,
     },
     /// Check pipeline files and print every problem as `file:line:col: node: message`.
     #[command(
@@ -97,8 +102,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => open::run(None),
-        Some(Command::Open { file }) => open::run(file),
+        None => open::run(None, false),
+        Some(Command::Open { file, run }) => open::run(file, run),
         Some(Command::Check { files }) => check::run(&files),
         Some(Command::Schema { file }) => schema::run(&file),
         Some(Command::Run {

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[cfg(feature = "gui")]
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    crate::ui::run(file)?;
+pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<ExitCode> {
+    crate::ui::run(file, run_now)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "gui"))]
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn run(file: Option<PathBuf>, _run_now: bool) -> anyhow::Result<ExitCode> {
     use crate::model::check::check_file;
     eprintln!(
         "This eddy was built without the designer (feature `gui`). Build it with default features to open the window.\n\

@@ -12,11 +12,15 @@ use super::document::EditorDocument;
 use super::files::{DialogOutcome, DialogPurpose, FileDialogs};
 use super::inspector::{InspectorState, inspector_ui};
 use super::layout::layered;
+use super::live::LiveRun;
+use super::live::charts::{lag_ui, results_ui, tap_ui, throughput_ui};
+use super::live::controls::{RunAction, controls_ui};
 use super::palette::palette_ui;
 use super::problems::problems_ui;
 use crate::model::starter::starter_pipeline;
 use crate::model::templates::{Template, fresh_id, templates};
 use crate::model::{Node, Position};
+use crate::runtime::{RunStatus, Speed};
 
 const NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
 const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
@@ -34,6 +38,8 @@ const FIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F);
 const ZOOM_IN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Plus);
 const ZOOM_IN_EQUALS: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Equals);
 const ZOOM_OUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Minus);
+const RUN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
+const PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Space);
 const DELETE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Delete);
 
 /// What to do once the user has decided about unsaved changes.
@@ -65,6 +71,23 @@ pub struct EddyApp {
     offer_recovery: Option<super::recovery::Recovered>,
     /// The result of a PNG export, reported by the screenshot callback.
     png_outcome: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The pipeline running in the app, if any.
+    pub live: Option<LiveRun>,
+    pub speed: Speed,
+    dock: Dock,
+    /// Start running as soon as the window shows (`eddy open FILE --run`).
+    pub run_on_start: bool,
+}
+
+/// The tabs of the bottom dock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dock {
+    Problems,
+    Results,
+    Throughput,
+    Lag,
+    Tap,
+    Console,
 }
 
 fn shortcut_text(ctx: &egui::Context, shortcut: &KeyboardShortcut) -> String {
@@ -91,6 +114,10 @@ impl EddyApp {
             autosave: None,
             offer_recovery: None,
             png_outcome: Default::default(),
+            live: None,
+            speed: Speed::Factor(10.0),
+            dock: Dock::Problems,
+            run_on_start: false,
         }
     }
 
@@ -228,6 +255,132 @@ impl EddyApp {
         }
     }
 
+    /// Carries out a run control.
+    pub fn run_action(&mut self, ctx: &egui::Context, action: RunAction) {
+        match action {
+            RunAction::Start | RunAction::Restart => {
+                if let Some(old) = self.live.take() {
+                    old.handle.stop();
+                }
+                let repaint = ctx.clone();
+                match LiveRun::start(
+                    &self.doc.pipeline,
+                    &self.doc.base_dir(),
+                    self.speed,
+                    std::sync::Arc::new(move || repaint.request_repaint()),
+                ) {
+                    Ok(live) => {
+                        self.live = Some(live);
+                        if self.dock == Dock::Problems {
+                            self.dock = Dock::Results;
+                        }
+                        self.say("running");
+                    }
+                    Err(e) => {
+                        eprintln!("eddy: cannot run: {e}");
+                        self.say(format!("cannot run: {e}"));
+                    }
+                }
+            }
+            RunAction::Pause => self.with_run(|l| l.handle.pause()),
+            RunAction::Resume => self.with_run(|l| l.handle.resume()),
+            RunAction::Step => self.with_run(|l| l.handle.step()),
+            RunAction::Stop => self.with_run(|l| l.handle.stop()),
+            RunAction::SetSpeed(speed) => {
+                self.speed = speed;
+                self.with_run(|l| l.handle.set_speed(speed));
+            }
+        }
+    }
+
+    fn with_run(&mut self, f: impl FnOnce(&LiveRun)) {
+        if let Some(live) = &self.live {
+            f(live);
+        }
+    }
+
+    fn dock_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let errors = self
+                .doc
+                .validation()
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .count();
+            let problems_label = if errors > 0 {
+                format!("Problems ({errors})")
+            } else {
+                "Problems".into()
+            };
+            for (tab, label, help) in [
+                (
+                    Dock::Problems,
+                    problems_label.as_str(),
+                    "Errors and warnings of the pipeline",
+                ),
+                (
+                    Dock::Results,
+                    "Results",
+                    "Live charts and tables of the Chart and Table sinks",
+                ),
+                (
+                    Dock::Throughput,
+                    "Throughput",
+                    "Rows per second out of every node",
+                ),
+                (
+                    Dock::Lag,
+                    "Watermark lag",
+                    "How far each watermark trails the newest event",
+                ),
+                (Dock::Tap, "Tap", "The rows flowing on the selected edge"),
+                (Dock::Console, "Console", "What Console sinks print"),
+            ] {
+                ui.selectable_value(&mut self.dock, tab, label)
+                    .on_hover_text(help);
+            }
+        });
+        ui.separator();
+        let edges = self.doc.pipeline.edges.clone();
+        match (self.dock, &self.live) {
+            (Dock::Problems, _) => {
+                let problems = self.doc.validation().problems.clone();
+                if let Some(id) = problems_ui(ui, &problems, &edges) {
+                    self.selection = Selection::only(&id);
+                    self.canvas.frame_node = Some(id);
+                }
+            }
+            (_, None) => {
+                ui.label("Press Run to start the pipeline here and watch it.");
+            }
+            (Dock::Results, Some(live)) => results_ui(ui, live, &live.started_from),
+            (Dock::Throughput, Some(live)) => throughput_ui(ui, live),
+            (Dock::Lag, Some(live)) => lag_ui(ui, live),
+            (Dock::Tap, Some(live)) => match &self.selection.edge {
+                Some(edge) => tap_ui(ui, live, edge),
+                None => {
+                    ui.label("Click an edge on the canvas to see the rows flowing on it.");
+                }
+            },
+            (Dock::Console, Some(live)) => {
+                let lines: Vec<String> = live
+                    .console
+                    .lock()
+                    .map(|l| l.iter().cloned().collect())
+                    .unwrap_or_default();
+                egui::ScrollArea::vertical()
+                    .stick_to_bottom(true)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        for line in lines.iter().rev().take(400).rev() {
+                            ui.label(egui::RichText::new(line).monospace());
+                        }
+                    });
+            }
+        }
+    }
+
     /// Takes a screenshot of the next frame and keeps the canvas part of it.
     fn export_png(&mut self, ctx: &egui::Context, path: PathBuf) {
         let region = self.canvas.last_area();
@@ -352,6 +505,25 @@ impl EddyApp {
         }
         if pressed(&UNDO) {
             self.doc.undo();
+        }
+        if pressed(&RUN) {
+            let restart = self.live.is_some();
+            self.run_action(
+                ctx,
+                if restart {
+                    RunAction::Restart
+                } else {
+                    RunAction::Start
+                },
+            );
+        }
+        if pressed(&PAUSE) {
+            let status = self.live.as_ref().map(LiveRun::status);
+            match status {
+                Some(RunStatus::Running) => self.run_action(ctx, RunAction::Pause),
+                Some(RunStatus::Paused) => self.run_action(ctx, RunAction::Resume),
+                _ => {}
+            }
         }
         if pressed(&SELECT_ALL) {
             self.selection = Selection {
@@ -623,6 +795,11 @@ impl EddyApp {
                 }
             });
             ui.separator();
+            let can_run = !self.doc.validation().has_errors();
+            if let Some(action) = controls_ui(ui, self.live.as_ref(), self.speed, can_run) {
+                self.run_action(&ctx, action);
+            }
+            ui.separator();
             ui.label(RichText::new(&self.doc.pipeline.name).strong())
                 .on_hover_text(&self.doc.pipeline.description);
             if self.doc.is_dirty() {
@@ -802,17 +979,35 @@ impl EddyApp {
                 }
             });
         });
-        egui::Panel::bottom("problems")
-            .resizable(true)
-            .default_size(130.0)
-            .show(ui, |ui| {
-                let edges = self.doc.pipeline.edges.clone();
-                let problems = self.doc.validation().problems.clone();
-                if let Some(id) = problems_ui(ui, &problems, &edges) {
-                    self.selection = Selection::only(&id);
-                    self.canvas.frame_node = Some(id);
-                }
+        if let Some(live) = &mut self.live {
+            live.update();
+            if live.is_active() {
+                // Keep the dots moving and the numbers fresh.
+                ctx.request_repaint();
+            }
+        }
+        if self.run_on_start {
+            self.run_on_start = false;
+            self.run_action(&ctx, RunAction::Start);
+        }
+        let changed_while_running = self.live.as_ref().is_some_and(|l| {
+            l.is_active() && l.started_from.nodes != self.doc.pipeline.nodes
+                || l.is_active() && l.started_from.edges != self.doc.pipeline.edges
+        });
+        if changed_while_running {
+            egui::Panel::top("changed_while_running").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("The pipeline changed since this run started; the run still uses the old one.").color(super::theme::WARNING));
+                    if ui.button("Restart with the changes").clicked() {
+                        self.run_action(&ctx, RunAction::Restart);
+                    }
+                });
             });
+        }
+        egui::Panel::bottom("dock")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| self.dock_ui(ui));
         egui::Panel::left("palette")
             .resizable(true)
             .default_size(190.0)
@@ -842,7 +1037,8 @@ impl EddyApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            self.canvas.ui(ui, &mut self.doc, &mut self.selection);
+            let live = self.live.as_ref().map(|l| &l.nodes);
+            self.canvas.ui(ui, &mut self.doc, &mut self.selection, live);
         });
         if let Some((name, at)) = self.canvas.dropped_template.take()
             && let Some(template) = templates().into_iter().find(|t| t.name == name)
@@ -992,6 +1188,9 @@ impl eframe::App for EddyApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(live) = &self.live {
+            live.handle.stop();
+        }
         // A normal close (after the unsaved-changes prompt) needs no recovery copy.
         if let Some(autosave) = &mut self.autosave {
             autosave.discard();

@@ -9,6 +9,7 @@ use egui::{
 };
 
 use super::document::EditorDocument;
+use super::live::NodeLive;
 use super::theme::{self, CARD_WIDTH, HEADER_HEIGHT, PORT_RADIUS, PORT_ROW, SUMMARY_HEIGHT};
 use crate::model::graph::topological_order;
 use crate::model::summary::summary;
@@ -227,7 +228,13 @@ impl Canvas {
     }
 
     /// Draws the canvas and applies the user's gestures to `doc` and `selection`.
-    pub fn ui(&mut self, ui: &mut Ui, doc: &mut EditorDocument, selection: &mut Selection) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        doc: &mut EditorDocument,
+        selection: &mut Selection,
+        live: Option<&HashMap<String, NodeLive>>,
+    ) {
         let (area, background) =
             ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
         let painter = ui.painter_at(area);
@@ -324,13 +331,37 @@ impl Canvas {
             } else {
                 ui.visuals().widgets.inactive.fg_stroke.color
             };
+            // While running, an edge is as thick as its traffic and coloured by how full the
+            // receiver's queue is: calm blue-grey when it keeps up, red when backpressured.
+            let (width, color) =
+                match live.and_then(|l| Some((l.get(&edge.from.node)?, l.get(&edge.to.node)?))) {
+                    Some((sender, receiver)) if !selected => {
+                        let rate = sender.out_per_sec.max(0.0);
+                        let width = 1.5 + ((rate + 1.0).log10() * 1.1) as f32;
+                        (width, queue_color(receiver.input_fill))
+                    }
+                    _ => (if selected { 3.0 } else { 2.0 }, color),
+                };
             let curve = bezier(
                 from,
                 to,
                 self.zoom,
-                Stroke::new(if selected { 3.0 } else { 2.0 }, color),
+                Stroke::new(width * self.zoom.max(0.5), color),
             );
             painter.add(Shape::CubicBezier(curve.clone()));
+            // Dots travel along busy edges, faster when more rows flow.
+            if let Some(rate) = live
+                .and_then(|l| l.get(&edge.from.node))
+                .map(|n| n.out_per_sec)
+                && rate > 0.5
+            {
+                let time = ui.input(|i| i.time);
+                let speed = 0.15 + (rate + 1.0).log10() * 0.12;
+                for k in 0..4 {
+                    let t = ((time * speed + k as f64 / 4.0) % 1.0) as f32;
+                    painter.circle_filled(curve.sample(t), 2.5 * self.zoom.max(0.6), color);
+                }
+            }
             edge_curves.push((edge.clone(), curve));
         }
 
@@ -342,6 +373,9 @@ impl Canvas {
             };
             let selected = selection.nodes.contains(&node.id);
             self.draw_card(ui, &painter, node, g, selected, problems.get(&node.id));
+            if let Some(numbers) = live.and_then(|l| l.get(&node.id)) {
+                self.draw_live_strip(ui, &painter, node, g, numbers);
+            }
             for (port, pos) in &g.inputs {
                 port_hits.push((PortRef::new(&node.id, port), *pos, true));
             }
@@ -634,6 +668,84 @@ impl Canvas {
         }
     }
 
+    /// Live numbers under a card: rates in and out, watermark and lag, late rows and errors.
+    fn draw_live_strip(
+        &self,
+        ui: &Ui,
+        painter: &egui::Painter,
+        node: &Node,
+        g: &Geometry,
+        n: &NodeLive,
+    ) {
+        let z = self.zoom;
+        if z < 0.35 {
+            return;
+        }
+        let mut lines = Vec::new();
+        let family = node.kind.family();
+        let rates = match family {
+            crate::model::Family::Source => format!(
+                "{} rows  {}/s",
+                compact(n.rows_out as f64),
+                compact(n.out_per_sec)
+            ),
+            crate::model::Family::Sink => format!(
+                "{} rows  {}/s in",
+                compact(n.rows_in as f64),
+                compact(n.in_per_sec)
+            ),
+            _ => format!(
+                "{}/s in  {}/s out",
+                compact(n.in_per_sec),
+                compact(n.out_per_sec)
+            ),
+        };
+        lines.push((rates, ui.visuals().text_color()));
+        if let Some(w) = n.watermark.filter(|w| *w > i64::MIN && *w < i64::MAX) {
+            let lag = n.lag_ms.map_or(String::new(), |l| {
+                format!("  lag {:.1}s", l as f64 / 1000.0)
+            });
+            lines.push((
+                format!("wm {}{lag}", clock_time(w)),
+                ui.visuals().weak_text_color(),
+            ));
+        }
+        if matches!(family, crate::model::Family::Window) {
+            lines.push((
+                format!(
+                    "{} open windows  {} keys",
+                    compact(n.open_windows as f64),
+                    compact(n.keys as f64)
+                ),
+                ui.visuals().weak_text_color(),
+            ));
+        }
+        if n.late > 0 || n.late_firings > 0 {
+            lines.push((
+                format!(
+                    "late {}  dropped {}  late firings {}",
+                    n.late, n.dropped, n.late_firings
+                ),
+                theme::WARNING,
+            ));
+        }
+        if n.errors > 0 {
+            lines.push((format!("{} rows could not be read", n.errors), theme::ERROR));
+        }
+        let font = FontId::monospace(10.5 * z);
+        let mut y = g.rect.bottom() + 4.0 * z;
+        for (text, color) in lines {
+            painter.text(
+                Pos2::new(g.rect.left() + 2.0 * z, y),
+                Align2::LEFT_TOP,
+                text,
+                font.clone(),
+                color,
+            );
+            y += 13.0 * z;
+        }
+    }
+
     fn draw_card(
         &self,
         ui: &Ui,
@@ -761,6 +873,36 @@ impl Canvas {
                 );
             }
         }
+    }
+}
+
+/// Queue fill from calm (empty) to backpressured (full).
+fn queue_color(fill: f64) -> Color32 {
+    let calm = Color32::from_rgb(0x6f, 0x8f, 0xaf);
+    let full = theme::ERROR;
+    let t = fill.clamp(0.0, 1.0) as f32;
+    Color32::from_rgb(
+        (calm.r() as f32 + (full.r() as f32 - calm.r() as f32) * t) as u8,
+        (calm.g() as f32 + (full.g() as f32 - calm.g() as f32) * t) as u8,
+        (calm.b() as f32 + (full.b() as f32 - calm.b() as f32) * t) as u8,
+    )
+}
+
+/// The time of day of an event time, `HH:MM:SS` (UTC).
+fn clock_time(ts: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// `1234567` as `1.2M`, for numbers that change many times a second.
+pub fn compact(n: f64) -> String {
+    match n.abs() {
+        x if x >= 1e9 => format!("{:.1}G", n / 1e9),
+        x if x >= 1e6 => format!("{:.1}M", n / 1e6),
+        x if x >= 1e4 => format!("{:.0}k", n / 1e3),
+        x if x >= 1e3 => format!("{:.1}k", n / 1e3),
+        _ => format!("{n:.0}"),
     }
 }
 

@@ -19,7 +19,7 @@ pub fn kind_form(ui: &mut Ui, kind: &mut NodeKind, input: Option<&Schema>) -> bo
     egui::Grid::new("kind_form").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
         match kind {
             NodeKind::Source(SourceKind::Generator(g)) => {
-                ui.label("preset");
+                let preset_label = ui.label("preset");
                 egui::ComboBox::from_id_salt("preset")
                     .selected_text(format!("{:?}", g.preset))
                     .show_ui(ui, |ui| {
@@ -29,7 +29,9 @@ pub fn kind_form(ui: &mut Ui, kind: &mut NodeKind, input: Option<&Schema>) -> bo
                                 .on_hover_text(preset.info().summary)
                                 .changed();
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(preset_label.id);
                 ui.end_row();
                 changed |= number(ui, "events per second", &mut g.events_per_sec, "Events per second of event time");
                 changed |= number(ui, "keys", &mut g.keys, "How many distinct keys (sensors, users, zones…)");
@@ -184,7 +186,7 @@ fn text(ui: &mut Ui, label: &str, value: &mut String, help: &str) -> bool {
 
 /// One column of the input, picked from a list (or typed when the input is unknown).
 fn column_choice(ui: &mut Ui, label: &str, value: &mut String, input: Option<&Schema>) -> bool {
-    ui.label(label);
+    let name = ui.label(label);
     let mut changed = false;
     match input {
         Some(schema) => {
@@ -200,7 +202,9 @@ fn column_choice(ui: &mut Ui, label: &str, value: &mut String, input: Option<&Sc
                             .selectable_value(value, field.name().clone(), field.name())
                             .changed();
                     }
-                });
+                })
+                .response
+                .labelled_by(name.id);
         }
         None => changed |= ui.text_edit_singleline(value).changed(),
     }
@@ -387,7 +391,8 @@ fn columns_list(
     columns: &mut Vec<String>,
     input: Option<&Schema>,
 ) -> bool {
-    ui.label(label)
+    let name = ui
+        .label(label)
         .on_hover_text("Each key gets its own windows (keyed state)");
     let mut changed = false;
     ui.vertical(|ui| {
@@ -419,7 +424,9 @@ fn columns_list(
                             changed = true;
                         }
                     }
-                });
+                })
+                .response
+                .labelled_by(name.id);
         }
     });
     ui.end_row();

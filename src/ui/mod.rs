@@ -9,6 +9,7 @@ pub mod files;
 pub mod forms;
 pub mod inspector;
 pub mod layout;
+pub mod live;
 pub mod palette;
 pub mod picture;
 pub mod problems;
@@ -21,8 +22,9 @@ use std::path::PathBuf;
 pub use app::EddyApp;
 
 /// Opens the designer window on `file` (or a starter pipeline) and runs until it closes.
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<()> {
     let mut app = EddyApp::with_file(file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    app.run_on_start = run_now;
     app.enable_recovery(recovery::Autosave::new(recovery::folder()));
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
@@ -40,16 +42,7 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
             if let Some(storage) = cc.storage
                 && let Some(recent) = eframe::get_value::<Vec<PathBuf>>(storage, "recent_files")
             {
-                app = EddyApp::new(
-                    std::mem::replace(
-                        &mut app.doc,
-                        crate::ui::document::EditorDocument::new(
-                            crate::model::starter::starter_pipeline("untitled"),
-                            None,
-                        ),
-                    ),
-                    recent,
-                );
+                app.set_recent_files(recent);
             }
             Ok(Box::new(app))
         }),

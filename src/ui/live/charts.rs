@@ -1,0 +1,250 @@
+//! The bottom dock while running: throughput and watermark lag over time, the results of Chart and
+//! Table sinks, the rows on a tapped edge, and the console.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, TimestampMillisecondArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use egui::{RichText, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+
+use super::LiveRun;
+use crate::connectors::collector::{Collected, table_view};
+use crate::connectors::values::cell_text;
+use crate::model::sink::{ChartSink, ChartStyle, SinkKind};
+use crate::model::{Edge, NodeKind, Pipeline};
+
+/// Rows/s out of every node, over the run.
+pub fn throughput_ui(ui: &mut Ui, live: &LiveRun) {
+    let mut series: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
+    for point in &live.history {
+        for (node, rate) in &point.out_per_sec {
+            series.entry(node).or_default().push([point.seconds, *rate]);
+        }
+    }
+    Plot::new("throughput")
+        .legend(Legend::default())
+        .height(ui.available_height().max(120.0))
+        .y_axis_label("rows/s")
+        .x_axis_label("seconds")
+        .show(ui, |plot| {
+            for (node, points) in series {
+                plot.line(Line::new(node, PlotPoints::from(points)));
+            }
+        });
+}
+
+/// How far each node's watermark trails the newest event it has seen.
+pub fn lag_ui(ui: &mut Ui, live: &LiveRun) {
+    let mut series: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
+    for point in &live.history {
+        for (node, lag) in &point.lag_ms {
+            series
+                .entry(node)
+                .or_default()
+                .push([point.seconds, *lag / 1000.0]);
+        }
+    }
+    Plot::new("watermark_lag")
+        .legend(Legend::default())
+        .height(ui.available_height().max(120.0))
+        .y_axis_label("watermark lag (s)")
+        .x_axis_label("seconds")
+        .show(ui, |plot| {
+            for (node, points) in series {
+                plot.line(Line::new(node, PlotPoints::from(points)));
+            }
+        });
+}
+
+fn numbers(batch: &RecordBatch, column: &str) -> Option<Vec<Option<f64>>> {
+    let array = batch.column(batch.schema().index_of(column).ok()?);
+    let array = match array.data_type() {
+        DataType::Timestamp(..) => {
+            let ts = array.as_any().downcast_ref::<TimestampMillisecondArray>()?;
+            return Some(
+                (0..ts.len())
+                    .map(|i| ts.is_valid(i).then(|| ts.value(i) as f64 / 1000.0))
+                    .collect(),
+            );
+        }
+        _ => cast(array, &DataType::Float64).ok()?,
+    };
+    let values = array
+        .as_any()
+        .downcast_ref::<arrow::array::Float64Array>()?;
+    Some(
+        (0..values.len())
+            .map(|i| values.is_valid(i).then(|| values.value(i)))
+            .collect(),
+    )
+}
+
+/// One Chart sink: a line per series (the busiest ones) or bars of the latest window.
+/// A window that fires again (a late firing) replaces its earlier point and is drawn as a ring.
+pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected) {
+    // (series, x) -> (y, updates)
+    let mut points: BTreeMap<String, BTreeMap<i64, (f64, u32)>> = BTreeMap::new();
+    let Some(y_column) = chart.y.first() else {
+        return;
+    };
+    for batch in &collected.batches {
+        let (Some(xs), Some(ys)) = (numbers(batch, &chart.x), numbers(batch, y_column)) else {
+            continue;
+        };
+        let series_column = chart
+            .series_by
+            .as_ref()
+            .and_then(|c| batch.schema().index_of(c).ok());
+        for row in 0..batch.num_rows() {
+            let (Some(x), Some(y)) = (xs[row], ys[row]) else {
+                continue;
+            };
+            let series = series_column.map_or_else(
+                || y_column.clone(),
+                |c| cell_text(batch.column(c).as_ref(), row),
+            );
+            let entry = points
+                .entry(series)
+                .or_default()
+                .entry((x * 1000.0) as i64)
+                .or_insert((y, 0));
+            entry.1 += 1;
+            entry.0 = y;
+        }
+    }
+    let mut ranked: Vec<(String, f64)> = points
+        .iter()
+        .map(|(s, p)| (s.clone(), p.values().map(|(y, _)| y.abs()).sum()))
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(chart.top_series.max(1) as usize);
+    ui.label(RichText::new(format!("{id}: {y_column} by {}", chart.x)).strong());
+    Plot::new(format!("chart_{id}"))
+        .legend(Legend::default())
+        .height((ui.available_height() - 4.0).max(120.0))
+        .show(ui, |plot| match chart.style {
+            ChartStyle::Lines => {
+                for (series, _) in &ranked {
+                    let p = &points[series];
+                    let line: Vec<[f64; 2]> = p
+                        .iter()
+                        .map(|(x, (y, _))| [*x as f64 / 1000.0, *y])
+                        .collect();
+                    plot.line(Line::new(series.clone(), PlotPoints::from(line)));
+                    let updated: Vec<[f64; 2]> = p
+                        .iter()
+                        .filter(|(_, (_, n))| *n > 1)
+                        .map(|(x, (y, _))| [*x as f64 / 1000.0, *y])
+                        .collect();
+                    if !updated.is_empty() {
+                        plot.points(
+                            egui_plot::Points::new(
+                                format!("{series} (updated)"),
+                                PlotPoints::from(updated),
+                            )
+                            .radius(4.0)
+                            .filled(false),
+                        );
+                    }
+                }
+            }
+            ChartStyle::Bars => {
+                for (i, (series, _)) in ranked.iter().enumerate() {
+                    if let Some((x, (y, _))) = points[series].iter().next_back() {
+                        let bar = Bar::new(i as f64, *y)
+                            .name(format!("{series} @ {}", *x as f64 / 1000.0));
+                        plot.bar_chart(BarChart::new(series.clone(), vec![bar]));
+                    }
+                }
+            }
+        });
+}
+
+/// A table of rows, newest last, with the schema's columns.
+pub fn rows_table_ui(ui: &mut Ui, id: &str, batch: &RecordBatch) {
+    egui::ScrollArea::both().id_salt(id).show(ui, |ui| {
+        egui::Grid::new(id).striped(true).show(ui, |ui| {
+            for field in batch.schema().fields() {
+                ui.label(RichText::new(field.name()).strong());
+            }
+            ui.end_row();
+            for row in 0..batch.num_rows().min(500) {
+                for column in batch.columns() {
+                    ui.label(RichText::new(cell_text(column.as_ref(), row)).monospace());
+                }
+                ui.end_row();
+            }
+        });
+    });
+}
+
+/// Every Chart and Table sink of the running pipeline.
+pub fn results_ui(ui: &mut Ui, live: &LiveRun, pipeline: &Pipeline) {
+    let sinks: Vec<(&str, &SinkKind)> = pipeline
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Sink(s @ (SinkKind::Chart(_) | SinkKind::Table(_))) => {
+                Some((n.id.as_str(), s))
+            }
+            _ => None,
+        })
+        .collect();
+    if sinks.is_empty() {
+        ui.label("This pipeline has no Chart or Table sink; add one to see results here.");
+        return;
+    }
+    let width = ui.available_width() / sinks.len() as f32;
+    ui.horizontal_top(|ui| {
+        for (id, sink) in sinks {
+            let Some(rows) = live.handle.collected(id) else {
+                continue;
+            };
+            let Ok(collected) = rows.lock() else { continue };
+            ui.allocate_ui(egui::vec2(width - 8.0, ui.available_height()), |ui| {
+                ui.vertical(|ui| match sink {
+                    SinkKind::Chart(chart) => chart_ui(ui, id, chart, &collected),
+                    SinkKind::Table(table) => {
+                        ui.label(RichText::new(id).strong());
+                        match table_view(&collected, &table.view) {
+                            Ok(Some(batch)) => rows_table_ui(ui, id, &batch),
+                            Ok(None) => {
+                                ui.label("no rows yet");
+                            }
+                            Err(e) => {
+                                ui.label(e);
+                            }
+                        }
+                    }
+                    _ => {}
+                });
+            });
+        }
+    });
+}
+
+/// The last rows that crossed `edge`.
+pub fn tap_ui(ui: &mut Ui, live: &LiveRun, edge: &Edge) {
+    let Some(tap) = live.handle.tap(edge) else {
+        ui.label("This edge is not part of the running pipeline (restart to include it).");
+        return;
+    };
+    if !tap.is_enabled() {
+        tap.enable(200);
+    }
+    let batches = tap.rows();
+    ui.label(RichText::new(format!("Rows on {edge} (the last 200)")).strong());
+    match batches.first() {
+        Some(first) => {
+            if let Ok(all) = arrow::compute::concat_batches(&first.schema(), &batches) {
+                rows_table_ui(ui, "tap", &all);
+            }
+        }
+        None => {
+            ui.label("no rows have crossed this edge since it was opened");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! A pipeline running inside the app: the run handle, smoothed per-node numbers for the canvas, and
+//! the history the live charts draw.
+
+pub mod charts;
+pub mod controls;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::model::Pipeline;
+use crate::runtime::metrics::MetricsSnapshot;
+use crate::runtime::{RunHandle, RunOptions, RunStatus, Speed, start};
+
+/// How many snapshots of history the charts keep (at 10 Hz: two minutes).
+const HISTORY: usize = 1200;
+/// Weight of a new reading in the smoothed rates (an exponential moving average).
+const SMOOTHING: f64 = 0.3;
+
+/// Numbers shown on a node's card while running.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeLive {
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub in_per_sec: f64,
+    pub out_per_sec: f64,
+    pub watermark: Option<i64>,
+    pub lag_ms: Option<i64>,
+    pub late: u64,
+    pub dropped: u64,
+    pub errors: u64,
+    pub late_firings: u64,
+    pub open_windows: u64,
+    pub keys: u64,
+    pub input_fill: f64,
+    pub busy: f64,
+}
+
+/// One point of history.
+#[derive(Debug, Clone)]
+pub struct HistoryPoint {
+    pub seconds: f64,
+    pub out_per_sec: BTreeMap<String, f64>,
+    pub lag_ms: BTreeMap<String, f64>,
+}
+
+pub struct LiveRun {
+    pub handle: RunHandle,
+    /// The document as it was when the run started, to notice edits.
+    pub started_from: Pipeline,
+    pub nodes: HashMap<String, NodeLive>,
+    pub history: VecDeque<HistoryPoint>,
+    pub console: Arc<std::sync::Mutex<VecDeque<String>>>,
+    final_status: Option<RunStatus>,
+}
+
+impl LiveRun {
+    /// Starts `pipeline`; `wake` is called whenever new numbers arrive (the app repaints).
+    pub fn start(
+        pipeline: &Pipeline,
+        base_dir: &Path,
+        speed: Speed,
+        wake: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<Self, String> {
+        let console: Arc<std::sync::Mutex<VecDeque<String>>> = Default::default();
+        let log = Arc::clone(&console);
+        let options = RunOptions {
+            speed,
+            on_update: Some(wake),
+            console: Arc::new(move |text: &str| {
+                if let Ok(mut lines) = log.lock() {
+                    lines.extend(text.lines().map(str::to_string));
+                    while lines.len() > 2000 {
+                        lines.pop_front();
+                    }
+                }
+            }),
+            ..RunOptions::default()
+        };
+        let handle = start(pipeline, base_dir, options).map_err(|e| e.to_string())?;
+        Ok(Self {
+            handle,
+            started_from: pipeline.clone(),
+            nodes: HashMap::new(),
+            history: VecDeque::new(),
+            console,
+            final_status: None,
+        })
+    }
+
+    /// Takes in the snapshots that arrived since the last frame.
+    pub fn update(&mut self) {
+        let snapshots: Vec<MetricsSnapshot> = self.handle.snapshots().try_iter().collect();
+        for snapshot in snapshots {
+            self.absorb(&snapshot);
+        }
+        if self.final_status.is_none() && self.handle.is_done() {
+            self.final_status = Some(self.handle.status());
+        }
+    }
+
+    fn absorb(&mut self, snapshot: &MetricsSnapshot) {
+        let mut point = HistoryPoint {
+            seconds: snapshot.elapsed.as_secs_f64(),
+            out_per_sec: BTreeMap::new(),
+            lag_ms: BTreeMap::new(),
+        };
+        for n in &snapshot.nodes {
+            let live = self.nodes.entry(n.node.clone()).or_default();
+            let smooth = |old: f64, new: f64| {
+                if old == 0.0 {
+                    new
+                } else {
+                    old + SMOOTHING * (new - old)
+                }
+            };
+            live.in_per_sec = smooth(live.in_per_sec, n.rows_in_per_sec);
+            live.out_per_sec = smooth(live.out_per_sec, n.rows_out_per_sec);
+            live.rows_in = n.rows_in;
+            live.rows_out = n.rows_out;
+            live.watermark = n.watermark;
+            live.lag_ms = n.watermark_lag_ms;
+            live.late = n.late_rows;
+            live.dropped = n.dropped_rows;
+            live.errors = n.error_rows;
+            live.late_firings = n.late_firings;
+            live.open_windows = n.open_windows;
+            live.keys = n.keys;
+            live.input_fill = n.input_fill;
+            live.busy = n.busy_share;
+            point.out_per_sec.insert(n.node.clone(), n.rows_out_per_sec);
+            if let Some(lag) = n.watermark_lag_ms {
+                point.lag_ms.insert(n.node.clone(), lag as f64);
+            }
+        }
+        self.history.push_back(point);
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+    }
+
+    pub fn status(&self) -> RunStatus {
+        self.final_status
+            .clone()
+            .unwrap_or_else(|| self.handle.status())
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(self.status(), RunStatus::Running | RunStatus::Paused)
+    }
+}
