@@ -335,7 +335,7 @@ impl EddyApp {
                     "How far each watermark trails the newest event",
                 ),
                 (Dock::Tap, "Tap", "The rows flowing on the selected edge"),
-                (Dock::Console, "Console", "What Console sinks print"),
+                (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 ui.selectable_value(&mut self.dock, tab, label)
                     .on_hover_text(help);

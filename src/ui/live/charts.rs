@@ -122,8 +122,18 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(chart.top_series.max(1) as usize);
     ui.label(RichText::new(format!("{id}: {y_column} by {}", chart.x)).strong());
+    let time_axis = matches!(chart.x.as_str(), "window_end" | "window_start");
     Plot::new(format!("chart_{id}"))
         .legend(Legend::default())
+        .x_axis_formatter(move |mark, _range| {
+            if time_axis {
+                chrono::DateTime::from_timestamp_millis((mark.value * 1000.0) as i64)
+                    .map(|t| t.format("%H:%M:%S").to_string())
+                    .unwrap_or_default()
+            } else {
+                format!("{}", mark.value)
+            }
+        })
         .height((ui.available_height() - 4.0).max(120.0))
         .show(ui, |plot| match chart.style {
             ChartStyle::Lines => {
