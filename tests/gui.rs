@@ -354,6 +354,23 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
     h.get_by_label("Results").click();
     h.run_steps(2);
     h.get_by_label_contains("temperature_chart");
+    // Tap the source's edge: its rows show, and a filter narrows them.
+    let edge: Edge = "sensors.out -> avg_temperature.in".parse().unwrap();
+    h.state_mut().selection = eddy::ui::canvas::Selection {
+        nodes: Default::default(),
+        edge: Some(edge),
+    };
+    h.get_by_label("Tap").click();
+    h.run_steps(2);
+    h.get_by_label("Resume").click();
+    h.run_steps(2);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_steps(3);
+    h.get_by_label_contains("Rows on sensors.out -> avg_temperature.in");
+    assert!(
+        h.query_by_label("200 rows").is_some(),
+        "the tap keeps the last 200 rows"
+    );
     h.get_by_label("Restart").click();
     h.run_steps(2);
     std::thread::sleep(std::time::Duration::from_millis(300));

@@ -13,8 +13,9 @@ use super::files::{DialogOutcome, DialogPurpose, FileDialogs};
 use super::inspector::{InspectorState, inspector_ui};
 use super::layout::layered;
 use super::live::LiveRun;
-use super::live::charts::{lag_ui, results_ui, tap_ui, throughput_ui};
+use super::live::charts::{lag_ui, results_ui, throughput_ui};
 use super::live::controls::{RunAction, controls_ui};
+use super::live::taps::TapPanel;
 use super::palette::palette_ui;
 use super::problems::problems_ui;
 use crate::model::starter::starter_pipeline;
@@ -75,6 +76,7 @@ pub struct EddyApp {
     pub live: Option<LiveRun>,
     pub speed: Speed,
     dock: Dock,
+    taps: TapPanel,
     /// Start running as soon as the window shows (`eddy open FILE --run`).
     pub run_on_start: bool,
 }
@@ -117,6 +119,7 @@ impl EddyApp {
             live: None,
             speed: Speed::Factor(10.0),
             dock: Dock::Problems,
+            taps: TapPanel::default(),
             run_on_start: false,
         }
     }
@@ -357,12 +360,18 @@ impl EddyApp {
             (Dock::Results, Some(live)) => results_ui(ui, live, &live.started_from),
             (Dock::Throughput, Some(live)) => throughput_ui(ui, live),
             (Dock::Lag, Some(live)) => lag_ui(ui, live),
-            (Dock::Tap, Some(live)) => match &self.selection.edge {
-                Some(edge) => tap_ui(ui, live, edge),
-                None => {
-                    ui.label("Click an edge on the canvas to see the rows flowing on it.");
+            (Dock::Tap, Some(live)) => {
+                let single_node = (self.selection.nodes.len() == 1)
+                    .then(|| self.selection.nodes.iter().next().cloned())
+                    .flatten();
+                match (&self.selection.edge, single_node) {
+                    (Some(edge), _) => self.taps.edge_ui(ui, live, edge),
+                    (None, Some(node)) => self.taps.node_ui(ui, live, &live.started_from, &node),
+                    (None, None) => {
+                        ui.label("Click an edge to see the rows flowing on it, or a node to compare what goes in and what comes out.");
+                    }
                 }
-            },
+            }
             (Dock::Console, Some(live)) => {
                 let lines: Vec<String> = live
                     .console

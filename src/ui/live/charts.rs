@@ -14,7 +14,7 @@ use super::LiveRun;
 use crate::connectors::collector::{Collected, table_view};
 use crate::connectors::values::cell_text;
 use crate::model::sink::{ChartSink, ChartStyle, SinkKind};
-use crate::model::{Edge, NodeKind, Pipeline};
+use crate::model::{NodeKind, Pipeline};
 
 /// Rows/s out of every node, over the run.
 pub fn throughput_ui(ui: &mut Ui, live: &LiveRun) {
@@ -234,27 +234,4 @@ pub fn results_ui(ui: &mut Ui, live: &LiveRun, pipeline: &Pipeline) {
             });
         }
     });
-}
-
-/// The last rows that crossed `edge`.
-pub fn tap_ui(ui: &mut Ui, live: &LiveRun, edge: &Edge) {
-    let Some(tap) = live.handle.tap(edge) else {
-        ui.label("This edge is not part of the running pipeline (restart to include it).");
-        return;
-    };
-    if !tap.is_enabled() {
-        tap.enable(200);
-    }
-    let batches = tap.rows();
-    ui.label(RichText::new(format!("Rows on {edge} (the last 200)")).strong());
-    match batches.first() {
-        Some(first) => {
-            if let Ok(all) = arrow::compute::concat_batches(&first.schema(), &batches) {
-                rows_table_ui(ui, "tap", &all);
-            }
-        }
-        None => {
-            ui.label("no rows have crossed this edge since it was opened");
-        }
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod controls;
+pub mod taps;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
