@@ -1,7 +1,10 @@
 //! `eddy-canvas-bench`: lays out and draws a 200-node, 250-edge pipeline for 200 frames, headless
 //! (egui's layout and CPU tessellation, no GPU), and prints the median and worst frame times.
 //!
-//! `cargo run --release --bin eddy-canvas-bench`
+//! With `--live` it runs the taxi example at max speed headless and then inside the app while
+//! drawing frames, and prints both times and the frame times.
+//!
+//! `cargo run --release --bin eddy-canvas-bench [-- --live]`
 
 use std::time::{Duration, Instant};
 
@@ -116,7 +119,71 @@ fn report(label: &str, mut times: Vec<Duration>) {
     );
 }
 
+/// The taxi example at max speed, five times headless and five times inside the app while it
+/// draws frames (alternating, so both see the same machine), compared by their medians.
+fn live_comparison() {
+    use eddy::runtime::{RunOptions, Speed, start};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/taxi_workshop.ron");
+    let Ok(pipeline) = eddy::model::file::load(&path) else {
+        eprintln!("cannot load {}", path.display());
+        return;
+    };
+    let dir = std::env::temp_dir().join("eddy-live-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let mut headless = Vec::new();
+    let mut in_app = Vec::new();
+    let mut frames = Vec::new();
+    for _round in 0..5 {
+        let options = RunOptions {
+            console: std::sync::Arc::new(|_: &str| {}),
+            ..RunOptions::default()
+        };
+        match start(&pipeline, &dir, options) {
+            Ok(handle) => headless.push(handle.wait().wall),
+            Err(e) => {
+                eprintln!("{e}");
+                return;
+            }
+        }
+        let ctx = egui::Context::default();
+        let doc = EditorDocument::new(pipeline.clone(), Some(path.clone()));
+        let mut app = EddyApp::new(doc, Vec::new());
+        app.speed = Speed::Max;
+        frame_times(&mut app, &ctx, 3, None);
+        app.run_action(&ctx, eddy::ui::live::controls::RunAction::Start);
+        let started = Instant::now();
+        // Draw frames as the app asks for them while running (30 per second) until the run ends.
+        while app.live.as_ref().is_some_and(|l| l.is_active())
+            && started.elapsed() < Duration::from_secs(120)
+        {
+            let frame = frame_times(&mut app, &ctx, 1, None);
+            frames.extend(frame.iter().copied());
+            if frame[0] < Duration::from_millis(33) {
+                std::thread::sleep(Duration::from_millis(33) - frame[0]);
+            }
+        }
+        in_app.push(
+            app.live
+                .take()
+                .map(|l| l.handle.wait().wall)
+                .unwrap_or_default(),
+        );
+    }
+    headless.sort();
+    in_app.sort();
+    let (h, a) = (headless[2].as_secs_f64(), in_app[2].as_secs_f64());
+    println!(
+        "taxi example (900,000 trips) at max speed, median of 5: headless {h:.2} s, in the app {a:.2} s, ratio {:.2}",
+        a / h.max(1e-9)
+    );
+    report("frames while the engine runs", frames);
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--live") {
+        live_comparison();
+        return;
+    }
     let pipeline = big_pipeline();
     println!(
         "eddy-canvas-bench: {} nodes, {} edges, 1280x800, release={}",
