@@ -77,6 +77,10 @@ pub struct EddyApp {
     pub speed: Speed,
     dock: Dock,
     taps: TapPanel,
+    /// Show the welcome window (first start).
+    pub welcome: bool,
+    /// The description strip above the canvas was closed for this document.
+    description_closed: bool,
     /// Start running as soon as the window shows (`eddy open FILE --run`).
     pub run_on_start: bool,
 }
@@ -120,6 +124,8 @@ impl EddyApp {
             speed: Speed::Factor(10.0),
             dock: Dock::Problems,
             taps: TapPanel::default(),
+            welcome: false,
+            description_closed: false,
             run_on_start: false,
         }
     }
@@ -223,6 +229,7 @@ impl EddyApp {
         match EditorDocument::open(path) {
             Ok(doc) => {
                 self.doc = doc;
+                self.description_closed = false;
                 self.selection = Selection::default();
                 self.canvas.request_fit();
                 self.remember(path);
@@ -941,6 +948,67 @@ impl EddyApp {
         }
     }
 
+    /// What the open pipeline is about (for examples: what it teaches and what to watch for).
+    fn description_ui(&mut self, ui: &mut Ui) {
+        let description = self.doc.pipeline.description.trim().to_string();
+        if description.is_empty() || self.description_closed {
+            return;
+        }
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(&self.doc.pipeline.name).strong());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui
+                        .small_button("close")
+                        .on_hover_text("Hide this description")
+                        .clicked()
+                    {
+                        self.description_closed = true;
+                    }
+                });
+            });
+            ui.label(RichText::new(description).small());
+            if self.live.is_none() {
+                ui.label(
+                    RichText::new("Press Run (F5) to watch it.")
+                        .small()
+                        .strong(),
+                );
+            }
+        });
+    }
+
+    fn welcome_ui(&mut self, ctx: &egui::Context) {
+        if !self.welcome {
+            return;
+        }
+        let mut open = true;
+        let mut chosen: Option<PathBuf> = None;
+        egui::Window::new("Welcome to Eddy")
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .collapsible(false)
+            .resizable(false)
+            .open(&mut open)
+            .show(ctx, |ui| {
+                ui.label("Eddy lets you draw a streaming pipeline, run it here, and watch events, watermarks and windows as they happen.");
+                ui.add_space(6.0);
+                ui.label("Start with an example: open it, then press Run (F5) in the top bar.");
+                for (path, name, description) in examples() {
+                    if ui.button(&name).on_hover_text(&description).clicked() {
+                        chosen = Some(path);
+                    }
+                }
+                ui.add_space(6.0);
+                ui.label(RichText::new("Or close this window and build your own from the palette on the left.").weak());
+            });
+        if let Some(path) = chosen {
+            self.open_path(&path);
+            self.welcome = false;
+        } else if !open {
+            self.welcome = false;
+        }
+    }
+
     /// A `.ron` file dropped on the window opens (after the unsaved-changes prompt).
     fn files_dropped(&mut self, ctx: &egui::Context) {
         let (hovering, dropped) =
@@ -1047,6 +1115,7 @@ impl EddyApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            self.description_ui(ui);
             let live = self.live.as_ref().map(|l| &l.nodes);
             self.canvas.ui(ui, &mut self.doc, &mut self.selection, live);
         });
@@ -1066,6 +1135,7 @@ impl EddyApp {
         self.dialogs_ui(&ctx);
         self.confirm_ui(&ctx);
         self.recovery_ui(&ctx);
+        self.welcome_ui(&ctx);
         self.files_dropped(&ctx);
         if self.offer_recovery.is_none()
             && let Some(autosave) = &mut self.autosave
@@ -1195,6 +1265,7 @@ impl eframe::App for EddyApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "recent_files", &self.recent);
+        eframe::set_value(storage, "welcomed", &true);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

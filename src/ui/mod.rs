@@ -25,6 +25,7 @@ pub use app::EddyApp;
 pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<()> {
     let mut app = EddyApp::with_file(file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     app.run_on_start = run_now;
+    let opened_a_file = file.is_some();
     app.enable_recovery(recovery::Autosave::new(recovery::folder()));
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
@@ -44,6 +45,12 @@ pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<()> {
             {
                 app.set_recent_files(recent);
             }
+            // The first start with no file given greets the user and offers the examples.
+            let welcomed = cc
+                .storage
+                .and_then(|s| eframe::get_value::<bool>(s, "welcomed"))
+                .unwrap_or(false);
+            app.welcome = !welcomed && !opened_a_file;
             Ok(Box::new(app))
         }),
     )
