@@ -374,6 +374,20 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
         h.query_by_label("200 rows").is_some(),
         "the tap keeps the last 200 rows"
     );
+    // The event-time view of the window node.
+    h.get_by_label("Event time").click();
+    h.run_steps(2);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_steps(3);
+    h.get_by_label("window node");
+    assert!(
+        h.state()
+            .live
+            .as_ref()
+            .and_then(|l| l.handle.event_trace("avg_temperature"))
+            .is_some_and(|t| t.is_enabled()),
+        "opening the view switches the window's trace on"
+    );
     h.get_by_label("Restart").click();
     h.run_steps(2);
     std::thread::sleep(std::time::Duration::from_millis(300));

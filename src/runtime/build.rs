@@ -43,6 +43,8 @@ pub struct NodeContext<'a> {
     pub input_time: Option<TimeAttr>,
     pub console: ConsoleWriter,
     pub collector_max_rows: usize,
+    /// The node's event-time trace, for window nodes.
+    pub trace: Option<Arc<crate::runtime::trace::EventTrace>>,
 }
 
 fn err(node: &Node, message: impl Into<String>) -> RunError {
@@ -231,6 +233,7 @@ fn build_window(
             .get(1)
             .cloned()
             .ok_or_else(|| err(node, "no late schema"))?,
+        trace: ctx.trace.clone(),
     };
     Ok(Box::new(TimeWindowOperator::new(
         config,

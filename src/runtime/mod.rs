@@ -14,6 +14,7 @@ pub mod run;
 pub mod source;
 pub mod tap;
 pub mod task;
+pub mod trace;
 pub mod window;
 
 pub use clock::Speed;

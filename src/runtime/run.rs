@@ -22,6 +22,7 @@ use super::outputs::{EdgeSender, Output, Partitioning, SendFailure};
 use super::source::run_source;
 use super::tap::Tap;
 use super::task::{Input, TaskEnd, run_operator};
+use super::trace::EventTrace;
 use crate::connectors::collector::{Collected, CollectedRows, CollectorSink};
 use crate::connectors::console::ConsoleWriter;
 use crate::model::node::NodeKind;
@@ -108,6 +109,7 @@ pub struct RunHandle {
     sampler: Option<JoinHandle<()>>,
     collected: BTreeMap<String, CollectedRows>,
     taps: BTreeMap<Edge, Arc<Tap>>,
+    traces: BTreeMap<String, Arc<EventTrace>>,
 }
 
 /// The outcome of a run.
@@ -185,6 +187,11 @@ impl RunHandle {
     /// Rows kept by a Chart or Table sink (or any sink with `collect_all_sinks`).
     pub fn collected(&self, node: &str) -> Option<CollectedRows> {
         self.collected.get(node).cloned()
+    }
+
+    /// The event-time trace of a window node; enable it to start recording.
+    pub fn event_trace(&self, node: &str) -> Option<Arc<EventTrace>> {
+        self.traces.get(node).cloned()
     }
 
     /// The tap of an edge; enable it to start keeping rows.
@@ -384,6 +391,7 @@ pub fn start(
         finished_after: Mutex::new(None),
     });
     let mut collected = BTreeMap::new();
+    let mut traces: BTreeMap<String, Arc<EventTrace>> = BTreeMap::new();
     let mut threads = Vec::new();
     let total_tasks: usize = instances.iter().map(Vec::len).sum();
     shared.running_tasks.store(total_tasks, Ordering::SeqCst);
@@ -416,6 +424,17 @@ pub fn start(
             }),
             console: Arc::clone(&options.console),
             collector_max_rows: options.collector_max_rows,
+            trace: match &node.kind {
+                NodeKind::Window(w) => Some(
+                    traces
+                        .entry(node.id.clone())
+                        .or_insert_with(|| {
+                            Arc::new(EventTrace::new(w.allowed_lateness.as_millis()))
+                        })
+                        .clone(),
+                ),
+                _ => None,
+            },
         };
         let instance_count = list.len();
         for (n, instance) in list.into_iter().enumerate() {
@@ -545,5 +564,6 @@ pub fn start(
         sampler: Some(sampler),
         collected,
         taps,
+        traces,
     })
 }

@@ -77,6 +77,7 @@ pub struct EddyApp {
     pub speed: Speed,
     dock: Dock,
     taps: TapPanel,
+    event_time: super::live::event_time::EventTimeView,
     /// Show the welcome window (first start).
     pub welcome: bool,
     /// The description strip above the canvas was closed for this document.
@@ -93,6 +94,7 @@ enum Dock {
     Throughput,
     Lag,
     Tap,
+    EventTime,
     Console,
 }
 
@@ -124,6 +126,7 @@ impl EddyApp {
             speed: Speed::Factor(10.0),
             dock: Dock::Problems,
             taps: TapPanel::default(),
+            event_time: Default::default(),
             welcome: false,
             description_closed: false,
             run_on_start: false,
@@ -345,6 +348,11 @@ impl EddyApp {
                     "How far each watermark trails the newest event",
                 ),
                 (Dock::Tap, "Tap", "The rows flowing on the selected edge"),
+                (
+                    Dock::EventTime,
+                    "Event time",
+                    "How the selected window sees time: events, watermark, windows, late events",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 ui.selectable_value(&mut self.dock, tab, label)
@@ -378,6 +386,11 @@ impl EddyApp {
                         ui.label("Click an edge to see the rows flowing on it, or a node to compare what goes in and what comes out.");
                     }
                 }
+            }
+            (Dock::EventTime, Some(live)) => {
+                let selected = self.selection.nodes.iter().next().cloned();
+                self.event_time
+                    .ui(ui, live, &live.started_from, selected.as_deref());
             }
             (Dock::Console, Some(live)) => {
                 let lines: Vec<String> = live

@@ -19,6 +19,7 @@ use crate::runtime::message::{MIN_WATERMARK, Timestamp};
 use crate::runtime::metrics::InstanceMetrics;
 use crate::runtime::operator::{OpResult, Operator, fail};
 use crate::runtime::outputs::Output;
+use crate::runtime::trace::{EventTrace, FiringKind, Outcome, TracedEvent, TracedFiring};
 
 /// Which windows a row belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,8 @@ pub struct TimeWindowConfig {
     pub aggregates: Aggregates,
     pub output_schema: SchemaRef,
     pub late_schema: SchemaRef,
+    /// The event-time trace the app can switch on.
+    pub trace: Option<Arc<EventTrace>>,
 }
 
 /// One instance of a tumbling, sliding or session window node.
@@ -67,6 +70,8 @@ pub struct TimeWindowOperator {
     watermark: Timestamp,
     metrics: Arc<InstanceMetrics>,
     scratch: Vec<TimeWindow>,
+    /// Key names for the trace, decoded once per key.
+    trace_keys: FxHashMap<u32, String>,
 }
 
 impl TimeWindowOperator {
@@ -82,6 +87,7 @@ impl TimeWindowOperator {
             watermark: MIN_WATERMARK,
             metrics,
             scratch: Vec::new(),
+            trace_keys: FxHashMap::default(),
         }
     }
 
@@ -217,9 +223,17 @@ impl TimeWindowOperator {
     }
 
     /// Emits one result row per listed window.
-    fn emit_results(&self, fired: &[(u32, Timestamp)], out: &mut Output) -> OpResult {
+    fn emit_results(
+        &mut self,
+        fired: &[(u32, Timestamp)],
+        kind: FiringKind,
+        out: &mut Output,
+    ) -> OpResult {
         if fired.is_empty() {
             return Ok(());
+        }
+        if self.config.trace.as_ref().is_some_and(|t| t.is_enabled()) {
+            self.trace_firings(fired, kind);
         }
         let mut key_ids = Vec::with_capacity(fired.len());
         let mut starts = Vec::with_capacity(fired.len());
@@ -244,6 +258,67 @@ impl TimeWindowOperator {
         out.emit(0, batch)
     }
 
+    fn key_name(&mut self, key: u32) -> String {
+        if let Some(name) = self.trace_keys.get(&key) {
+            return name.clone();
+        }
+        let name = self
+            .keys
+            .columns(&[key])
+            .ok()
+            .map(|columns| {
+                columns
+                    .iter()
+                    .map(|c| crate::connectors::values::cell_text(c.as_ref(), 0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        self.trace_keys.insert(key, name.clone());
+        name
+    }
+
+    fn trace_events(&mut self, traced: &[(Timestamp, u32, Outcome)]) {
+        let Some(trace) = self.config.trace.clone() else {
+            return;
+        };
+        let now = trace.now_secs();
+        let events: Vec<TracedEvent> = traced
+            .iter()
+            .map(|&(ts, key, outcome)| TracedEvent {
+                wall_secs: now,
+                event_time: ts,
+                key: self.key_name(key),
+                outcome,
+            })
+            .collect();
+        trace.record(|d| d.events.extend(events));
+    }
+
+    fn trace_firings(&mut self, fired: &[(u32, Timestamp)], kind: FiringKind) {
+        let Some(trace) = self.config.trace.clone() else {
+            return;
+        };
+        let now = trace.now_secs();
+        let firings: Vec<TracedFiring> = fired
+            .iter()
+            .filter_map(|&(key, start)| {
+                let end = self.windows.get(&(key, start))?.end;
+                Some((key, start, end))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(key, start, end)| TracedFiring {
+                wall_secs: now,
+                start,
+                end,
+                key: self.key_name(key),
+                kind,
+            })
+            .collect();
+        trace.record(|d| d.firings.extend(firings));
+    }
+
     fn publish_state_size(&self) {
         self.metrics
             .open_windows
@@ -264,6 +339,8 @@ impl Operator for TimeWindowOperator {
         let mut late: Vec<LateRow> = Vec::new();
         let mut refire: BTreeSet<(u32, Timestamp)> = BTreeSet::new();
         let lateness = self.lateness();
+        let tracing = self.config.trace.as_ref().is_some_and(|t| t.is_enabled());
+        let mut traced: Vec<(Timestamp, u32, Outcome)> = Vec::new();
         for (row, ts) in times.iter().enumerate() {
             let Some(ts) = *ts else {
                 InstanceMetrics::add(&self.metrics.dropped_rows, 1);
@@ -271,6 +348,8 @@ impl Operator for TimeWindowOperator {
             };
             self.metrics.see_event_time(ts);
             let key = self.keys.id(key_rows.as_ref(), row);
+            let (refires_before, late_before) = (refire.len(), late.len());
+            let mut updated_fired = false;
             match self.config.assigner {
                 Assigner::Session { gap } => {
                     let aggregates_row = |aggs: &Aggregates, accs: &mut [Acc]| {
@@ -279,6 +358,7 @@ impl Operator for TimeWindowOperator {
                     match self.add_to_session(key, ts, gap, aggregates_row) {
                         Some(w) if w.max_timestamp() <= self.watermark => {
                             refire.insert((key, w.start));
+                            updated_fired = true;
                         }
                         Some(_) => {}
                         None if ts.saturating_add(lateness) <= self.watermark => {
@@ -320,6 +400,7 @@ impl Operator for TimeWindowOperator {
                         // A window that already fired fires again with the late row (a late firing).
                         if w.max_timestamp() <= self.watermark {
                             refire.insert((key, w.start));
+                            updated_fired = true;
                         }
                     }
                     if skipped {
@@ -337,6 +418,19 @@ impl Operator for TimeWindowOperator {
                     self.scratch = windows;
                 }
             }
+            if tracing {
+                let outcome = if late.len() > late_before {
+                    Outcome::TooLate
+                } else if updated_fired || refire.len() > refires_before {
+                    Outcome::LateUpdate
+                } else {
+                    Outcome::InTime
+                };
+                traced.push((ts, key, outcome));
+            }
+        }
+        if tracing {
+            self.trace_events(&traced);
         }
         emit_late(
             &batch,
@@ -355,7 +449,7 @@ impl Operator for TimeWindowOperator {
                     state.fired = true;
                 }
             }
-            self.emit_results(&list, out)?;
+            self.emit_results(&list, FiringKind::Late, out)?;
         }
         self.publish_state_size();
         Ok(())
@@ -363,6 +457,12 @@ impl Operator for TimeWindowOperator {
 
     fn on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
         self.watermark = watermark;
+        if let Some(trace) = self.config.trace.as_ref().filter(|t| t.is_enabled())
+            && watermark < i64::MAX
+        {
+            let now = trace.now_secs();
+            trace.record(|d| d.watermarks.push_back((now, watermark)));
+        }
         // Early (partial) results for windows still open.
         let mut early = Vec::new();
         while let Some(&(t, key, start)) = self.early_timers.first() {
@@ -385,7 +485,7 @@ impl Operator for TimeWindowOperator {
                 }
             }
         }
-        self.emit_results(&early, out)?;
+        self.emit_results(&early, FiringKind::Early, out)?;
         // Final results: the watermark passed the window's last instant.
         let mut fired = Vec::new();
         while let Some(&(t, key, start)) = self.fire_timers.first() {
@@ -404,7 +504,7 @@ impl Operator for TimeWindowOperator {
                 fired.push((key, start));
             }
         }
-        self.emit_results(&fired, out)?;
+        self.emit_results(&fired, FiringKind::OnWatermark, out)?;
         // State is freed once no late row can change the window any more.
         while let Some(&(t, key, start)) = self.cleanup_timers.first() {
             if t > watermark {

@@ -26,7 +26,7 @@ pub fn throughput_ui(ui: &mut Ui, live: &LiveRun) {
     }
     Plot::new("throughput")
         .legend(Legend::default())
-        .height(ui.available_height().max(120.0))
+        .height(ui.available_height().clamp(120.0, 320.0))
         .y_axis_label("rows/s")
         .x_axis_label("seconds")
         .show(ui, |plot| {
@@ -49,7 +49,7 @@ pub fn lag_ui(ui: &mut Ui, live: &LiveRun) {
     }
     Plot::new("watermark_lag")
         .legend(Legend::default())
-        .height(ui.available_height().max(120.0))
+        .height(ui.available_height().clamp(120.0, 320.0))
         .y_axis_label("watermark lag (s)")
         .x_axis_label("seconds")
         .show(ui, |plot| {
@@ -122,7 +122,9 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(chart.top_series.max(1) as usize);
     ui.label(RichText::new(format!("{id}: {y_column} by {}", chart.x)).strong());
-    let time_axis = matches!(chart.x.as_str(), "window_end" | "window_start");
+    // Bars are placed by rank, lines by time.
+    let time_axis = chart.style == ChartStyle::Lines
+        && matches!(chart.x.as_str(), "window_end" | "window_start");
     Plot::new(format!("chart_{id}"))
         .legend(Legend::default())
         .x_axis_formatter(move |mark, _range| {
@@ -134,7 +136,7 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
                 format!("{}", mark.value)
             }
         })
-        .height((ui.available_height() - 4.0).max(120.0))
+        .height((ui.available_height() - 4.0).clamp(120.0, 320.0))
         .show(ui, |plot| match chart.style {
             ChartStyle::Lines => {
                 for (series, _) in &ranked {

@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod controls;
+pub mod event_time;
 pub mod taps;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

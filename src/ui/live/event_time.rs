@@ -1,0 +1,283 @@
+//! The event-time view: the picture streaming courses draw by hand, live from a window node.
+//! Events are dots at (event time, arrival time); the watermark is a line; each window is a band
+//! over its event-time span, open until the watermark passes its end, when it fires; late events
+//! are marked by what happened to them; the allowed lateness is a paler band after each window.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points, Polygon};
+
+use super::LiveRun;
+use crate::model::{NodeKind, Pipeline};
+use crate::runtime::trace::{FiringKind, Outcome, TraceData};
+use crate::ui::theme;
+
+/// What the user chose in the view.
+#[derive(Default)]
+pub struct EventTimeView {
+    pub node: Option<String>,
+    pub key: Option<String>,
+}
+
+/// A window's band: first seen (wall s), when it fired on the watermark, its late firings.
+type Band = (f64, Option<f64>, Vec<f64>);
+
+const IN_TIME: Color32 = Color32::from_rgb(0x6f, 0x9f, 0xd8);
+const LATE_UPDATE: Color32 = Color32::from_rgb(0xe0, 0x9b, 0x2d);
+const TOO_LATE: Color32 = Color32::from_rgb(0xe0, 0x4b, 0x4b);
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn time_of_day(seconds: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+impl EventTimeView {
+    pub fn ui(&mut self, ui: &mut Ui, live: &LiveRun, pipeline: &Pipeline, selected: Option<&str>) {
+        let windows: Vec<String> = pipeline
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Window(_)))
+            .map(|n| n.id.clone())
+            .collect();
+        if let Some(s) = selected.filter(|s| windows.iter().any(|w| w == s)) {
+            self.node = Some(s.to_string());
+        }
+        if self.node.as_ref().is_none_or(|n| !windows.contains(n)) {
+            self.node = windows.first().cloned();
+        }
+        let Some(node) = self.node.clone() else {
+            ui.label("This pipeline has no window node: the event-time view shows how a window sees time.");
+            return;
+        };
+        let Some(trace) = live.handle.event_trace(&node) else {
+            ui.label("Restart the run to trace this window.");
+            return;
+        };
+        trace.enable();
+        let data = trace.snapshot();
+        let keys: BTreeSet<&str> = data.events.iter().map(|e| e.key.as_str()).collect();
+        ui.horizontal(|ui| {
+            let name = ui.label("window node");
+            egui::ComboBox::from_id_salt("event_time_node")
+                .selected_text(&node)
+                .show_ui(ui, |ui| {
+                    for w in &windows {
+                        ui.selectable_value(&mut self.node, Some(w.clone()), w);
+                    }
+                })
+                .response
+                .labelled_by(name.id);
+            let name = ui.label("key");
+            egui::ComboBox::from_id_salt("event_time_key")
+                .selected_text(self.key.as_deref().unwrap_or("all keys"))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.key, None, "all keys");
+                    for k in keys.iter().take(60) {
+                        ui.selectable_value(&mut self.key, Some(k.to_string()), *k);
+                    }
+                })
+                .response
+                .labelled_by(name.id);
+            ui.label(
+                RichText::new(
+                    "dots: events at (event time, arrival); line: watermark; bands: windows",
+                )
+                .small()
+                .weak(),
+            );
+        });
+        if data.events.is_empty() {
+            ui.label("Waiting for events… (at 0.1x a learner can follow single events)");
+            return;
+        }
+        self.plot_ui(ui, &data);
+    }
+
+    fn plot_ui(&self, ui: &mut Ui, data: &TraceData) {
+        let wanted = |key: &str| self.key.as_deref().is_none_or(|k| k == key);
+        let now = data
+            .events
+            .iter()
+            .map(|e| e.wall_secs)
+            .chain(data.watermarks.iter().map(|(w, _)| *w))
+            .fold(0.0, f64::max);
+        let from = data.events.front().map_or(0.0, |e| e.wall_secs);
+        // Windows: first arrival of one of their events, when (and how) they fired.
+        let mut bands: BTreeMap<(i64, i64), Band> = BTreeMap::new();
+        for f in data.firings.iter().filter(|f| wanted(&f.key)) {
+            let entry = bands
+                .entry((f.start, f.end))
+                .or_insert((f.wall_secs, None, Vec::new()));
+            match f.kind {
+                FiringKind::OnWatermark => {
+                    entry.1 = Some(entry.1.map_or(f.wall_secs, |w: f64| w.min(f.wall_secs)))
+                }
+                FiringKind::Late => entry.2.push(f.wall_secs),
+                FiringKind::Early => {}
+            }
+        }
+        let lateness = secs(data.allowed_lateness_ms);
+        let mut hovered: Option<String> = None;
+        let response = Plot::new("event_time_view")
+            .legend(Legend::default())
+            .height(ui.available_height().clamp(160.0, 320.0))
+            .x_axis_label("event time")
+            .y_axis_label("arrival (s since the run started)")
+            .x_axis_formatter(|mark, _| time_of_day(mark.value))
+            .show(ui, |plot| {
+                for (&(start, end), (_, fired, late_firings)) in &bands {
+                    let (x0, x1) = (secs(start), secs(end));
+                    let top = fired.unwrap_or(now);
+                    let color = if fired.is_some() {
+                        theme::family_color(crate::model::Family::Window)
+                    } else {
+                        Color32::GRAY
+                    };
+                    plot.polygon(
+                        Polygon::new(
+                            "windows",
+                            PlotPoints::from(vec![[x0, from], [x1, from], [x1, top], [x0, top]]),
+                        )
+                        .fill_color(color.gamma_multiply(0.18))
+                        .stroke(egui::Stroke::new(1.0, color.gamma_multiply(0.6))),
+                    );
+                    if lateness > 0.0 {
+                        plot.polygon(
+                            Polygon::new(
+                                "allowed lateness",
+                                PlotPoints::from(vec![
+                                    [x1, from],
+                                    [x1 + lateness, from],
+                                    [x1 + lateness, now],
+                                    [x1, now],
+                                ]),
+                            )
+                            .fill_color(LATE_UPDATE.gamma_multiply(0.06))
+                            .stroke(egui::Stroke::NONE),
+                        );
+                    }
+                    for wall in late_firings {
+                        plot.line(
+                            Line::new(
+                                "late firings",
+                                PlotPoints::from(vec![[x0, *wall], [x1, *wall]]),
+                            )
+                            .color(LATE_UPDATE)
+                            .width(2.0),
+                        );
+                    }
+                }
+                let watermark: Vec<[f64; 2]> = data
+                    .watermarks
+                    .iter()
+                    .filter(|(_, w)| *w > i64::MIN / 2)
+                    .map(|(wall, w)| [secs(*w), *wall])
+                    .collect();
+                plot.line(
+                    Line::new("watermark", PlotPoints::from(watermark))
+                        .color(Color32::WHITE)
+                        .width(2.0),
+                );
+                for (outcome, label, color) in [
+                    (Outcome::InTime, "events in time", IN_TIME),
+                    (
+                        Outcome::LateUpdate,
+                        "late, within allowed lateness (window fires again)",
+                        LATE_UPDATE,
+                    ),
+                    (
+                        Outcome::TooLate,
+                        "too late (to the late port or dropped)",
+                        TOO_LATE,
+                    ),
+                ] {
+                    let points: Vec<[f64; 2]> = data
+                        .events
+                        .iter()
+                        .filter(|e| e.outcome == outcome && wanted(&e.key))
+                        .map(|e| [secs(e.event_time), e.wall_secs])
+                        .collect();
+                    let radius = if outcome == Outcome::InTime { 2.0 } else { 4.0 };
+                    plot.points(
+                        Points::new(label, PlotPoints::from(points))
+                            .color(color)
+                            .radius(radius)
+                            .shape(if outcome == Outcome::TooLate {
+                                MarkerShape::Cross
+                            } else {
+                                MarkerShape::Circle
+                            })
+                            .filled(true),
+                    );
+                }
+                if let Some(p) = plot.pointer_coordinate() {
+                    // The event nearest the pointer, and the window under it.
+                    let bounds = plot.plot_bounds();
+                    let (sx, sy) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
+                    let nearest = data
+                        .events
+                        .iter()
+                        .filter(|e| wanted(&e.key))
+                        .min_by(|a, b| {
+                            let d = |e: &&crate::runtime::trace::TracedEvent| {
+                                ((secs(e.event_time) - p.x) / sx).powi(2)
+                                    + ((e.wall_secs - p.y) / sy).powi(2)
+                            };
+                            d(a).total_cmp(&d(b))
+                        });
+                    let mut text = String::new();
+                    if let Some(e) = nearest {
+                        let what = match e.outcome {
+                            Outcome::InTime => "in time",
+                            Outcome::LateUpdate => {
+                                "late but within the allowed lateness: its window fired again"
+                            }
+                            Outcome::TooLate => {
+                                "too late for its window: sent to `late` (or dropped)"
+                            }
+                        };
+                        text.push_str(&format!(
+                            "event {} at {} arrived at {:.2} s: {what}",
+                            e.key,
+                            time_of_day(secs(e.event_time)),
+                            e.wall_secs
+                        ));
+                    }
+                    if let Some((&(start, end), (_, fired, late))) = bands
+                        .iter()
+                        .find(|((s, e), _)| secs(*s) <= p.x && p.x < secs(*e))
+                    {
+                        let rows = data
+                            .events
+                            .iter()
+                            .filter(|e| {
+                                wanted(&e.key) && e.event_time >= start && e.event_time < end
+                            })
+                            .count();
+                        text.push_str(&format!(
+                            "\nwindow [{}, {}): {rows} traced events, {}{}",
+                            time_of_day(secs(start)),
+                            time_of_day(secs(end)),
+                            fired.map_or("open".to_string(), |w| format!("fired at {w:.2} s")),
+                            if late.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", {} late firing(s)", late.len())
+                            }
+                        ));
+                    }
+                    hovered = Some(text);
+                }
+            });
+        let _ = response;
+        if let Some(text) = hovered {
+            ui.label(RichText::new(text).small());
+        }
+    }
+}
