@@ -46,6 +46,8 @@ pub struct TracedFiring {
     pub end: Timestamp,
     pub key: String,
     pub kind: FiringKind,
+    /// The result's aggregates, as `name=value` text.
+    pub values: String,
 }
 
 /// What the trace holds.

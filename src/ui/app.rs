@@ -358,6 +358,19 @@ impl EddyApp {
                 ui.selectable_value(&mut self.dock, tab, label)
                     .on_hover_text(help);
             }
+            if let Some(live) = &mut self.live {
+                ui.separator();
+                let mut frozen = live.frozen.is_some();
+                if ui
+                    .checkbox(&mut frozen, "freeze charts")
+                    .on_hover_text(
+                        "Hold the charts and tables still to look closely; the run goes on",
+                    )
+                    .changed()
+                {
+                    live.toggle_frozen();
+                }
+            }
         });
         ui.separator();
         let edges = self.doc.pipeline.edges.clone();

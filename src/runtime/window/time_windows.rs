@@ -300,20 +300,48 @@ impl TimeWindowOperator {
             return;
         };
         let now = trace.now_secs();
-        let firings: Vec<TracedFiring> = fired
+        let names: Vec<String> = self
+            .config
+            .output_schema
+            .fields()
+            .iter()
+            .rev()
+            .take(self.config.aggregates.list.len())
+            .rev()
+            .map(|f| f.name().clone())
+            .collect();
+        let found: Vec<(u32, Timestamp, Timestamp, String)> = fired
             .iter()
             .filter_map(|&(key, start)| {
-                let end = self.windows.get(&(key, start))?.end;
-                Some((key, start, end))
+                let state = self.windows.get(&(key, start))?;
+                let columns = self
+                    .config
+                    .aggregates
+                    .finish(&[state.accs.as_slice()])
+                    .ok()?;
+                let values = names
+                    .iter()
+                    .zip(&columns)
+                    .map(|(n, c)| {
+                        format!(
+                            "{n}={}",
+                            crate::connectors::values::cell_text(c.as_ref(), 0)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some((key, start, state.end, values))
             })
-            .collect::<Vec<_>>()
+            .collect();
+        let firings: Vec<TracedFiring> = found
             .into_iter()
-            .map(|(key, start, end)| TracedFiring {
+            .map(|(key, start, end, values)| TracedFiring {
                 wall_secs: now,
                 start,
                 end,
                 key: self.key_name(key),
                 kind,
+                values,
             })
             .collect();
         trace.record(|d| d.firings.extend(firings));

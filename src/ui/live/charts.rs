@@ -36,21 +36,48 @@ pub fn throughput_ui(ui: &mut Ui, live: &LiveRun) {
         });
 }
 
-/// How far each node's watermark trails the newest event it has seen.
+/// How far each node's watermark trails the newest event it has seen, and, per sink, how far
+/// behind the sources' newest event its results are final (end to end, in event time).
 pub fn lag_ui(ui: &mut Ui, live: &LiveRun) {
+    let half = ui.available_width() / 2.0 - 6.0;
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui(egui::vec2(half, ui.available_height()), |ui| {
+            ui.vertical(|ui| {
+                ui.label(RichText::new("Watermark lag per node").strong())
+                    .on_hover_text("The newest event a node has seen minus its watermark");
+                series_plot(ui, "watermark_lag", live, |p| &p.lag_ms);
+            });
+        });
+        ui.allocate_ui(egui::vec2(half, ui.available_height()), |ui| {
+            ui.vertical(|ui| {
+                ui.label(RichText::new("End-to-end lag per sink").strong()).on_hover_text(
+                    "The sources' newest event time minus the sink's watermark: how long after an event its results are final",
+                );
+                series_plot(ui, "end_to_end", live, |p| &p.end_to_end_ms);
+            });
+        });
+    });
+}
+
+fn series_plot(
+    ui: &mut Ui,
+    id: &str,
+    live: &LiveRun,
+    pick: impl Fn(&super::HistoryPoint) -> &BTreeMap<String, f64>,
+) {
     let mut series: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
     for point in &live.history {
-        for (node, lag) in &point.lag_ms {
+        for (node, lag) in pick(point) {
             series
                 .entry(node)
                 .or_default()
                 .push([point.seconds, *lag / 1000.0]);
         }
     }
-    Plot::new("watermark_lag")
+    Plot::new(id)
         .legend(Legend::default())
         .height(ui.available_height().clamp(120.0, 320.0))
-        .y_axis_label("watermark lag (s)")
+        .y_axis_label("lag (s)")
         .x_axis_label("seconds")
         .show(ui, |plot| {
             for (node, points) in series {
@@ -215,13 +242,18 @@ pub fn results_ui(ui: &mut Ui, live: &LiveRun, pipeline: &Pipeline) {
             let Some(rows) = live.handle.collected(id) else {
                 continue;
             };
-            let Ok(collected) = rows.lock() else { continue };
+            let Ok(current) = rows.lock() else { continue };
+            let collected = live
+                .frozen
+                .as_ref()
+                .and_then(|f| f.get(id))
+                .unwrap_or(&current);
             ui.allocate_ui(egui::vec2(width - 8.0, ui.available_height()), |ui| {
                 ui.vertical(|ui| match sink {
-                    SinkKind::Chart(chart) => chart_ui(ui, id, chart, &collected),
+                    SinkKind::Chart(chart) => chart_ui(ui, id, chart, collected),
                     SinkKind::Table(table) => {
                         ui.label(RichText::new(id).strong());
-                        match table_view(&collected, &table.view) {
+                        match table_view(collected, &table.view) {
                             Ok(Some(batch)) => rows_table_ui(ui, id, &batch),
                             Ok(None) => {
                                 ui.label("no rows yet");

@@ -271,6 +271,17 @@ impl EventTimeView {
                                 format!(", {} late firing(s)", late.len())
                             }
                         ));
+                        let latest: Vec<String> = data
+                            .firings
+                            .iter()
+                            .filter(|f| f.start == start && f.end == end && wanted(&f.key))
+                            .rev()
+                            .take(3)
+                            .map(|f| format!("{}: {}", f.key, f.values))
+                            .collect();
+                        if !latest.is_empty() {
+                            text.push_str(&format!("\nlatest results: {}", latest.join("; ")));
+                        }
                     }
                     hovered = Some(text);
                 }

@@ -44,6 +44,9 @@ pub struct HistoryPoint {
     pub seconds: f64,
     pub out_per_sec: BTreeMap<String, f64>,
     pub lag_ms: BTreeMap<String, f64>,
+    /// Per sink: how far (in event time) its watermark trails the sources' newest event, i.e. how
+    /// long after an event its final results can arrive.
+    pub end_to_end_ms: BTreeMap<String, f64>,
 }
 
 pub struct LiveRun {
@@ -54,6 +57,8 @@ pub struct LiveRun {
     pub history: VecDeque<HistoryPoint>,
     pub console: Arc<std::sync::Mutex<VecDeque<String>>>,
     final_status: Option<RunStatus>,
+    /// Charts and tables frozen by the user: the rows they show, per sink.
+    pub frozen: Option<BTreeMap<String, crate::connectors::collector::Collected>>,
 }
 
 impl LiveRun {
@@ -87,6 +92,7 @@ impl LiveRun {
             history: VecDeque::new(),
             console,
             final_status: None,
+            frozen: None,
         })
     }
 
@@ -106,7 +112,19 @@ impl LiveRun {
             seconds: snapshot.elapsed.as_secs_f64(),
             out_per_sec: BTreeMap::new(),
             lag_ms: BTreeMap::new(),
+            end_to_end_ms: BTreeMap::new(),
         };
+        let is_source = |id: &str| {
+            self.started_from
+                .node(id)
+                .is_some_and(|n| matches!(n.kind, crate::model::NodeKind::Source(_)))
+        };
+        let newest_event = snapshot
+            .nodes
+            .iter()
+            .filter(|n| is_source(&n.node))
+            .filter_map(|n| Some(n.watermark? + n.watermark_lag_ms?))
+            .max();
         for n in &snapshot.nodes {
             let live = self.nodes.entry(n.node.clone()).or_default();
             let smooth = |old: f64, new: f64| {
@@ -134,11 +152,50 @@ impl LiveRun {
             if let Some(lag) = n.watermark_lag_ms {
                 point.lag_ms.insert(n.node.clone(), lag as f64);
             }
+            let is_sink = self
+                .started_from
+                .node(&n.node)
+                .is_some_and(|node| node.kind.output_ports().is_empty());
+            if is_sink
+                && let (Some(newest), Some(wm)) =
+                    (newest_event, n.watermark.filter(|w| *w < i64::MAX))
+            {
+                point
+                    .end_to_end_ms
+                    .insert(n.node.clone(), (newest - wm).max(0) as f64);
+            }
         }
-        self.history.push_back(point);
+        // Frozen charts keep their picture; the canvas numbers above still move.
+        if self.frozen.is_none() {
+            self.history.push_back(point);
+        }
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
+    }
+
+    /// Freezes (or thaws) what the charts and tables show; the run itself goes on.
+    pub fn toggle_frozen(&mut self) {
+        if self.frozen.is_some() {
+            self.frozen = None;
+            return;
+        }
+        let mut copies = BTreeMap::new();
+        for node in &self.started_from.nodes {
+            if let Some(rows) = self.handle.collected(&node.id)
+                && let Ok(rows) = rows.lock()
+            {
+                copies.insert(
+                    node.id.clone(),
+                    crate::connectors::collector::Collected {
+                        batches: rows.batches.clone(),
+                        rows: rows.rows,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        self.frozen = Some(copies);
     }
 
     pub fn status(&self) -> RunStatus {
