@@ -285,7 +285,21 @@ impl EddyApp {
                     Ok(live) => {
                         self.live = Some(live);
                         if self.dock == Dock::Problems {
-                            self.dock = Dock::Results;
+                            // Show results where there are some: charts and tables, else the console.
+                            let has_views = self.doc.pipeline.nodes.iter().any(|n| {
+                                matches!(
+                                    n.kind,
+                                    crate::model::NodeKind::Sink(
+                                        crate::model::sink::SinkKind::Chart(_)
+                                            | crate::model::sink::SinkKind::Table(_)
+                                    )
+                                )
+                            });
+                            self.dock = if has_views {
+                                Dock::Results
+                            } else {
+                                Dock::Console
+                            };
                         }
                         self.say("running");
                     }
