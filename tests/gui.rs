@@ -357,6 +357,16 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
     h.get_by_label("Results").click();
     h.run_steps(2);
     h.get_by_label_contains("temperature_chart");
+    let chart_rows = h
+        .state()
+        .live
+        .as_ref()
+        .and_then(|l| l.handle.collected("temperature_chart"))
+        .map_or(0, |rows| rows.lock().unwrap().rows);
+    assert!(
+        chart_rows > 0,
+        "the chart sink has received its first window results"
+    );
     // Tap the source's edge: its rows show, and a filter narrows them.
     let edge: Edge = "sensors.out -> avg_temperature.in".parse().unwrap();
     h.state_mut().selection = eddy::ui::canvas::Selection {

@@ -28,6 +28,9 @@ pub struct TracedEvent {
     pub event_time: Timestamp,
     pub key: String,
     pub outcome: Outcome,
+    /// Which recent batch holds the event's row, and where.
+    pub batch: u64,
+    pub row: u32,
 }
 
 /// Why a window emitted a result.
@@ -58,11 +61,39 @@ pub struct TraceData {
     pub watermarks: VecDeque<(f64, Timestamp)>,
     pub firings: VecDeque<TracedFiring>,
     pub allowed_lateness_ms: i64,
+    /// The most recent input batches, so the app can show an event's whole row.
+    pub batches: VecDeque<(u64, arrow::record_batch::RecordBatch)>,
+    pub next_batch: u64,
+}
+
+impl TraceData {
+    /// The row of an event as `column=value` pairs, while its batch is still kept.
+    pub fn row_text(&self, event: &TracedEvent) -> Option<String> {
+        let (_, batch) = self.batches.iter().find(|(id, _)| *id == event.batch)?;
+        let row = event.row as usize;
+        (row < batch.num_rows()).then(|| {
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, c)| {
+                    format!(
+                        "{}={}",
+                        f.name(),
+                        crate::connectors::values::cell_text(c.as_ref(), row)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
 }
 
 const EVENTS: usize = 4000;
 const WATERMARKS: usize = 2000;
 const FIRINGS: usize = 2000;
+const BATCHES: usize = 64;
 
 /// Shared by every instance of one window node and the app.
 #[derive(Debug)]
@@ -108,6 +139,9 @@ impl EventTrace {
             }
             while data.firings.len() > FIRINGS {
                 data.firings.pop_front();
+            }
+            while data.batches.len() > BATCHES {
+                data.batches.pop_front();
             }
         }
     }

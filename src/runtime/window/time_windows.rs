@@ -278,21 +278,34 @@ impl TimeWindowOperator {
         name
     }
 
-    fn trace_events(&mut self, traced: &[(Timestamp, u32, Outcome)]) {
+    fn trace_events(&mut self, traced: &[(Timestamp, u32, Outcome, u32)], batch: &RecordBatch) {
         let Some(trace) = self.config.trace.clone() else {
             return;
         };
         let now = trace.now_secs();
-        let events: Vec<TracedEvent> = traced
+        let keys: Vec<String> = traced
             .iter()
-            .map(|&(ts, key, outcome)| TracedEvent {
-                wall_secs: now,
-                event_time: ts,
-                key: self.key_name(key),
-                outcome,
-            })
+            .map(|&(_, key, _, _)| self.key_name(key))
             .collect();
-        trace.record(|d| d.events.extend(events));
+        let batch = batch.clone();
+        trace.record(|d| {
+            let id = d.next_batch;
+            d.next_batch += 1;
+            d.batches.push_back((id, batch));
+            d.events.extend(
+                traced
+                    .iter()
+                    .zip(keys)
+                    .map(|(&(ts, _, outcome, row), key)| TracedEvent {
+                        wall_secs: now,
+                        event_time: ts,
+                        key,
+                        outcome,
+                        batch: id,
+                        row,
+                    }),
+            );
+        });
     }
 
     fn trace_firings(&mut self, fired: &[(u32, Timestamp)], kind: FiringKind) {
@@ -368,7 +381,7 @@ impl Operator for TimeWindowOperator {
         let mut refire: BTreeSet<(u32, Timestamp)> = BTreeSet::new();
         let lateness = self.lateness();
         let tracing = self.config.trace.as_ref().is_some_and(|t| t.is_enabled());
-        let mut traced: Vec<(Timestamp, u32, Outcome)> = Vec::new();
+        let mut traced: Vec<(Timestamp, u32, Outcome, u32)> = Vec::new();
         for (row, ts) in times.iter().enumerate() {
             let Some(ts) = *ts else {
                 InstanceMetrics::add(&self.metrics.dropped_rows, 1);
@@ -454,11 +467,11 @@ impl Operator for TimeWindowOperator {
                 } else {
                     Outcome::InTime
                 };
-                traced.push((ts, key, outcome));
+                traced.push((ts, key, outcome, row as u32));
             }
         }
         if tracing {
-            self.trace_events(&traced);
+            self.trace_events(&traced, &batch);
         }
         emit_late(
             &batch,

@@ -248,6 +248,9 @@ impl EventTimeView {
                             time_of_day(secs(e.event_time)),
                             e.wall_secs
                         ));
+                        if let Some(row) = data.row_text(e) {
+                            text.push_str(&format!("\nrow: {row}"));
+                        }
                     }
                     if let Some((&(start, end), (_, fired, late))) = bands
                         .iter()
