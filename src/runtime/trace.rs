@@ -93,7 +93,7 @@ impl TraceData {
 const EVENTS: usize = 4000;
 const WATERMARKS: usize = 2000;
 const FIRINGS: usize = 2000;
-const BATCHES: usize = 64;
+const BATCH_ROWS: usize = 20_000;
 
 /// Shared by every instance of one window node and the app.
 #[derive(Debug)]
@@ -140,8 +140,12 @@ impl EventTrace {
             while data.firings.len() > FIRINGS {
                 data.firings.pop_front();
             }
-            while data.batches.len() > BATCHES {
-                data.batches.pop_front();
+            // Keep enough recent rows to cover the traced events, but never more than that.
+            let mut rows: usize = data.batches.iter().map(|(_, b)| b.num_rows()).sum();
+            while rows > BATCH_ROWS && data.batches.len() > 1 {
+                if let Some((_, b)) = data.batches.pop_front() {
+                    rows -= b.num_rows();
+                }
             }
         }
     }
