@@ -455,6 +455,13 @@ impl EddyApp {
         });
     }
 
+    /// Asks where to write a picture, named after the pipeline.
+    fn request_export(&mut self, purpose: DialogPurpose, extension: &str) {
+        let name = format!("{}.{extension}", self.doc.pipeline.name.replace(' ', "_"));
+        self.dialogs
+            .request(purpose, Some(self.doc.base_dir()), &name);
+    }
+
     fn export_svg(&mut self, path: &Path) {
         let svg = super::picture::to_svg(&self.doc.pipeline);
         match crate::model::file::write_atomically(path, svg.as_bytes()) {
@@ -698,24 +705,14 @@ impl EddyApp {
                     .on_hover_text("The canvas as an SVG picture for slides")
                     .clicked()
                 {
-                    let name = format!("{}.svg", self.doc.pipeline.name.replace(' ', "_"));
-                    self.dialogs.request(
-                        DialogPurpose::ExportSvg,
-                        Some(self.doc.base_dir()),
-                        &name,
-                    );
+                    self.request_export(DialogPurpose::ExportSvg, "svg");
                 }
                 if ui
                     .button("Export picture (PNG)…")
                     .on_hover_text("What the canvas shows now, as a PNG image")
                     .clicked()
                 {
-                    let name = format!("{}.png", self.doc.pipeline.name.replace(' ', "_"));
-                    self.dialogs.request(
-                        DialogPurpose::ExportPng,
-                        Some(self.doc.base_dir()),
-                        &name,
-                    );
+                    self.request_export(DialogPurpose::ExportPng, "png");
                 }
                 ui.separator();
                 if ui.button("Quit").on_hover_text("Close Eddy (asks first if there are unsaved changes)").clicked() {

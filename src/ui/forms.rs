@@ -291,20 +291,26 @@ fn check_sql(text: &str, input: Option<&Schema>, kind: Sql) -> Option<String> {
     result.err().map(|e| e.to_string())
 }
 
+/// Lays out SQL text with syntax colours in a text field.
+fn sql_layouter(
+    dark: bool,
+) -> impl FnMut(&Ui, &dyn egui::TextBuffer, f32) -> std::sync::Arc<egui::Galley> {
+    move |ui, buffer, wrap| {
+        let mut job = highlight(
+            buffer.as_str(),
+            dark,
+            egui::TextStyle::Monospace.resolve(ui.style()),
+        );
+        job.wrap.max_width = wrap;
+        ui.fonts_mut(|f| f.layout_job(job))
+    }
+}
+
 fn sql(ui: &mut Ui, label: &str, text: &mut String, input: Option<&Schema>, kind: Sql) -> bool {
     ui.label(label);
     let error = check_sql(text, input, kind);
     let changed = ui.vertical(|ui| {
-        let dark = ui.visuals().dark_mode;
-        let mut layouter = |ui: &Ui, buffer: &dyn egui::TextBuffer, wrap: f32| {
-            let mut job = highlight(
-                buffer.as_str(),
-                dark,
-                egui::TextStyle::Monospace.resolve(ui.style()),
-            );
-            job.wrap.max_width = wrap;
-            ui.fonts_mut(|f| f.layout_job(job))
-        };
+        let mut layouter = sql_layouter(ui.visuals().dark_mode);
         let edit = egui::TextEdit::multiline(text)
             .code_editor()
             .desired_rows(1)
@@ -334,16 +340,7 @@ fn sql_list(
         let error = check_sql(item, input, kind);
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
-                let dark = ui.visuals().dark_mode;
-                let mut layouter = |ui: &Ui, buffer: &dyn egui::TextBuffer, wrap: f32| {
-                    let mut job = highlight(
-                        buffer.as_str(),
-                        dark,
-                        egui::TextStyle::Monospace.resolve(ui.style()),
-                    );
-                    job.wrap.max_width = wrap;
-                    ui.fonts_mut(|f| f.layout_job(job))
-                };
+                let mut layouter = sql_layouter(ui.visuals().dark_mode);
                 let edit = egui::TextEdit::singleline(item)
                     .code_editor()
                     .desired_width(210.0)
