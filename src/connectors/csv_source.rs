@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use csv::ByteRecord;
 
 use super::columns::{BatchBuilder, Cell, ColumnKind};
@@ -54,14 +55,57 @@ pub struct CsvSource {
     kinds: Vec<ColumnKind>,
     names: Vec<String>,
     time_column: Option<usize>,
-    builder: BatchBuilder,
+    chunk: ChunkAssembler,
     cells: Vec<Cell>,
     record: ByteRecord,
     delimiter: u8,
-    cutter: ChunkCutter,
-    /// A parsed row that did not fit the previous chunk.
-    pending: Option<Vec<Cell>>,
     done: bool,
+}
+
+/// Builds one chunk at a time from parsed rows, holding back the row that starts the next chunk.
+pub struct ChunkAssembler {
+    builder: BatchBuilder,
+    cutter: ChunkCutter,
+    pending: Option<Vec<Cell>>,
+    time_column: Option<usize>,
+}
+
+impl ChunkAssembler {
+    pub fn new(schema: SchemaRef, time_column: Option<usize>) -> Self {
+        Self {
+            builder: BatchBuilder::new(schema),
+            cutter: ChunkCutter::default(),
+            pending: None,
+            time_column,
+        }
+    }
+
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Starts a chunk with the row the previous one held back.
+    pub fn start(&mut self) {
+        self.cutter.reset();
+        if let Some(cells) = self.pending.take() {
+            self.cutter.admit(row_time(&cells, self.time_column));
+            self.builder.append(&cells);
+        }
+    }
+
+    /// Adds a row; false when it belongs to the next chunk (it is kept for then).
+    pub fn offer(&mut self, cells: &[Cell]) -> bool {
+        if !self.cutter.admit(row_time(cells, self.time_column)) {
+            self.pending = Some(cells.to_vec());
+            return false;
+        }
+        self.builder.append(cells);
+        true
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch, RunError> {
+        self.builder.finish().map_err(RunError::general)
+    }
 }
 
 /// The event time in a parsed row.
@@ -103,12 +147,10 @@ impl CsvSource {
             kinds,
             names,
             time_column,
-            builder: BatchBuilder::new(schema),
+            chunk: ChunkAssembler::new(schema, time_column),
             cells: Vec::new(),
             record: ByteRecord::new(),
             delimiter,
-            cutter: ChunkCutter::default(),
-            pending: None,
             done: false,
         })
     }
@@ -152,15 +194,11 @@ impl CsvSource {
 
 impl Source for CsvSource {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
-        if self.done && self.pending.is_none() {
+        if self.done && !self.chunk.has_pending() {
             return Ok(None);
         }
         let mut errors = RowErrors::default();
-        self.cutter.reset();
-        if let Some(cells) = self.pending.take() {
-            self.cutter.admit(row_time(&cells, self.time_column));
-            self.builder.append(&cells);
-        }
+        self.chunk.start();
         while !self.done {
             let line = self.reader.position().line();
             match self.reader.read_byte_record(&mut self.record) {
@@ -169,11 +207,9 @@ impl Source for CsvSource {
                     let line = self.record.position().map_or(line, |p| p.line());
                     match self.parse_record() {
                         Ok(()) => {
-                            if !self.cutter.admit(row_time(&self.cells, self.time_column)) {
-                                self.pending = Some(self.cells.clone());
+                            if !self.chunk.offer(&self.cells) {
                                 break;
                             }
-                            self.builder.append(&self.cells);
                         }
                         Err(reason) => errors.push(line, self.raw_text(), reason),
                     }
@@ -190,7 +226,7 @@ impl Source for CsvSource {
                 break;
             }
         }
-        let rows = self.builder.finish().map_err(RunError::general)?;
+        let rows = self.chunk.finish()?;
         Ok(Some(SourceChunk {
             rows,
             errors: errors.take_batch(),

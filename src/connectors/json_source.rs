@@ -7,8 +7,8 @@ use std::path::Path;
 
 use arrow::datatypes::SchemaRef;
 
-use super::columns::{BatchBuilder, Cell, ColumnKind};
-use super::csv_source::{ChunkCutter, row_time};
+use super::columns::{Cell, ColumnKind};
+use super::csv_source::ChunkAssembler;
 use super::row_errors::RowErrors;
 use crate::runtime::error::RunError;
 use crate::runtime::source::{Source, SourceChunk};
@@ -18,13 +18,11 @@ pub struct JsonLinesSource {
     kinds: Vec<ColumnKind>,
     names: Vec<String>,
     time_column: Option<usize>,
-    builder: BatchBuilder,
+    chunk: ChunkAssembler,
     cells: Vec<Cell>,
     line: String,
     bytes: Vec<u8>,
     line_number: u64,
-    cutter: ChunkCutter,
-    pending: Option<Vec<Cell>>,
     done: bool,
 }
 
@@ -47,13 +45,11 @@ impl JsonLinesSource {
             kinds,
             names,
             time_column,
-            builder: BatchBuilder::new(schema),
+            chunk: ChunkAssembler::new(schema, time_column),
             cells: Vec::new(),
             line: String::new(),
             bytes: Vec::new(),
             line_number: 0,
-            cutter: ChunkCutter::default(),
-            pending: None,
             done: false,
         })
     }
@@ -83,15 +79,11 @@ impl JsonLinesSource {
 
 impl Source for JsonLinesSource {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
-        if self.done && self.pending.is_none() {
+        if self.done && !self.chunk.has_pending() {
             return Ok(None);
         }
         let mut errors = RowErrors::default();
-        self.cutter.reset();
-        if let Some(cells) = self.pending.take() {
-            self.cutter.admit(row_time(&cells, self.time_column));
-            self.builder.append(&cells);
-        }
+        self.chunk.start();
         while !self.done {
             self.bytes.clear();
             let read = self
@@ -119,11 +111,9 @@ impl Source for JsonLinesSource {
             }
             match self.parse_line() {
                 Ok(()) => {
-                    if !self.cutter.admit(row_time(&self.cells, self.time_column)) {
-                        self.pending = Some(self.cells.clone());
+                    if !self.chunk.offer(&self.cells) {
                         break;
                     }
-                    self.builder.append(&self.cells);
                 }
                 Err(reason) => {
                     let raw = self.line.trim_end().to_string();
@@ -134,7 +124,7 @@ impl Source for JsonLinesSource {
                 }
             }
         }
-        let rows = self.builder.finish().map_err(RunError::general)?;
+        let rows = self.chunk.finish()?;
         Ok(Some(SourceChunk {
             rows,
             errors: errors.take_batch(),
