@@ -137,3 +137,18 @@ fn json_lines_schema_is_inferred_in_file_order_with_event_time_as_timestamp() {
         &DataType::Int64
     );
 }
+
+#[test]
+fn the_readme_example_is_a_valid_pipeline() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("```ron\n")
+        .expect("the README shows a pipeline")
+        + "```ron\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let text = &readme[start..end];
+    let checked = eddy::model::check::check_text(Path::new("README.ron"), text);
+    let problems: Vec<String> = checked.problems.iter().map(|p| p.to_string()).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
