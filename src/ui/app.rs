@@ -515,6 +515,26 @@ impl EddyApp {
         id
     }
 
+    fn select_all(&mut self) {
+        self.selection = Selection {
+            nodes: self
+                .doc
+                .pipeline
+                .nodes
+                .iter()
+                .map(|n| n.id.clone())
+                .collect(),
+            edge: None,
+        };
+    }
+
+    /// Lays the nodes out in layers from left to right (one undo step) and frames them.
+    fn auto_layout(&mut self) {
+        let positions = layered(&self.doc.pipeline);
+        self.doc.edit(|p| p.layout.nodes = positions);
+        self.canvas.request_fit();
+    }
+
     fn delete_selection(&mut self) {
         let selection = self.selection.clone();
         if selection.is_empty() {
@@ -589,24 +609,13 @@ impl EddyApp {
             }
         }
         if pressed(&SELECT_ALL) {
-            self.selection = Selection {
-                nodes: self
-                    .doc
-                    .pipeline
-                    .nodes
-                    .iter()
-                    .map(|n| n.id.clone())
-                    .collect(),
-                edge: None,
-            };
+            self.select_all();
         }
         if pressed(&DUPLICATE) {
             self.duplicate_selection();
         }
         if pressed(&LAYOUT) {
-            let positions = layered(&self.doc.pipeline);
-            self.doc.edit(|p| p.layout.nodes = positions);
-            self.canvas.request_fit();
+            self.auto_layout();
         }
         if pressed(&FIT) {
             self.canvas.request_fit();
@@ -766,16 +775,7 @@ impl EddyApp {
                     .on_hover_text("Select every node")
                     .clicked()
                 {
-                    self.selection = Selection {
-                        nodes: self
-                            .doc
-                            .pipeline
-                            .nodes
-                            .iter()
-                            .map(|n| n.id.clone())
-                            .collect(),
-                        edge: None,
-                    };
+                    self.select_all();
                 }
                 ui.separator();
                 if ui
@@ -786,9 +786,7 @@ impl EddyApp {
                     .on_hover_text("Arrange nodes in layers from left to right")
                     .clicked()
                 {
-                    let positions = layered(&self.doc.pipeline);
-                    self.doc.edit(|p| p.layout.nodes = positions);
-                    self.canvas.request_fit();
+                    self.auto_layout();
                 }
                 ui.menu_button("Align selected", |ui| {
                     let enough = self.selection.nodes.len() >= 2;
