@@ -123,6 +123,8 @@ impl EventTimeView {
             }
         }
         let lateness = secs(data.allowed_lateness_ms);
+        // The watermark is drawn in the theme's strongest text colour: white on dark, black on light.
+        let watermark_color = ui.visuals().strong_text_color();
         let mut hovered: Option<String> = None;
         let response = Plot::new("event_time_view")
             .legend(Legend::default())
@@ -181,7 +183,7 @@ impl EventTimeView {
                     .collect();
                 plot.line(
                     Line::new("watermark", PlotPoints::from(watermark))
-                        .color(Color32::WHITE)
+                        .color(watermark_color)
                         .width(2.0),
                 );
                 for (outcome, label, color) in [
