@@ -387,11 +387,10 @@ impl EddyApp {
             }
         });
         ui.separator();
-        let edges = self.doc.pipeline.edges.clone();
         match (self.dock, &self.live) {
             (Dock::Problems, _) => {
-                let problems = self.doc.validation().problems.clone();
-                if let Some(id) = problems_ui(ui, &problems, &edges) {
+                let (pipeline, validation) = self.doc.checked();
+                if let Some(id) = problems_ui(ui, &validation.problems, &pipeline.edges) {
                     self.selection = Selection::only(&id);
                     self.canvas.frame_node = Some(id);
                 }

@@ -922,11 +922,11 @@ fn note_at(painter: &egui::Painter, at: Pos2, text: &str, color: Color32) {
 /// Errors and warnings per node, for badges.
 fn problem_marks(doc: &mut EditorDocument) -> HashMap<String, (usize, usize)> {
     let mut marks: HashMap<String, (usize, usize)> = HashMap::new();
-    let pipeline_edges = doc.pipeline.edges.clone();
-    for p in &doc.validation().problems {
+    let (pipeline, validation) = doc.checked();
+    for p in &validation.problems {
         let node = match &p.subject {
             Subject::Node { id, .. } => Some(id.clone()),
-            Subject::Edge { index } => pipeline_edges.get(*index).map(|e| e.to.node.clone()),
+            Subject::Edge { index } => pipeline.edges.get(*index).map(|e| e.to.node.clone()),
             Subject::Document => None,
         };
         if let Some(id) = node {

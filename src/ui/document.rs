@@ -130,6 +130,12 @@ impl EditorDocument {
         &self.validation
     }
 
+    /// The pipeline and its validation together, for readers that need both at once.
+    pub fn checked(&mut self) -> (&Pipeline, &Validation) {
+        self.validation();
+        (&self.pipeline, &self.validation)
+    }
+
     /// `name — file.ron ●` for the window title.
     pub fn title(&self) -> String {
         let file = self

@@ -137,23 +137,13 @@ pub fn inspector_ui(
     ui.separator();
     ui.label(RichText::new("Settings").strong());
     let input_schema = node.kind.input_ports().first().and_then(|port| {
-        let pipeline = doc.pipeline.clone();
-        doc.validation()
-            .schemas
-            .input(&pipeline, &id, port)
-            .cloned()
+        let (pipeline, validation) = doc.checked();
+        validation.schemas.input(pipeline, &id, port).cloned()
     });
     let mut kind = node.kind.clone();
     if super::forms::kind_form(ui, &mut kind, input_schema.as_deref()) {
         state.kind_text = kind_to_ron(&kind).unwrap_or_default();
-        state.kind_error = None;
-        state.kind_shown = Some(kind.clone());
-        let id = id.clone();
-        doc.edit(|p| {
-            if let Some(n) = p.node_mut(&id) {
-                n.kind = kind;
-            }
-        });
+        apply_kind(doc, state, &id, kind);
     }
     egui::CollapsingHeader::new(RichText::new("As written in the file").small())
         .default_open(false)
@@ -171,16 +161,7 @@ pub fn inspector_ui(
                 .desired_width(f32::INFINITY);
             if ui.add(editor).changed() {
                 match parse_kind(&state.kind_text) {
-                    Ok(kind) => {
-                        state.kind_error = None;
-                        state.kind_shown = Some(kind.clone());
-                        let id = id.clone();
-                        doc.edit(|p| {
-                            if let Some(n) = p.node_mut(&id) {
-                                n.kind = kind;
-                            }
-                        });
-                    }
+                    Ok(kind) => apply_kind(doc, state, &id, kind),
                     Err(problem) => {
                         let at = problem
                             .position
@@ -212,13 +193,9 @@ pub fn inspector_ui(
     }
 
     ui.separator();
-    let pipeline = doc.pipeline.clone();
     for port in node.kind.input_ports() {
-        let schema = doc
-            .validation()
-            .schemas
-            .input(&pipeline, &id, &port)
-            .cloned();
+        let (pipeline, validation) = doc.checked();
+        let schema = validation.schemas.input(pipeline, &id, &port).cloned();
         if let Some(schema) = schema {
             columns_ui(ui, &format!("In: {port}"), &schema);
         }
@@ -229,6 +206,22 @@ pub fn inspector_ui(
             columns_ui(ui, &format!("Out: {port}"), &schema);
         }
     }
+}
+
+/// Puts a new configuration on the node as one undoable edit and notes it as shown.
+fn apply_kind(
+    doc: &mut EditorDocument,
+    state: &mut InspectorState,
+    id: &str,
+    kind: crate::model::NodeKind,
+) {
+    state.kind_error = None;
+    state.kind_shown = Some(kind.clone());
+    doc.edit(|p| {
+        if let Some(n) = p.node_mut(id) {
+            n.kind = kind;
+        }
+    });
 }
 
 fn columns_ui(ui: &mut Ui, title: &str, schema: &arrow::datatypes::Schema) {
