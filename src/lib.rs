@@ -1,9 +1,12 @@
 //! Eddy: design, run and watch streaming pipelines on your own machine.
 //!
-//! Layers, each depending only on those after it: `ui -> runtime -> connectors -> model -> expr`.
+//! Layers, each depending only on those after it:
+//! `ui -> runtime -> connectors -> runtime::contract -> model -> expr`, with [`values`] (plain
+//! Arrow value formatting) below them all.
 //! - [`expr`]: SQL expressions planned against Arrow schemas and evaluated on batches.
-//! - [`model`]: the pipeline document, its file format, validation and schema inference.
-//! - [`runtime`]: the engine: operators on threads, channels, watermarks, windows, metrics, taps.
+//! - [`model`]: the pipeline document, its file format, the kind registry, validation and the plan.
+//! - [`runtime`]: the engine: operators on threads, channels, watermarks, windows, metrics, taps;
+//!   its `contract` module is what connectors implement.
 //! - [`connectors`]: generators, files, the console and in-memory collectors.
 //! - [`cli`]: the `eddy` command's subcommands (the binary is a thin wrapper).
 //!
@@ -16,3 +19,4 @@ pub mod model;
 pub mod runtime;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod values;

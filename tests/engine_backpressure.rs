@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eddy::model::file::parse;
-use eddy::runtime::{RunOptions, start};
+use eddy::runtime::{RunOptions, start_pipeline};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -47,7 +47,7 @@ fn a_slow_sink_throttles_the_source_and_memory_stays_bounded() {
         ..RunOptions::default()
     };
     let baseline = resident_bytes();
-    let handle = start(&pipeline, std::path::Path::new("."), options).unwrap();
+    let handle = start_pipeline(&pipeline, std::path::Path::new("."), options).unwrap();
     let started = Instant::now();
     let mut peak = baseline;
     while started.elapsed() < Duration::from_secs(3) {

@@ -97,7 +97,7 @@ fn json_bad_lines_go_to_errors_and_the_run_goes_on() {
 #[test]
 fn a_failing_operator_stops_the_run_and_names_the_node() {
     use eddy::model::file::parse;
-    use eddy::runtime::{RunOptions, RunStatus, start};
+    use eddy::runtime::{RunOptions, RunStatus, start_pipeline};
     let dir = scratch("failing");
     std::fs::write(dir.join("data.csv"), "ts,v\n1000,0\n2000,5\n").unwrap();
     // 1 / v divides by zero on the first row: DataFusion reports it as an error.
@@ -112,7 +112,7 @@ fn a_failing_operator_stops_the_run_and_names_the_node() {
     edges: ["src.out -> ratio.in", "ratio.out -> out.in"],
 )"#;
     let pipeline = parse(ron).unwrap();
-    let handle = start(&pipeline, &dir, RunOptions::default()).unwrap();
+    let handle = start_pipeline(&pipeline, &dir, RunOptions::default()).unwrap();
     let report = handle.wait();
     match report.status {
         RunStatus::Failed(error) => {

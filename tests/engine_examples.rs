@@ -41,6 +41,7 @@ fn example_names() -> Vec<String> {
 #[test]
 fn every_example_has_a_test_here() {
     let tested = [
+        "at_least_once",
         "clickstream_leaderboard",
         "fraud_payments",
         "iot_alerts",
@@ -245,4 +246,41 @@ fn log_analytics_routes_the_three_bad_lines_and_counts_the_rest() {
     assert!(!report.is_empty());
     let per_window = out.node("per_service").rows_out;
     assert_eq!(report.len() as u64, per_window);
+}
+
+#[test]
+fn at_least_once_keeps_every_payment_once_and_sends_the_copies_aside() {
+    let out = run_example("at_least_once");
+    // The generator makes 30,000 payments with distinct ids; its copies come on top.
+    let arrived = out.node("payments").rows_out;
+    let copies = out.lines("copies").len() as u64;
+    assert_eq!(out.node("dedup").rows_out, 30_000, "each payment kept once");
+    assert_eq!(arrived, 30_000 + copies, "and every copy sent aside");
+    assert!(
+        (1_000..2_000).contains(&copies),
+        "about 5% copies: {copies}"
+    );
+    // A copy has the id of a payment that was kept.
+    let ids: std::collections::BTreeSet<String> =
+        out.lines("copies").iter().map(|l| column(l, 0)).collect();
+    assert_eq!(
+        ids.len() as u64,
+        copies,
+        "each payment is copied at most once"
+    );
+    // Minute by minute, the raw count is the deduplicated count plus that minute's copies.
+    let per_minute = |sink: &str| -> BTreeMap<String, u64> {
+        out.lines(sink)
+            .iter()
+            .map(|l| (column(l, 0), column(l, 2).parse().unwrap()))
+            .collect()
+    };
+    let raw = per_minute("raw_counts");
+    let kept = per_minute("counts");
+    assert_eq!(raw.len(), 5, "five minutes of payments");
+    assert_eq!(kept.values().sum::<u64>(), 30_000);
+    assert_eq!(raw.values().sum::<u64>(), arrived);
+    for (minute, raw_count) in &raw {
+        assert!(raw_count >= &kept[minute], "{minute}");
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use eddy::model::Edge;
 use eddy::model::file::parse;
-use eddy::runtime::{RunOptions, RunStatus, Speed, start};
+use eddy::runtime::{RunOptions, RunStatus, Speed, start_pipeline};
 use support::{run_in, scratch};
 
 const ENDLESS: &str = r#"(
@@ -48,7 +48,7 @@ fn pause_step_speed_and_snapshots() {
         speed: Speed::Factor(1.0),
         ..RunOptions::default()
     };
-    let handle = start(&pipeline, std::path::Path::new("."), options).unwrap();
+    let handle = start_pipeline(&pipeline, std::path::Path::new("."), options).unwrap();
     handle.pause();
     assert_eq!(handle.status(), RunStatus::Paused);
     let paused_at = source_rows(&handle);
@@ -88,7 +88,7 @@ fn pause_step_speed_and_snapshots() {
         snapshots >= 2,
         "snapshots arrive while running ({snapshots})"
     );
-    let rows = chart.lock().unwrap().rows;
+    let rows = chart.snapshot().rows;
     assert_eq!(rows, 60 * 10, "one result per sensor per minute");
 }
 
@@ -99,7 +99,7 @@ fn a_tap_keeps_the_last_rows_of_an_edge() {
         speed: Speed::Factor(50.0),
         ..RunOptions::default()
     };
-    let handle = start(&pipeline, std::path::Path::new("."), options).unwrap();
+    let handle = start_pipeline(&pipeline, std::path::Path::new("."), options).unwrap();
     let edge: Edge = "readings.out -> per_minute.in".parse().unwrap();
     let tap = handle.tap(&edge).unwrap();
     tap.enable(25);

@@ -283,3 +283,20 @@ fn early_results_come_before_the_final_one() {
         .collect();
     assert_eq!(counts, vec!["2", "3", "4", "4"], "{first_window:?}");
 }
+
+#[test]
+fn count_windows_of_two_csv_files_merged_by_a_union() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pipelines");
+    let pipeline = eddy::model::file::load(&dir.join("union_count.ron")).unwrap();
+    let out = support::run_pipeline(&dir, &pipeline, 2);
+    // Every three readings of a sensor make a window spanning their event times; sensor a's
+    // fourth reading waits for two more, and a partial window does not fire (Flink's countWindow).
+    assert_eq!(
+        out.sorted_lines("results"),
+        vec![
+            "a|1970-01-01T00:00:01.000Z|1970-01-01T00:00:03.001Z|3|7.5",
+            "b|1970-01-01T00:00:01.500Z|1970-01-01T00:00:03.501Z|3|60.0",
+        ]
+    );
+    assert_eq!(out.node("both").rows_out, 7);
+}

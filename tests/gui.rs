@@ -67,12 +67,12 @@ fn click_at(harness: &mut Harness<'static, EddyApp>, at: Pos2) {
 #[test]
 fn add_from_the_palette_connect_and_see_the_problem_go_away() {
     let mut h = harness(example("late_data_lab.ron"));
-    let nodes_before = h.state().doc.pipeline.nodes.len();
+    let nodes_before = h.state().doc.pipeline().nodes.len();
     h.get_by_label("Console").click();
     h.run_steps(3);
     let doc = &h.state().doc;
-    assert_eq!(doc.pipeline.nodes.len(), nodes_before + 1);
-    assert!(doc.pipeline.node("console").is_some());
+    assert_eq!(doc.pipeline().nodes.len(), nodes_before + 1);
+    assert!(doc.pipeline().node("console").is_some());
     // A new sink with nothing feeding it is an error, shown in the problems panel.
     assert!(
         h.query_all_by_label_contains("the input `in` is not connected")
@@ -83,18 +83,18 @@ fn add_from_the_palette_connect_and_see_the_problem_go_away() {
     let app = h.state();
     let from = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("readings", "errors"))
+        .port_position(app.doc.pipeline(), &PortRef::new("readings", "errors"))
         .unwrap();
     let to = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("console", "in"))
+        .port_position(app.doc.pipeline(), &PortRef::new("console", "in"))
         .unwrap();
     drag(&mut h, from, to);
     let edge: Edge = "readings.errors -> console.in".parse().unwrap();
     assert!(
-        h.state().doc.pipeline.edges.contains(&edge),
+        h.state().doc.pipeline().edges.contains(&edge),
         "{:?}",
-        h.state().doc.pipeline.edges
+        h.state().doc.pipeline().edges
     );
     assert_eq!(
         h.query_all_by_label_contains("the input `in` is not connected")
@@ -105,10 +105,10 @@ fn add_from_the_palette_connect_and_see_the_problem_go_away() {
     // Undo takes the edge away again; redo restores it.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
-    assert!(!h.state().doc.pipeline.edges.contains(&edge));
+    assert!(!h.state().doc.pipeline().edges.contains(&edge));
     h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
     h.run_steps(2);
-    assert!(h.state().doc.pipeline.edges.contains(&edge));
+    assert!(h.state().doc.pipeline().edges.contains(&edge));
 }
 
 #[test]
@@ -118,15 +118,15 @@ fn a_refused_connection_adds_nothing() {
     // `results.in` already takes rows from the window: a second edge is refused.
     let from = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("readings", "errors"))
+        .port_position(app.doc.pipeline(), &PortRef::new("readings", "errors"))
         .unwrap();
     let to = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("results", "in"))
+        .port_position(app.doc.pipeline(), &PortRef::new("results", "in"))
         .unwrap();
-    let edges = app.doc.pipeline.edges.len();
+    let edges = app.doc.pipeline().edges.len();
     drag(&mut h, from, to);
-    assert_eq!(h.state().doc.pipeline.edges.len(), edges);
+    assert_eq!(h.state().doc.pipeline().edges.len(), edges);
     let reason = h.state().canvas.last_refused.clone().unwrap_or_default();
     assert!(
         reason.contains("already takes rows from per_10s.out"),
@@ -139,7 +139,7 @@ fn editing_settings_shows_and_clears_a_validation_error() {
     let mut h = harness(example("iot_alerts.ron"));
     let rect = {
         let app = h.state();
-        app.canvas.node_rect(&app.doc.pipeline, "too_hot").unwrap()
+        app.canvas.node_rect(app.doc.pipeline(), "too_hot").unwrap()
     };
     click_at(&mut h, rect.center());
     assert_eq!(
@@ -160,7 +160,10 @@ fn editing_settings_shows_and_clears_a_validation_error() {
     h.run_steps(1);
     h.event(Event::Text("avg_temp > 30".into()));
     h.run_steps(3);
-    let kind = format!("{:?}", h.state().doc.pipeline.node("too_hot").unwrap().kind);
+    let kind = format!(
+        "{:?}",
+        h.state().doc.pipeline().node("too_hot").unwrap().kind
+    );
     assert!(kind.contains("avg_temp > 30"), "{kind}");
     assert!(
         h.query_all_by_label_contains("unknown column `avg_temp`")
@@ -182,39 +185,41 @@ fn delete_copy_paste_and_save_then_load_the_same_document() {
     let rect = {
         let app = h.state();
         app.canvas
-            .node_rect(&app.doc.pipeline, "sessions_file")
+            .node_rect(app.doc.pipeline(), "sessions_file")
             .unwrap()
     };
     click_at(&mut h, rect.center());
     h.key_press(Key::Delete);
     h.run_steps(2);
-    assert!(h.state().doc.pipeline.node("sessions_file").is_none());
+    assert!(h.state().doc.pipeline().node("sessions_file").is_none());
     assert!(
         !h.state()
             .doc
-            .pipeline
+            .pipeline()
             .edges
             .iter()
             .any(|e| e.to.node == "sessions_file")
     );
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
-    assert!(h.state().doc.pipeline.node("sessions_file").is_some());
+    assert!(h.state().doc.pipeline().node("sessions_file").is_some());
 
     // Copy the window node and paste it back: a renamed duplicate appears.
     let rect = {
         let app = h.state();
-        app.canvas.node_rect(&app.doc.pipeline, "sessions").unwrap()
+        app.canvas
+            .node_rect(app.doc.pipeline(), "sessions")
+            .unwrap()
     };
     click_at(&mut h, rect.center());
     h.event(Event::Copy);
     h.run_steps(2);
     let copied =
-        eddy::ui::clipboard::copy_text(&h.state().doc.pipeline, &h.state().selection.nodes)
+        eddy::ui::clipboard::copy_text(h.state().doc.pipeline(), &h.state().selection.nodes)
             .unwrap();
     h.event(Event::Paste(copied));
     h.run_steps(2);
-    assert!(h.state().doc.pipeline.node("sessions_2").is_some());
+    assert!(h.state().doc.pipeline().node("sessions_2").is_some());
     assert!(h.state().doc.is_dirty());
 
     // Save As through the document, then load the file back: the same document.
@@ -225,12 +230,12 @@ fn delete_copy_paste_and_save_then_load_the_same_document() {
     h.run_steps(1);
     assert!(!h.state().doc.is_dirty());
     let loaded = load(&path).unwrap();
-    assert_eq!(loaded, h.state().doc.pipeline);
+    assert_eq!(&loaded, h.state().doc.pipeline());
     // Ctrl+S saves to the same file again.
     h.get_by_label("Add a node");
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
     h.run_steps(2);
-    assert_eq!(load(&path).unwrap(), h.state().doc.pipeline);
+    assert_eq!(&load(&path).unwrap(), h.state().doc.pipeline());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -258,13 +263,13 @@ fn keyboard_zoom_and_the_overview_when_the_graph_outgrows_the_view() {
 #[test]
 fn drag_a_kind_from_the_palette_onto_the_canvas() {
     let mut h = harness(example("late_data_lab.ron"));
-    let before = h.state().doc.pipeline.nodes.len();
+    let before = h.state().doc.pipeline().nodes.len();
     let from = h.get_by_label("Map").rect().center();
     let to = egui::pos2(600.0, 600.0);
     drag(&mut h, from, to);
     let doc = &h.state().doc;
-    assert_eq!(doc.pipeline.nodes.len(), before + 1);
-    let rect = h.state().canvas.node_rect(&doc.pipeline, "map").unwrap();
+    assert_eq!(doc.pipeline().nodes.len(), before + 1);
+    let rect = h.state().canvas.node_rect(doc.pipeline(), "map").unwrap();
     assert!(
         rect.expand(30.0).contains(to),
         "dropped at {to:?}, card at {rect:?}"
@@ -279,17 +284,17 @@ fn reconnect_an_edge_by_dragging_its_end_to_another_input() {
     let app = h.state();
     let from = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("too_late", "in"))
+        .port_position(app.doc.pipeline(), &PortRef::new("too_late", "in"))
         .unwrap();
     let to = app
         .canvas
-        .port_position(&app.doc.pipeline, &PortRef::new("console", "in"))
+        .port_position(app.doc.pipeline(), &PortRef::new("console", "in"))
         .unwrap();
     drag(&mut h, from, to);
     let edges: Vec<String> = h
         .state()
         .doc
-        .pipeline
+        .pipeline()
         .edges
         .iter()
         .map(|e| e.to_string())
@@ -310,7 +315,7 @@ fn reconnect_an_edge_by_dragging_its_end_to_another_input() {
     let edges: Vec<String> = h
         .state()
         .doc
-        .pipeline
+        .pipeline()
         .edges
         .iter()
         .map(|e| e.to_string())
@@ -362,7 +367,7 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
         .live
         .as_ref()
         .and_then(|l| l.handle.collected("temperature_chart"))
-        .map_or(0, |rows| rows.lock().unwrap().rows);
+        .map_or(0, |rows| rows.snapshot().rows);
     assert!(
         chart_rows > 0,
         "the chart sink has received its first window results"

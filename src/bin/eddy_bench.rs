@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use eddy::model::file::parse;
-use eddy::runtime::{RunOptions, RunStatus, start};
+use eddy::runtime::{RunOptions, RunStatus, start_pipeline};
 
 const KEYS: usize = 1000;
 /// Events per second of event time in the generated file.
@@ -138,7 +138,7 @@ fn run_one(dir: &Path, index: usize) -> ExitCode {
         ..RunOptions::default()
     };
     let started = Instant::now();
-    let handle = match start(&pipeline, dir, options) {
+    let handle = match start_pipeline(&pipeline, dir, options) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("{e}");

@@ -8,21 +8,19 @@
 
 use std::time::{Duration, Instant};
 
-use eddy::model::templates::templates;
-use eddy::model::{Edge, FORMAT_VERSION, Layout, Node, Pipeline};
+use eddy::model::{Edge, FORMAT_VERSION, KindId, Layout, Node, Pipeline};
 use eddy::ui::EddyApp;
 use eddy::ui::document::EditorDocument;
 
 fn big_pipeline() -> Pipeline {
-    let kinds = templates();
-    let kind = |name: &str| {
-        kinds
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.kind.clone())
-            .unwrap_or_else(|| kinds[0].kind.clone())
-    };
-    let stages = ["Generator", "Filter", "Map", "Tumbling window", "Console"];
+    let kind = |id: &KindId| (id.entry().default)();
+    let stages = [
+        KindId::Generator,
+        KindId::Filter,
+        KindId::Map,
+        KindId::TumblingWindow,
+        KindId::Console,
+    ];
     let ids = ["source", "filter", "map", "window", "sink"];
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
@@ -122,7 +120,7 @@ fn report(label: &str, mut times: Vec<Duration>) {
 /// The taxi example at max speed, five times headless and five times inside the app while it
 /// draws frames (alternating, so both see the same machine), compared by their medians.
 fn live_comparison() {
-    use eddy::runtime::{RunOptions, Speed, start};
+    use eddy::runtime::{RunOptions, Speed, start_pipeline};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/taxi_workshop.ron");
     let Ok(pipeline) = eddy::model::file::load(&path) else {
         eprintln!("cannot load {}", path.display());
@@ -138,7 +136,7 @@ fn live_comparison() {
             console: std::sync::Arc::new(|_: &str| {}),
             ..RunOptions::default()
         };
-        match start(&pipeline, &dir, options) {
+        match start_pipeline(&pipeline, &dir, options) {
             Ok(handle) => headless.push(handle.wait().wall),
             Err(e) => {
                 eprintln!("{e}");

@@ -10,13 +10,13 @@ use std::time::Duration;
 use arrow::util::pretty::pretty_format_batches;
 
 use crate::connectors::collector::table_view;
-use crate::connectors::values::iso_millis;
-use crate::model::Duration as ModelDuration;
-use crate::model::check::{base_dir_of, check_file};
-use crate::model::node::NodeKind;
-use crate::model::sink::SinkKind;
+use crate::model::check::check_file;
+use crate::model::kinds::PlannedKind;
+use crate::model::plan::Plan;
+use crate::model::{Duration as ModelDuration, Family};
 use crate::runtime::metrics::MetricsSnapshot;
 use crate::runtime::{RunOptions, RunStatus, Speed, start};
+use crate::values::iso_millis;
 
 /// Settings of a headless run.
 pub struct RunArgs {
@@ -32,8 +32,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     for problem in &checked.problems {
         eprintln!("{}", problem.display_in(&name));
     }
-    let has_errors = checked.has_errors();
-    let Some(pipeline) = checked.pipeline.filter(|_| !has_errors) else {
+    let Some(plan) = checked.validation.and_then(|v| v.plan) else {
         eprintln!("eddy: {name} has errors; fix them before running it");
         return Ok(ExitCode::FAILURE);
     };
@@ -44,7 +43,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = args.parallelism {
         options.parallelism = p.max(1);
     }
-    let handle = match start(&pipeline, &base_dir_of(file), options) {
+    let handle = match start(&plan, options) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("eddy: {e}");
@@ -57,10 +56,10 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         // If a handler cannot be installed, Ctrl-C simply ends the process as usual.
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
-    let sources: Vec<String> = pipeline
+    let sources: Vec<String> = plan
         .nodes
         .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Source(_)))
+        .filter(|n| n.family == Family::Source)
         .map(|n| n.id.clone())
         .collect();
     let terminal = std::io::stderr().is_terminal();
@@ -100,11 +99,11 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     if terminal {
         eprintln!();
     }
-    let tables: Vec<(String, crate::model::sink::TableView)> = pipeline
+    let tables: Vec<(String, crate::model::kinds::table::TableView)> = plan
         .nodes
         .iter()
         .filter_map(|n| match &n.kind {
-            NodeKind::Sink(SinkKind::Table(t)) => Some((n.id.clone(), t.view.clone())),
+            PlannedKind::Table(t) => Some((n.id.clone(), t.view.clone())),
             _ => None,
         })
         .collect();
@@ -115,14 +114,14 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let report = handle.wait();
     for (id, view, rows) in collected {
         let Some(rows) = rows else { continue };
-        let Ok(rows) = rows.lock() else { continue };
+        let rows = rows.snapshot();
         if let Ok(Some(batch)) = table_view(&rows, &view)
             && let Ok(text) = pretty_format_batches(&[batch])
         {
             println!("\n[{id}] final table\n{text}");
         }
     }
-    print_summary(&report.metrics, &pipeline, report.wall);
+    print_summary(&report.metrics, &plan, report.wall);
     match report.status {
         RunStatus::Failed(error) => {
             eprintln!("eddy: the run failed: {error}");
@@ -175,17 +174,17 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn print_summary(metrics: &MetricsSnapshot, pipeline: &crate::model::Pipeline, wall: Duration) {
+fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
     let secs = wall.as_secs_f64().max(1e-9);
     println!(
         "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
         "node", "kind", "rows in", "rows out", "late", "dropped", "errors", "rows/s"
     );
-    for node in &pipeline.nodes {
+    for node in &plan.nodes {
         let Some(m) = metrics.node(&node.id) else {
             continue;
         };
-        let through = if matches!(node.kind, NodeKind::Source(_)) {
+        let through = if node.family == Family::Source {
             m.rows_out
         } else {
             m.rows_in
@@ -193,7 +192,7 @@ fn print_summary(metrics: &MetricsSnapshot, pipeline: &crate::model::Pipeline, w
         println!(
             "{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
             node.id,
-            node.kind.kind_name(),
+            node.kind_id.entry().name,
             thousands(m.rows_in),
             thousands(m.rows_out),
             thousands(m.late_rows),

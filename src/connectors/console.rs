@@ -5,20 +5,27 @@ use std::sync::Arc;
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 
-use super::values::cell_json;
-use crate::model::sink::ConsoleFormat;
-use crate::runtime::operator::{OpResult, Operator, fail};
-use crate::runtime::outputs::Output;
-
-/// Where console text goes: the terminal for `eddy run`, the log panel in the app.
-pub type ConsoleWriter = Arc<dyn Fn(&str) + Send + Sync>;
+use crate::model::kinds::console::{ConsoleFormat, ConsoleSink as ConsoleConfig};
+use crate::runtime::contract::{ConsoleWriter, OpResult, Operator, Output, fail};
+use crate::values::cell_json;
 
 pub struct ConsoleSink {
-    pub node: String,
-    pub format: ConsoleFormat,
-    pub max_rows: Option<u64>,
-    pub printed: u64,
-    pub writer: ConsoleWriter,
+    node: String,
+    format: ConsoleFormat,
+    max_rows: Option<u64>,
+    printed: u64,
+    writer: ConsoleWriter,
+}
+
+/// The console sink of node `node`.
+pub fn build(node: &str, config: &ConsoleConfig, writer: &ConsoleWriter) -> Box<dyn Operator> {
+    Box::new(ConsoleSink {
+        node: node.to_string(),
+        format: config.format,
+        max_rows: config.max_rows,
+        printed: 0,
+        writer: Arc::clone(writer),
+    })
 }
 
 impl Operator for ConsoleSink {

@@ -10,8 +10,8 @@ use csv::ByteRecord;
 
 use super::columns::{BatchBuilder, Cell, ColumnKind};
 use super::row_errors::RowErrors;
-use crate::runtime::error::RunError;
-use crate::runtime::source::{Source, SourceChunk};
+use crate::model::kinds::csv_source::PlannedCsvSource;
+use crate::runtime::contract::{RunError, Source, SourceChunk, SourcePosition};
 
 /// A chunk ends after this many rows...
 pub const CHUNK_ROWS: usize = 4096;
@@ -60,6 +60,23 @@ pub struct CsvSource {
     record: ByteRecord,
     delimiter: u8,
     done: bool,
+    /// Where the row held back for the next chunk starts in the file.
+    pending_at: Option<csv::Position>,
+}
+
+/// The reader of a planned CSV source node.
+pub fn build(
+    planned: &PlannedCsvSource,
+    schema: SchemaRef,
+    time_column: Option<usize>,
+) -> Result<CsvSource, RunError> {
+    CsvSource::open(
+        &planned.path,
+        planned.header,
+        char::from(planned.delimiter),
+        schema,
+        time_column,
+    )
 }
 
 /// Builds one chunk at a time from parsed rows, holding back the row that starts the next chunk.
@@ -84,6 +101,11 @@ impl ChunkAssembler {
         self.pending.is_some()
     }
 
+    /// Forgets the held-back row (the source moved elsewhere).
+    pub fn clear_pending(&mut self) {
+        self.pending = None;
+    }
+
     /// Starts a chunk with the row the previous one held back.
     pub fn start(&mut self) {
         self.cutter.reset();
@@ -104,7 +126,7 @@ impl ChunkAssembler {
     }
 
     pub fn finish(&mut self) -> Result<RecordBatch, RunError> {
-        self.builder.finish().map_err(RunError::general)
+        self.builder.finish().map_err(RunError::internal)
     }
 }
 
@@ -126,16 +148,22 @@ impl CsvSource {
         time_column: Option<usize>,
     ) -> Result<Self, RunError> {
         let delimiter = u8::try_from(delimiter).map_err(|_| {
-            RunError::general(format!("the delimiter `{delimiter}` is not a single byte"))
+            RunError::config(format!("the delimiter `{delimiter}` is not a single byte"))
         })?;
         let file = File::open(path)
-            .map_err(|e| RunError::general(format!("cannot read {}: {e}", path.display())))?;
-        let reader = csv::ReaderBuilder::new()
+            .map_err(|e| RunError::io(format!("cannot read {}: {e}", path.display())))?;
+        let mut reader = csv::ReaderBuilder::new()
             .has_headers(header)
             .delimiter(delimiter)
             .flexible(true)
             .buffer_capacity(1 << 16)
             .from_reader(file);
+        if header {
+            // Read the header now, so every position handed out lies after it.
+            reader
+                .byte_headers()
+                .map_err(|e| RunError::io(format!("reading {}: {e}", path.display())))?;
+        }
         let kinds = schema
             .fields()
             .iter()
@@ -152,6 +180,7 @@ impl CsvSource {
             record: ByteRecord::new(),
             delimiter,
             done: false,
+            pending_at: None,
         })
     }
 
@@ -208,6 +237,7 @@ impl Source for CsvSource {
                     match self.parse_record() {
                         Ok(()) => {
                             if !self.chunk.offer(&self.cells) {
+                                self.pending_at = self.record.position().cloned();
                                 break;
                             }
                         }
@@ -215,7 +245,7 @@ impl Source for CsvSource {
                     }
                 }
                 Err(e) if e.is_io_error() => {
-                    return Err(RunError::general(format!("reading the file: {e}")));
+                    return Err(RunError::io(format!("reading the file: {e}")));
                 }
                 Err(e) => {
                     // A record the CSV reader itself rejects: report it and carry on.
@@ -231,5 +261,91 @@ impl Source for CsvSource {
             rows,
             errors: errors.take_batch(),
         }))
+    }
+
+    fn position(&self) -> SourcePosition {
+        let at = match (&self.pending_at, self.chunk.has_pending()) {
+            (Some(held_back), true) => held_back,
+            _ => self.reader.position(),
+        };
+        SourcePosition::File {
+            byte_offset: at.byte(),
+            line: at.line(),
+        }
+    }
+
+    fn seek(&mut self, position: &SourcePosition) -> Result<(), RunError> {
+        let SourcePosition::File { byte_offset, line } = *position else {
+            return Err(RunError::internal(format!(
+                "a CSV file cannot go to {position:?}"
+            )));
+        };
+        let mut at = csv::Position::new();
+        at.set_byte(byte_offset).set_line(line);
+        self.reader
+            .seek(at)
+            .map_err(|e| RunError::io(format!("moving in the file: {e}")))?;
+        self.chunk.clear_pending();
+        self.pending_at = None;
+        self.done = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    #[test]
+    fn seeking_to_a_position_reads_the_same_rows_again_with_their_lines() {
+        let dir = std::env::temp_dir().join(format!("eddy-csv-seek-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.csv");
+        // Rows 150 ms apart: chunks hold two rows (200 ms of event time each); one row is bad.
+        let mut text = String::from("ts,v\n");
+        for i in 0..10 {
+            if i == 6 {
+                text.push_str("oops,1\n");
+            }
+            text.push_str(&format!("{},{i}\n", i * 150));
+        }
+        std::fs::write(&path, text).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("ts", crate::model::columns::timestamp_type(), true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let mut source = CsvSource::open(&path, true, ',', schema, Some(0)).unwrap();
+        source.next_chunk().unwrap();
+        let at = source.position();
+        assert_eq!(
+            at,
+            SourcePosition::File {
+                byte_offset: 15,
+                line: 4
+            },
+            "the third row (held back for the next chunk) starts on line 4"
+        );
+        let read = |s: &mut CsvSource| {
+            let mut seen = Vec::new();
+            while let Some(chunk) = s.next_chunk().unwrap() {
+                seen.push(chunk.rows.num_rows());
+                if let Some(errors) = chunk.errors {
+                    seen.push(
+                        1000 + crate::values::cell_text(errors.column(0).as_ref(), 0)
+                            .parse::<usize>()
+                            .unwrap(),
+                    );
+                }
+            }
+            seen
+        };
+        let first = read(&mut source);
+        source.seek(&at).unwrap();
+        let again = read(&mut source);
+        assert_eq!(first, again);
+        assert!(first.contains(&1008), "the bad row is on line 8: {first:?}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,9 +7,33 @@ use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 
-use super::values::{cell_json, cell_text};
-use crate::runtime::operator::{OpResult, Operator, fail};
-use crate::runtime::outputs::Output;
+use crate::model::kinds::csv_sink::PlannedCsvSink;
+use crate::model::kinds::json_lines_sink::PlannedJsonLinesSink;
+use crate::runtime::contract::{OpResult, Operator, Output, RunError, SendFailure};
+use crate::values::{cell_json, cell_text};
+
+/// The sink of a planned CSV file sink node.
+pub fn build_csv(planned: &PlannedCsvSink) -> Result<Box<dyn Operator>, RunError> {
+    let sink = FileSink::create(
+        &planned.path,
+        FileFormat::Csv {
+            header: planned.header,
+        },
+    )?;
+    Ok(Box::new(sink))
+}
+
+/// The sink of a planned JSON-lines file sink node.
+pub fn build_json_lines(planned: &PlannedJsonLinesSink) -> Result<Box<dyn Operator>, RunError> {
+    Ok(Box::new(FileSink::create(
+        &planned.path,
+        FileFormat::JsonLines,
+    )?))
+}
+
+fn io_failure(message: String) -> SendFailure {
+    SendFailure::Failed(RunError::io(message))
+}
 
 /// The two file formats.
 pub enum FileFormat {
@@ -27,16 +51,17 @@ pub struct FileSink {
 
 impl FileSink {
     /// Opens the temporary file (creating the target's folder if needed).
-    pub fn create(target: &Path, format: FileFormat) -> Result<Self, String> {
+    pub fn create(target: &Path, format: FileFormat) -> Result<Self, RunError> {
         let dir = target.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| RunError::io(format!("cannot create {}: {e}", dir.display())))?;
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
         let temp = dir.join(format!(".{name}.{}.partial", std::process::id()));
-        let file =
-            File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        let file = File::create(&temp)
+            .map_err(|e| RunError::io(format!("cannot create {}: {e}", temp.display())))?;
         Ok(Self {
             target: target.to_path_buf(),
             temp,
@@ -86,7 +111,7 @@ impl FileSink {
 impl Operator for FileSink {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, _out: &mut Output) -> OpResult {
         self.write_batch(&batch)
-            .map_err(|e| fail(format!("writing {}: {e}", self.temp.display())))
+            .map_err(|e| io_failure(format!("writing {}: {e}", self.temp.display())))
     }
 
     fn on_end(&mut self, _out: &mut Output) -> OpResult {
@@ -95,11 +120,11 @@ impl Operator for FileSink {
         };
         let file = writer
             .into_inner()
-            .map_err(|e| fail(format!("writing {}: {e}", self.temp.display())))?;
+            .map_err(|e| io_failure(format!("writing {}: {e}", self.temp.display())))?;
         file.sync_all()
-            .map_err(|e| fail(format!("flushing {}: {e}", self.temp.display())))?;
+            .map_err(|e| io_failure(format!("flushing {}: {e}", self.temp.display())))?;
         fs::rename(&self.temp, &self.target)
-            .map_err(|e| fail(format!("replacing {}: {e}", self.target.display())))
+            .map_err(|e| io_failure(format!("replacing {}: {e}", self.target.display())))
     }
 
     fn on_abort(&mut self) {

@@ -1,5 +1,7 @@
 //! Sources and sinks that touch the outside world: generators, files, the console, and the
-//! in-memory collector behind the app's charts and tables (and the tests).
+//! in-memory collector behind the app's charts and tables (and the tests). Each file holds a
+//! kind's runtime side: its `build`, its reader or sink, and its tests. Connectors depend on the
+//! runtime's contract only.
 
 pub mod collector;
 pub mod columns;
@@ -9,4 +11,3 @@ pub mod file_sink;
 pub mod generator;
 pub mod json_source;
 pub mod row_errors;
-pub mod values;

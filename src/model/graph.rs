@@ -85,8 +85,9 @@ pub fn edges_into<'a>(pipeline: &'a Pipeline, node: &str, port: &str) -> Vec<&'a
 mod tests {
     use super::*;
     use crate::model::document::{Edge, Layout, Pipeline};
-    use crate::model::node::{Node, NodeKind};
-    use crate::model::transform::{FilterTransform, TransformKind};
+    use crate::model::kinds::filter::FilterTransform;
+    use crate::model::kinds::{NodeKind, TransformKind};
+    use crate::model::node::Node;
 
     fn filter(id: &str) -> Node {
         Node {

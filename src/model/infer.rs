@@ -1,8 +1,13 @@
-//! Schema inference for file sources: the column types of the first rows of a CSV or JSON-lines file.
+//! Schema inference for file sources: the column types of the first rows of a CSV or JSON-lines
+//! file, cached by the file's identity and modification time so checking again (on every keystroke
+//! in the designer) never re-reads a file that did not change.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
 use arrow::datatypes::{DataType, Field, Schema};
 
@@ -85,8 +90,100 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
     None
 }
 
+/// What identifies one inference: the file as it is now, and how it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+    len: u64,
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Format {
+    Csv { header: bool, delimiter: char },
+    JsonLines,
+}
+
+/// How many inferences the cache keeps; past that it starts over (a designer session touches few files).
+const CACHE_ENTRIES: usize = 64;
+
+static CACHE: Mutex<Option<HashMap<CacheKey, Result<Schema, String>>>> = Mutex::new(None);
+/// How many times each file was actually read, for tests of the cache.
+static FILE_READS: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
+
+/// How many times inference has actually read `path` (the other times came from the cache).
+pub fn file_reads(path: &Path) -> u64 {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    FILE_READS
+        .lock()
+        .ok()
+        .and_then(|reads| reads.as_ref().and_then(|r| r.get(&path).copied()))
+        .unwrap_or(0)
+}
+
+fn cached(path: &Path, format: Format) -> Result<Schema, String> {
+    let meta = std::fs::metadata(path).ok();
+    let key = CacheKey {
+        path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        modified: meta.as_ref().and_then(|m| m.modified().ok()),
+        len: meta.as_ref().map_or(0, |m| m.len()),
+        format,
+    };
+    if let Ok(cache) = CACHE.lock()
+        && let Some(found) = cache.as_ref().and_then(|c| c.get(&key))
+    {
+        return found.clone();
+    }
+    if let Ok(mut reads) = FILE_READS.lock() {
+        let reads = reads.get_or_insert_with(HashMap::new);
+        if reads.len() >= CACHE_ENTRIES * 16 {
+            reads.clear();
+        }
+        *reads.entry(key.path.clone()).or_default() += 1;
+    }
+    let result = match format {
+        Format::Csv { header, delimiter } => read_csv_schema(path, header, delimiter),
+        Format::JsonLines => read_json_lines_schema(path),
+    };
+    // Only a file that exists is worth remembering: a missing one may appear any moment.
+    if meta.is_some()
+        && let Ok(mut cache) = CACHE.lock()
+    {
+        let cache = cache.get_or_insert_with(HashMap::new);
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, result.clone());
+    }
+    result
+}
+
+/// Reports a source file that is missing or not a regular file.
+pub fn check_input_file(path: &str, base_dir: &Path, report: &mut super::kind::Report) {
+    let full = base_dir.join(path);
+    if !full.is_file() {
+        report.error(
+            "path",
+            format!(
+                "the file `{path}` does not exist (looked for {})",
+                full.display()
+            ),
+        );
+    }
+}
+
 /// Infers the columns of a CSV file from its header and first rows.
 pub fn infer_csv(path: &Path, header: bool, delimiter: char) -> Result<Schema, String> {
+    cached(path, Format::Csv { header, delimiter })
+}
+
+/// Infers the fields of a JSON-lines file from its first objects; nested values become text.
+pub fn infer_json_lines(path: &Path) -> Result<Schema, String> {
+    cached(path, Format::JsonLines)
+}
+
+fn read_csv_schema(path: &Path, header: bool, delimiter: char) -> Result<Schema, String> {
     let delimiter = u8::try_from(delimiter)
         .map_err(|_| format!("the delimiter `{delimiter}` must be a single-byte character"))?;
     let file = open_regular_file(path)?;
@@ -134,8 +231,7 @@ pub fn infer_csv(path: &Path, header: bool, delimiter: char) -> Result<Schema, S
     ))
 }
 
-/// Infers the fields of a JSON-lines file from its first objects; nested values become text.
-pub fn infer_json_lines(path: &Path) -> Result<Schema, String> {
+fn read_json_lines_schema(path: &Path) -> Result<Schema, String> {
     let file = open_regular_file(path)?;
     let mut names: Vec<String> = Vec::new();
     let mut guesses: Vec<Guess> = Vec::new();
@@ -190,6 +286,26 @@ mod tests {
         assert_eq!(Guess::Boolean.join(Guess::Int64), Guess::Text);
         assert_eq!(Guess::of_text("2024-01-15T08:05:00Z"), Guess::Timestamp);
         assert_eq!(Guess::of_text("12.5"), Guess::Float64);
+    }
+
+    #[test]
+    fn inference_reads_a_file_once_until_it_changes() {
+        let dir = std::env::temp_dir().join(format!("eddy-infer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cached.csv");
+        std::fs::write(&path, "ts,k\n1,a\n").unwrap();
+        let first = infer_csv(&path, true, ',').unwrap();
+        assert_eq!(file_reads(&path), 1);
+        for _ in 0..5 {
+            assert_eq!(infer_csv(&path, true, ',').unwrap(), first);
+        }
+        assert_eq!(file_reads(&path), 1, "the unchanged file was read again");
+        // A different size is a different file, whatever the clock's resolution.
+        std::fs::write(&path, "ts,k,v\n1,a,2.5\n").unwrap();
+        let changed = infer_csv(&path, true, ',').unwrap();
+        assert_eq!(changed.fields().len(), 3);
+        assert_eq!(file_reads(&path), 2);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::columns::timestamp_type;
-use super::source::Preset;
+use super::kinds::generator::Preset;
 
 /// What a preset produces.
 pub struct PresetInfo {

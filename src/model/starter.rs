@@ -2,11 +2,13 @@
 
 use super::document::{Edge, FORMAT_VERSION, Layout, Pipeline, Position};
 use super::duration::Duration;
-use super::node::{Node, NodeKind};
-use super::sink::{ConsoleFormat, ConsoleSink, SinkKind};
-use super::source::{EventTime, GeneratorSource, Preset, SourceKind, StopAfter, Time};
-use super::transform::{FilterTransform, TransformKind};
-use super::window::{Emit, TumblingWindow, WindowConfig, WindowShape};
+use super::kinds::console::{ConsoleFormat, ConsoleSink};
+use super::kinds::filter::FilterTransform;
+use super::kinds::generator::{GeneratorSource, Preset, StopAfter};
+use super::kinds::source_time::{EventTime, Time};
+use super::kinds::window::{Emit, TumblingWindow, WindowConfig, WindowShape};
+use super::kinds::{NodeKind, SinkKind, SourceKind, TransformKind};
+use super::node::Node;
 
 fn node(id: &str, kind: NodeKind, note: &str) -> Node {
     Node {

@@ -1,25 +1,29 @@
-//! Validation: every problem in a pipeline at once, errors apart from warnings. Reads, never runs.
+//! Validation: every problem in a pipeline at once, errors apart from warnings, and — when there are
+//! no errors — the plan the engine runs. Structure first (ids, edges, cycles), then each node's own
+//! checks, then each node planned against its inputs in graph order. Reads, never runs.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
-use super::document::Pipeline;
-use super::graph::{edges_into, topological_order};
-use super::node::{Node, NodeKind, is_valid_id};
+use super::document::{Edge, Pipeline, PortRef};
+use super::graph::topological_order;
+use super::kind::{CheckContext, Planned, PortInput, Report};
+use super::node::{Node, is_valid_id};
+use super::plan::{InputPlan, NodePlan, OutputPlan, Plan, PlannedEdge};
 use super::problem::{Problem, Subject};
-use super::schema::{PortSchemas, infer_schemas};
-use super::sink::{SinkKind, TableView};
-use super::source::{SourceKind, StopAfter, Time};
-use super::time::{TimeAttributes, time_attributes};
-use super::transform::{TransformKind, UNMATCHED_PORT};
-use super::window::{Emit, WindowConfig, WindowShape};
+use super::schema::PortSchemas;
+use super::time::TimeAttributes;
 
-/// The result of validating a pipeline: its problems and the schemas that could be derived.
+/// The result of validating a pipeline: its problems, the schemas and time attributes that could
+/// be derived, and the plan when nothing stops the pipeline from running.
 #[derive(Debug, Clone)]
 pub struct Validation {
     pub problems: Vec<Problem>,
     pub schemas: PortSchemas,
     pub times: TimeAttributes,
+    /// The runnable plan; `None` when there are errors.
+    pub plan: Option<Arc<Plan>>,
 }
 
 impl Validation {
@@ -28,8 +32,29 @@ impl Validation {
     }
 }
 
+/// The problems that stop a pipeline from running, as one message listing them all.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the pipeline has {} error(s):\n{}", .0.len(), .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct PlanErrors(pub Vec<Problem>);
+
+/// Validates `pipeline` and returns its plan, or every error that stops it.
+pub fn plan(pipeline: &Pipeline, base_dir: &Path) -> Result<Arc<Plan>, PlanErrors> {
+    let validation = validate(pipeline, base_dir);
+    match validation.plan {
+        Some(plan) => Ok(plan),
+        None => Err(PlanErrors(
+            validation
+                .problems
+                .into_iter()
+                .filter(Problem::is_error)
+                .collect(),
+        )),
+    }
+}
+
 /// Validates `pipeline`, whose relative paths are relative to `base_dir` (the file's folder).
 pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
+    let ctx = CheckContext { base_dir };
     let mut problems = Vec::new();
     if pipeline.name.trim().is_empty() {
         problems.push(Problem::warning(
@@ -41,15 +66,20 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for node in &pipeline.nodes {
         let occurrence = seen.entry(node.id.as_str()).or_insert(0);
-        let first_new = problems.len();
-        check_node(node, base_dir, &mut problems);
-        for problem in &mut problems[first_new..] {
+        let mut report = Report::new(&node.id);
+        if node.parallelism == Some(0) {
+            report.error("parallelism", "parallelism must be at least 1");
+        }
+        node.kind.model().check(&ctx, &mut report);
+        for mut problem in report.into_problems() {
             problem.occurrence = *occurrence;
+            problems.push(problem);
         }
         *occurrence += 1;
     }
-    check_edges(pipeline, &mut problems);
-    let (_, cycles) = topological_order(pipeline);
+    let feeding = EdgeIndex::new(pipeline);
+    check_edges(pipeline, &feeding, &mut problems);
+    let (order, cycles) = topological_order(pipeline);
     for cycle in cycles {
         let first = cycle.first().cloned().unwrap_or_default();
         problems.push(Problem::node(
@@ -69,14 +99,54 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
             ));
         }
     }
-    let (schemas, type_problems) = infer_schemas(pipeline, base_dir);
-    problems.extend(type_problems);
-    let (times, time_problems) = time_attributes(pipeline, &schemas);
-    problems.extend(time_problems);
+    let mut planning = plan_nodes(pipeline, &order, &feeding, &ctx);
+    problems.append(&mut planning.problems);
+    let schemas = planning.schemas.clone();
+    let times = planning.times.clone();
+    let plan = if super::problem::has_errors(&problems) {
+        None
+    } else {
+        let plan = assemble(pipeline, planning, &feeding).map(Arc::new);
+        if plan.is_none() {
+            problems.push(Problem::error(
+                Subject::Document,
+                "the pipeline has no errors but could not be planned; this is a bug in Eddy",
+            ));
+        }
+        plan
+    };
     Validation {
         problems,
         schemas,
         times,
+        plan,
+    }
+}
+
+/// The edges arriving at each input port, found once (not a scan per port).
+struct EdgeIndex<'a> {
+    /// node -> input port -> the edges arriving there.
+    into: HashMap<&'a str, HashMap<&'a str, Vec<&'a Edge>>>,
+}
+
+impl<'a> EdgeIndex<'a> {
+    fn new(pipeline: &'a Pipeline) -> Self {
+        let mut into: HashMap<&str, HashMap<&str, Vec<&Edge>>> = HashMap::new();
+        for edge in &pipeline.edges {
+            into.entry(edge.to.node.as_str())
+                .or_default()
+                .entry(edge.to.port.as_str())
+                .or_default()
+                .push(edge);
+        }
+        Self { into }
+    }
+
+    fn into(&self, node: &str, port: &str) -> &[&'a Edge] {
+        self.into
+            .get(node)
+            .and_then(|ports| ports.get(port))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -107,10 +177,12 @@ fn check_ids(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_edges(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
+fn check_edges(pipeline: &Pipeline, feeding: &EdgeIndex, problems: &mut Vec<Problem>) {
     let nodes: HashMap<&str, &Node> = pipeline.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
     let mut seen = HashSet::new();
+    let mut used_outputs: HashSet<(&str, &str)> = HashSet::new();
     for (index, edge) in pipeline.edges.iter().enumerate() {
+        used_outputs.insert((edge.from.node.as_str(), edge.from.port.as_str()));
         let subject = Subject::Edge { index };
         if !seen.insert(edge) {
             problems.push(Problem::error(
@@ -163,36 +235,36 @@ fn check_edges(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
         }
     }
     for node in &pipeline.nodes {
-        for port in node.kind.input_ports() {
-            let feeding = edges_into(pipeline, &node.id, &port);
-            if feeding.is_empty() {
+        let ports = node.kind.model().ports();
+        for port in &ports.inputs {
+            let edges = feeding.into(&node.id, port);
+            if edges.is_empty() {
                 problems.push(Problem::node(
                     &node.id,
                     None,
                     format!("the input `{port}` is not connected to anything"),
                 ));
-            } else if feeding.len() > 1 {
+            } else if edges.len() > 1 {
                 problems.push(Problem::node(
                     &node.id,
                     None,
                     format!(
                         "the input `{port}` has {} edges; an input takes one (merge streams with a Union node)",
-                        feeding.len()
+                        edges.len()
                     ),
                 ));
             }
         }
-        for port in node.kind.output_ports() {
-            let used = pipeline
-                .edges
-                .iter()
-                .any(|e| e.from.node == node.id && e.from.port == port);
-            if !used && !node.kind.is_optional_output(&port) {
+        for port in &ports.outputs {
+            if !port.optional && !used_outputs.contains(&(node.id.as_str(), port.name.as_str())) {
                 problems.push(
                     Problem::node(
                         &node.id,
                         None,
-                        format!("the output `{port}` goes nowhere: its rows are thrown away"),
+                        format!(
+                            "the output `{}` goes nowhere: its rows are thrown away",
+                            port.name
+                        ),
                     )
                     .as_warning(),
                 );
@@ -209,327 +281,138 @@ fn list_or_none(ports: &[String]) -> String {
     }
 }
 
-fn check_node(node: &Node, base_dir: &Path, problems: &mut Vec<Problem>) {
-    let mut report = |field: &str, message: String| {
-        problems.push(Problem::node(&node.id, Some(field), message));
+/// What planning every node found.
+struct Planning {
+    planned: HashMap<usize, Planned>,
+    schemas: PortSchemas,
+    times: TimeAttributes,
+    problems: Vec<Problem>,
+}
+
+/// Plans every node whose inputs are known, in graph order. Nodes downstream of a problem are
+/// skipped silently: the problem upstream is the one to fix.
+fn plan_nodes(
+    pipeline: &Pipeline,
+    order: &[usize],
+    feeding: &EdgeIndex,
+    ctx: &CheckContext,
+) -> Planning {
+    let mut planning = Planning {
+        planned: HashMap::new(),
+        schemas: PortSchemas::default(),
+        times: TimeAttributes::new(),
+        problems: Vec::new(),
     };
-    if node.parallelism == Some(0) {
-        report("parallelism", "parallelism must be at least 1".into());
+    for &index in order {
+        let node = &pipeline.nodes[index];
+        let inputs: Option<Vec<PortInput>> = node
+            .kind
+            .input_ports()
+            .iter()
+            .map(|port| {
+                let edge = feeding.into(&node.id, port).first()?;
+                Some(PortInput {
+                    schema: planning
+                        .schemas
+                        .output(&edge.from.node, &edge.from.port)?
+                        .clone(),
+                    time: planning.times.get(&edge.from)?.clone(),
+                })
+            })
+            .collect();
+        let Some(inputs) = inputs else { continue };
+        let mut report = Report::new(&node.id);
+        let planned = node.kind.model().plan(&inputs, ctx, &mut report);
+        planning.problems.extend(report.into_problems());
+        let Some(planned) = planned else { continue };
+        for (port, output) in node.kind.output_ports().iter().zip(&planned.outputs) {
+            let at = PortRef::new(&node.id, port);
+            planning.schemas.insert(at.clone(), output.schema.clone());
+            planning.times.insert(at, output.time.clone());
+        }
+        planning.planned.insert(index, planned);
     }
-    match &node.kind {
-        NodeKind::Source(source) => check_source(source, base_dir, &mut report),
-        NodeKind::Transform(TransformKind::Union(u)) if u.inputs < 2 => {
-            report(
-                "inputs",
-                format!("a Union needs at least 2 inputs, not {}", u.inputs),
-            );
-        }
-        NodeKind::Transform(TransformKind::Union(u)) if u.inputs > 64 => {
-            report(
-                "inputs",
-                format!("a Union takes at most 64 inputs, not {}", u.inputs),
-            );
-        }
-        NodeKind::Transform(TransformKind::Route(r)) => {
-            if r.routes.is_empty() {
-                report("routes", "a Route needs at least one route".into());
-            }
-            let mut names = HashSet::new();
-            for route in &r.routes {
-                if !is_valid_id(&route.name) {
-                    report(
-                        "name",
-                        format!(
-                            "`{}` is not a valid port name: use letters, digits and `_`",
-                            route.name
-                        ),
-                    );
-                } else if route.name == UNMATCHED_PORT {
-                    report(
-                        "name",
-                        format!(
-                            "`{UNMATCHED_PORT}` is the name of the port for rows no route takes"
-                        ),
-                    );
-                } else if !names.insert(route.name.as_str()) {
-                    report("name", format!("two routes are named `{}`", route.name));
-                }
-            }
-        }
-        NodeKind::Transform(_) => {}
-        NodeKind::Window(w) => check_window(w, &mut report),
-        NodeKind::Sink(sink) => check_sink(sink, base_dir, &mut report),
-    }
+    planning
 }
 
-fn check_source(source: &SourceKind, base_dir: &Path, report: &mut impl FnMut(&str, String)) {
-    if let Time::EventTime(t) = source.time() {
-        if t.max_out_of_orderness.as_millis() < 0 {
-            report(
-                "max_out_of_orderness",
-                "max_out_of_orderness cannot be negative".into(),
-            );
-        }
-        if let Some(idle) = t.idle_timeout
-            && idle.as_millis() <= 0
-        {
-            report("idle_timeout", "idle_timeout must be longer than 0s".into());
-        }
-    }
-    match source {
-        SourceKind::Generator(g) => {
-            if g.events_per_sec == 0 {
-                report("events_per_sec", "events_per_sec must be at least 1".into());
-            }
-            if g.keys == 0 {
-                report("keys", "keys must be at least 1".into());
-            }
-            if !(g.key_skew.is_finite() && g.key_skew >= 0.0) {
-                report(
-                    "key_skew",
-                    format!("key_skew must be 0 or more, not {}", g.key_skew),
-                );
-            }
-            for (field, share) in [
-                ("late_share", g.late_share),
-                ("duplicate_share", g.duplicate_share),
-            ] {
-                if !(0.0..=1.0).contains(&share) {
-                    report(
-                        field,
-                        format!("{field} is a share between 0 and 1, not {share}"),
-                    );
-                }
-            }
-            if g.disorder.as_millis() < 0 {
-                report("disorder", "disorder cannot be negative".into());
-            }
-            if g.late_share > 0.0 && g.late_by.as_millis() <= 0 {
-                report(
-                    "late_by",
-                    "late_by must be longer than 0s when late_share is set".into(),
-                );
-            }
-            if g.idle_keys > g.keys {
-                report(
-                    "idle_keys",
-                    format!(
-                        "idle_keys ({}) cannot exceed keys ({})",
-                        g.idle_keys, g.keys
-                    ),
-                );
-            }
-            if super::infer::parse_timestamp_millis(&g.start_time).is_none() {
-                report(
-                    "start_time",
-                    format!(
-                        "`{}` is not an ISO-8601 time such as 2024-01-15T08:00:00Z",
-                        g.start_time
-                    ),
-                );
-            }
-            match g.stop_after {
-                StopAfter::Events(0) => {
-                    report("stop_after", "Events(0) would produce nothing".into())
-                }
-                StopAfter::EventTime(d) if d.as_millis() <= 0 => report(
-                    "stop_after",
-                    "the event-time span must be longer than 0s".into(),
-                ),
-                _ => {}
-            }
-        }
-        SourceKind::CsvFile(c) => {
-            if !c.delimiter.is_ascii() {
-                report(
-                    "delimiter",
-                    format!(
-                        "the delimiter `{}` must be a single ASCII character",
-                        c.delimiter
-                    ),
-                );
-            }
-            check_input_file(&c.path, base_dir, report);
-        }
-        SourceKind::JsonLinesFile(j) => check_input_file(&j.path, base_dir, report),
-    }
-}
-
-fn check_input_file(path: &str, base_dir: &Path, report: &mut impl FnMut(&str, String)) {
-    let full = base_dir.join(path);
-    if !full.is_file() {
-        report(
-            "path",
-            format!(
-                "the file `{path}` does not exist (looked for {})",
-                full.display()
-            ),
+/// The plan of a pipeline with no errors: every node planned, every edge resolved.
+fn assemble(pipeline: &Pipeline, planning: Planning, feeding: &EdgeIndex) -> Option<Plan> {
+    let Planning {
+        mut planned,
+        schemas,
+        times,
+        ..
+    } = planning;
+    let mut nodes = Vec::with_capacity(pipeline.nodes.len());
+    for (index, node) in pipeline.nodes.iter().enumerate() {
+        let planned = planned.remove(&index)?;
+        let ports = node.kind.model().ports();
+        debug_assert_eq!(
+            ports.inputs.len(),
+            planned.partitioning.len(),
+            "{}",
+            node.id
         );
-    }
-}
-
-fn check_window(w: &WindowConfig, report: &mut impl FnMut(&str, String)) {
-    let positive = |d: super::duration::Duration| d.as_millis() > 0;
-    match &w.window {
-        WindowShape::Tumbling(t) => {
-            if !positive(t.size) {
-                report(
-                    "size",
-                    format!("a window size must be longer than 0s, not {}", t.size),
-                );
-            } else if t.offset.as_millis().abs() >= t.size.as_millis() {
-                report(
-                    "offset",
-                    format!(
-                        "the offset ({}) must be smaller than the size ({})",
-                        t.offset, t.size
-                    ),
-                );
-            }
+        debug_assert_eq!(ports.outputs.len(), planned.outputs.len(), "{}", node.id);
+        let mut inputs = Vec::with_capacity(ports.inputs.len());
+        for (name, partitioning) in ports.inputs.iter().zip(planned.partitioning) {
+            let edge = feeding.into(&node.id, name).first()?;
+            inputs.push(InputPlan {
+                name: name.clone(),
+                schema: schemas.output(&edge.from.node, &edge.from.port)?.clone(),
+                time: times.get(&edge.from)?.clone(),
+                partitioning,
+            });
         }
-        WindowShape::Sliding(s) => {
-            if !positive(s.size) {
-                report(
-                    "size",
-                    format!("a window size must be longer than 0s, not {}", s.size),
-                );
-            }
-            if !positive(s.slide) {
-                report(
-                    "slide",
-                    format!("the slide must be longer than 0s, not {}", s.slide),
-                );
-            } else if s.slide > s.size && positive(s.size) {
-                report(
-                    "slide",
-                    format!(
-                        "the slide ({}) is longer than the size ({}): rows between windows would be lost; use a Tumbling window or a shorter slide",
-                        s.slide, s.size
-                    ),
-                );
-            } else if s.offset.as_millis().abs() >= s.slide.as_millis() {
-                report(
-                    "offset",
-                    format!(
-                        "the offset ({}) must be smaller than the slide ({})",
-                        s.offset, s.slide
-                    ),
-                );
-            }
-        }
-        WindowShape::Session(s) => {
-            if !positive(s.gap) {
-                report(
-                    "gap",
-                    format!("a session gap must be longer than 0s, not {}", s.gap),
-                );
-            }
-        }
-        WindowShape::Count(c) => {
-            if c.size == 0 {
-                report("size", "a count window needs a size of at least 1".into());
-            }
-        }
+        let outputs = ports
+            .outputs
+            .iter()
+            .zip(planned.outputs)
+            .map(|(port, out)| OutputPlan {
+                name: port.name.clone(),
+                schema: out.schema,
+                time: out.time,
+            })
+            .collect();
+        nodes.push(NodePlan {
+            id: node.id.clone(),
+            kind_id: node.kind.kind_id(),
+            family: node.kind.family(),
+            kind: planned.kind,
+            inputs,
+            outputs,
+            parallelism: node.parallelism,
+        });
     }
-    if w.allowed_lateness.as_millis() < 0 {
-        report(
-            "allowed_lateness",
-            "allowed_lateness cannot be negative".into(),
-        );
+    let index_of: HashMap<&str, usize> = pipeline
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut edges = Vec::with_capacity(pipeline.edges.len());
+    for edge in &pipeline.edges {
+        let from_node = *index_of.get(edge.from.node.as_str())?;
+        let to_node = *index_of.get(edge.to.node.as_str())?;
+        let from_port = nodes[from_node]
+            .outputs
+            .iter()
+            .position(|p: &OutputPlan| p.name == edge.from.port)?;
+        let to_port = nodes[to_node]
+            .inputs
+            .iter()
+            .position(|p: &InputPlan| p.name == edge.to.port)?;
+        edges.push(PlannedEdge {
+            edge: edge.clone(),
+            from_node,
+            from_port,
+            to_node,
+            to_port,
+        });
     }
-    if let Emit::Early(every) = w.emit
-        && every.as_millis() <= 0
-    {
-        report(
-            "emit",
-            "early results need an interval longer than 0s".into(),
-        );
-    }
-    let mut keys = HashSet::new();
-    for key in &w.key_by {
-        if !keys.insert(key) {
-            report("key_by", format!("the key `{key}` is listed twice"));
-        }
-    }
-}
-
-fn check_sink(sink: &SinkKind, base_dir: &Path, report: &mut impl FnMut(&str, String)) {
-    if let Some((path, allow_outside)) = sink.output_file() {
-        if path.trim().is_empty() {
-            report("path", "the output path is empty".into());
-        } else if !allow_outside && !is_inside(base_dir, path) {
-            report(
-                "path",
-                format!(
-                    "`{path}` is outside the pipeline's folder; set `allow_outside: true` if that is intended"
-                ),
-            );
-        }
-    }
-    match sink {
-        SinkKind::Table(t) => match &t.view {
-            TableView::Latest(0) => report("view", "a table needs to show at least 1 row".into()),
-            TableView::Top(top) if top.n == 0 => {
-                report("n", "a leaderboard needs at least 1 row".into())
-            }
-            _ => {}
-        },
-        SinkKind::Chart(c) if c.top_series == 0 => report(
-            "top_series",
-            "a chart needs to draw at least 1 series".into(),
-        ),
-        _ => {}
-    }
-}
-
-/// Whether `path` (relative to `base`, or absolute) stays inside `base`, judged on the text alone.
-fn is_inside(base: &Path, path: &str) -> bool {
-    let candidate = Path::new(path);
-    if candidate.is_absolute() {
-        let base = normalize(&std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf()));
-        return normalize(candidate).starts_with(base);
-    }
-    let mut depth: i64 = 0;
-    for component in candidate.components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return false,
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    true
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_that_climb_out_are_outside() {
-        let base = Path::new("/work/p");
-        assert!(is_inside(base, "out/results.csv"));
-        assert!(is_inside(base, "out/../results.csv"));
-        assert!(!is_inside(base, "../results.csv"));
-        assert!(!is_inside(base, "out/../../x.csv"));
-        assert!(!is_inside(base, "/tmp/x.csv"));
-        assert!(is_inside(base, "/work/p/x.csv"));
-    }
+    Some(Plan {
+        name: pipeline.name.clone(),
+        nodes,
+        edges,
+    })
 }

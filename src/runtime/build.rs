@@ -1,72 +1,162 @@
-//! Turning one validated node into running operators: sources, transforms, windows and sinks.
+//! The builder: each planned node becomes a running source or operator, through one exhaustive
+//! match from planned kind to the `build` function beside its operator. The only part of the engine
+//! that names connectors.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 
-use super::error::RunError;
-use super::keys::KeyEncoder;
-use super::metrics::InstanceMetrics;
-use super::operator::Operator;
-use super::operators::{
-    filter::FilterOperator, map::MapOperator, route::RouteOperator, union::UnionOperator,
-};
-use super::source::{Source, SourceTime};
-use super::window::accumulate::Aggregates;
-use super::window::count::CountWindowOperator;
-use super::window::keyed_state::KeyTable;
-use super::window::time_windows::{Assigner, RowTime, TimeWindowConfig, TimeWindowOperator};
-use crate::connectors::collector::{Collected, CollectedRows, CollectorSink};
-use crate::connectors::console::{ConsoleSink, ConsoleWriter};
-use crate::connectors::csv_source::CsvSource;
-use crate::connectors::file_sink::{FileFormat, FileSink};
-use crate::connectors::generator::GeneratorSourceReader;
-use crate::connectors::json_source::JsonLinesSource;
-use crate::expr::{ProjectionItem, plan_aggregate, plan_predicate};
-use crate::model::node::{Node, NodeKind};
-use crate::model::sink::SinkKind;
-use crate::model::source::{SourceKind, Time};
-use crate::model::time::TimeAttr;
-use crate::model::transform::TransformKind;
-use crate::model::window::{Emit, WindowConfig, WindowShape};
+use super::contract::{CollectedRows, ConsoleWriter, InstanceMetrics, Operator, RunError, Source};
+use super::operators::{deduplicate, filter, map, route, union};
+use super::source_loop::SourceTime;
+use super::trace::EventTrace;
+use super::window;
+use crate::connectors::{collector, console, csv_source, file_sink, generator, json_source};
+use crate::model::kinds::PlannedKind;
+use crate::model::kinds::source_time::Time;
+use crate::model::plan::NodePlan;
 
-/// What operators need to know about a node's neighbourhood.
-pub struct NodeContext<'a> {
-    pub node: &'a Node,
-    pub base_dir: &'a Path,
-    /// Schemas arriving at each input port, in port order.
-    pub inputs: Vec<SchemaRef>,
-    /// Schemas of each output port, in port order.
-    pub outputs: Vec<SchemaRef>,
-    /// Time attribute of the rows arriving at the first input.
-    pub input_time: Option<TimeAttr>,
-    pub console: ConsoleWriter,
+/// What building an instance needs besides the node's plan.
+pub struct BuildContext<'a> {
+    pub node: &'a NodePlan,
+    pub metrics: &'a Arc<InstanceMetrics>,
+    pub console: &'a ConsoleWriter,
+    /// Rows kept by each Chart and Table sink.
     pub collector_max_rows: usize,
-    /// The node's event-time trace, for window nodes.
-    pub trace: Option<Arc<crate::runtime::trace::EventTrace>>,
+    /// Keep a copy of every sink's rows in memory (tests read results this way).
+    pub collect_all_sinks: bool,
+    /// The node's event-time trace, for nodes that keep one.
+    pub trace: Option<Arc<EventTrace>>,
 }
 
-fn err(node: &Node, message: impl Into<String>) -> RunError {
-    RunError::in_node(&node.id, message)
+/// One running instance of a node.
+pub enum Built {
+    Source {
+        source: Box<dyn Source>,
+        time: SourceTime,
+    },
+    Operator {
+        operator: Box<dyn Operator>,
+        /// The rows a collecting sink keeps, for the run's owner.
+        collected: Option<CollectedRows>,
+    },
 }
 
-/// Builds the reader of a source node and how its rows tell time.
-pub fn build_source(ctx: &NodeContext) -> Result<(Box<dyn Source>, SourceTime), RunError> {
-    let NodeKind::Source(kind) = &ctx.node.kind else {
-        return Err(err(ctx.node, "not a source"));
+/// Whether a kind keeps an event-time trace the app can show, and if so its allowed lateness and
+/// how many aggregate columns end its results.
+pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
+    match kind {
+        PlannedKind::Window(w) => Some((w.config.allowed_lateness.as_millis(), w.aggregates.len())),
+        PlannedKind::Generator(_)
+        | PlannedKind::CsvSource(_)
+        | PlannedKind::JsonLinesSource(_)
+        | PlannedKind::Filter(_)
+        | PlannedKind::Map(_)
+        | PlannedKind::Union(_)
+        | PlannedKind::Route(_)
+        | PlannedKind::Deduplicate(_)
+        | PlannedKind::Chart(_)
+        | PlannedKind::Table(_)
+        | PlannedKind::Console(_)
+        | PlannedKind::CsvSink(_)
+        | PlannedKind::JsonLinesSink(_) => None,
+    }
+}
+
+/// Builds one instance of `ctx.node`.
+pub fn build(ctx: &BuildContext) -> Result<Built, RunError> {
+    build_kind(ctx).map_err(|e| e.in_node(&ctx.node.id))
+}
+
+fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
+    let node = ctx.node;
+    let operator = |operator: Box<dyn Operator>| Built::Operator {
+        operator,
+        collected: None,
     };
-    let schema = ctx
-        .outputs
-        .first()
-        .cloned()
-        .ok_or_else(|| err(ctx.node, "no output schema"))?;
-    let (time, time_column) = match kind.time() {
+    Ok(match &node.kind {
+        PlannedKind::Generator(p) => {
+            let schema = output_schema(node, 0)?;
+            let (time, _) = source_time(&p.config.time, &schema)?;
+            Built::Source {
+                source: Box::new(generator::build(p, schema)),
+                time,
+            }
+        }
+        PlannedKind::CsvSource(p) => {
+            let schema = output_schema(node, 0)?;
+            let (time, column) = source_time(&p.time, &schema)?;
+            Built::Source {
+                source: Box::new(csv_source::build(p, schema, column)?),
+                time,
+            }
+        }
+        PlannedKind::JsonLinesSource(p) => {
+            let schema = output_schema(node, 0)?;
+            let (time, column) = source_time(&p.time, &schema)?;
+            Built::Source {
+                source: Box::new(json_source::build(p, schema, column)?),
+                time,
+            }
+        }
+        PlannedKind::Filter(p) => operator(filter::build(p)),
+        PlannedKind::Map(p) => operator(map::build(p, output_schema(node, 0)?)),
+        PlannedKind::Union(_) => operator(union::build(output_schema(node, 0)?)),
+        PlannedKind::Route(p) => operator(route::build(p)),
+        PlannedKind::Deduplicate(p) => {
+            operator(deduplicate::build(p, &input_schema(node, 0)?, ctx.metrics)?)
+        }
+        PlannedKind::Window(p) => operator(window::build(p, node, ctx.metrics, ctx.trace.clone())?),
+        PlannedKind::Chart(_) | PlannedKind::Table(_) => {
+            let (operator, rows) = collector::build(ctx.collector_max_rows);
+            Built::Operator {
+                operator,
+                collected: Some(rows),
+            }
+        }
+        PlannedKind::Console(c) => sink(ctx, console::build(&node.id, c, ctx.console)),
+        PlannedKind::CsvSink(p) => sink(ctx, file_sink::build_csv(p)?),
+        PlannedKind::JsonLinesSink(p) => sink(ctx, file_sink::build_json_lines(p)?),
+    })
+}
+
+/// A sink; when every sink's rows are wanted, with a copy kept in memory.
+fn sink(ctx: &BuildContext, operator: Box<dyn Operator>) -> Built {
+    if !ctx.collect_all_sinks {
+        return Built::Operator {
+            operator,
+            collected: None,
+        };
+    }
+    let (operator, rows) = collector::tee(operator);
+    Built::Operator {
+        operator,
+        collected: Some(rows),
+    }
+}
+
+fn output_schema(node: &NodePlan, port: usize) -> Result<SchemaRef, RunError> {
+    node.outputs
+        .get(port)
+        .map(|p| Arc::clone(&p.schema))
+        .ok_or_else(|| RunError::internal(format!("no schema for output {port}")))
+}
+
+fn input_schema(node: &NodePlan, port: usize) -> Result<SchemaRef, RunError> {
+    node.inputs
+        .get(port)
+        .map(|p| Arc::clone(&p.schema))
+        .ok_or_else(|| RunError::internal(format!("no schema for input {port}")))
+}
+
+/// How a source's rows tell time, and the index of its event-time column.
+fn source_time(time: &Time, schema: &SchemaRef) -> Result<(SourceTime, Option<usize>), RunError> {
+    match time {
         Time::EventTime(t) => {
             let column = schema
                 .index_of(&t.column)
-                .map_err(|_| err(ctx.node, format!("no event-time column `{}`", t.column)))?;
-            (
+                .map_err(|_| RunError::internal(format!("no event-time column `{}`", t.column)))?;
+            Ok((
                 SourceTime::Event {
                     column,
                     max_out_of_orderness_ms: t.max_out_of_orderness.as_millis(),
@@ -75,213 +165,8 @@ pub fn build_source(ctx: &NodeContext) -> Result<(Box<dyn Source>, SourceTime), 
                         .map(|d| std::time::Duration::from_millis(d.as_millis().max(0) as u64)),
                 },
                 Some(column),
-            )
-        }
-        Time::ProcessingTime => (SourceTime::Processing, None),
-    };
-    let source: Box<dyn Source> = match kind {
-        SourceKind::Generator(g) => {
-            Box::new(GeneratorSourceReader::new(g, schema).map_err(|e| err(ctx.node, e.message))?)
-        }
-        SourceKind::CsvFile(c) => Box::new(
-            CsvSource::open(
-                &ctx.base_dir.join(&c.path),
-                c.header,
-                c.delimiter,
-                schema,
-                time_column,
-            )
-            .map_err(|e| err(ctx.node, e.message))?,
-        ),
-        SourceKind::JsonLinesFile(j) => Box::new(
-            JsonLinesSource::open(&ctx.base_dir.join(&j.path), schema, time_column)
-                .map_err(|e| err(ctx.node, e.message))?,
-        ),
-    };
-    Ok((source, time))
-}
-
-/// The key columns rows are partitioned by when entering this node, if it is keyed.
-pub fn partition_keys(node: &Node) -> Option<&[String]> {
-    match &node.kind {
-        NodeKind::Window(w) if !w.key_by.is_empty() => Some(&w.key_by),
-        _ => None,
-    }
-}
-
-/// Builds one instance of a transform, window or sink node. Sinks that keep rows in memory
-/// return their shared rows.
-pub fn build_operator(
-    ctx: &NodeContext,
-    metrics: &Arc<InstanceMetrics>,
-) -> Result<(Box<dyn Operator>, Option<CollectedRows>), RunError> {
-    let node = ctx.node;
-    let input = ctx
-        .inputs
-        .first()
-        .cloned()
-        .ok_or_else(|| err(node, "no input schema"))?;
-    let output = ctx.outputs.first().cloned();
-    let plan_err = |e: crate::expr::ExprError| err(node, e.to_string());
-    let op: Box<dyn Operator> = match &node.kind {
-        NodeKind::Source(_) => return Err(err(node, "a source is not an operator")),
-        NodeKind::Transform(TransformKind::Filter(f)) => Box::new(FilterOperator {
-            predicate: plan_predicate(&f.predicate, &input).map_err(plan_err)?,
-        }),
-        NodeKind::Transform(TransformKind::Map(m)) => {
-            let items = m
-                .columns
-                .iter()
-                .map(|c| ProjectionItem::plan(c, &input))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(plan_err)?;
-            let output = output.ok_or_else(|| err(node, "no output schema"))?;
-            Box::new(MapOperator::new(
-                items,
-                m.keep_input_columns,
-                &input,
-                output,
             ))
         }
-        NodeKind::Transform(TransformKind::Route(r)) => Box::new(RouteOperator {
-            predicates: r
-                .routes
-                .iter()
-                .map(|route| plan_predicate(&route.predicate, &input))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(plan_err)?,
-        }),
-        NodeKind::Transform(TransformKind::Union(_)) => Box::new(UnionOperator {
-            output_schema: output.ok_or_else(|| err(node, "no output schema"))?,
-        }),
-        NodeKind::Window(w) => build_window(ctx, w, &input, metrics)?,
-        NodeKind::Sink(sink) => return build_sink(ctx, sink),
-    };
-    Ok((op, None))
-}
-
-fn build_window(
-    ctx: &NodeContext,
-    w: &WindowConfig,
-    input: &SchemaRef,
-    metrics: &Arc<InstanceMetrics>,
-) -> Result<Box<dyn Operator>, RunError> {
-    let node = ctx.node;
-    let specs = w
-        .aggregates
-        .iter()
-        .map(|a| plan_aggregate(a, input))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(node, e.to_string()))?;
-    let aggregates = Aggregates::new(&specs);
-    let keys = KeyTable::new(KeyEncoder::new(input, &w.key_by).map_err(|e| err(node, e.message))?);
-    let time = match &ctx.input_time {
-        Some(TimeAttr::Event { column, shift_ms }) => RowTime::Event {
-            column: input
-                .index_of(column)
-                .map_err(|_| err(node, format!("the time column `{column}` is missing")))?,
-            shift_ms: *shift_ms,
-        },
-        Some(TimeAttr::Processing) => RowTime::Processing,
-        Some(TimeAttr::None { why }) => {
-            return Err(err(node, format!("the rows have no time: {why}")));
-        }
-        None => return Err(err(node, "the rows' time is unknown")),
-    };
-    let output_schema = ctx
-        .outputs
-        .first()
-        .cloned()
-        .ok_or_else(|| err(node, "no output schema"))?;
-    if let WindowShape::Count(c) = &w.window {
-        return Ok(Box::new(CountWindowOperator::new(
-            c.size,
-            time,
-            aggregates,
-            output_schema,
-            keys,
-            Arc::clone(metrics),
-        )));
-    }
-    let assigner = match &w.window {
-        WindowShape::Tumbling(t) => Assigner::Tumbling {
-            size: t.size.as_millis(),
-            offset: t.offset.as_millis(),
-        },
-        WindowShape::Sliding(s) => Assigner::Sliding {
-            size: s.size.as_millis(),
-            slide: s.slide.as_millis(),
-            offset: s.offset.as_millis(),
-        },
-        WindowShape::Session(s) => Assigner::Session {
-            gap: s.gap.as_millis(),
-        },
-        WindowShape::Count(_) => unreachable!("handled above"),
-    };
-    let config = TimeWindowConfig {
-        assigner,
-        time,
-        allowed_lateness_ms: w.allowed_lateness.as_millis(),
-        early_every_ms: match w.emit {
-            Emit::OnWatermark => None,
-            Emit::Early(every) => Some(every.as_millis()),
-        },
-        aggregates,
-        output_schema,
-        late_schema: ctx
-            .outputs
-            .get(1)
-            .cloned()
-            .ok_or_else(|| err(node, "no late schema"))?,
-        trace: ctx.trace.clone(),
-    };
-    Ok(Box::new(TimeWindowOperator::new(
-        config,
-        keys,
-        Arc::clone(metrics),
-    )))
-}
-
-fn build_sink(
-    ctx: &NodeContext,
-    sink: &SinkKind,
-) -> Result<(Box<dyn Operator>, Option<CollectedRows>), RunError> {
-    let node = ctx.node;
-    match sink {
-        SinkKind::Chart(_) | SinkKind::Table(_) => {
-            let rows: CollectedRows = Arc::new(Mutex::new(Collected::default()));
-            let op = CollectorSink {
-                rows: Arc::clone(&rows),
-                max_rows: ctx.collector_max_rows,
-            };
-            Ok((Box::new(op), Some(rows)))
-        }
-        SinkKind::Console(c) => Ok((
-            Box::new(ConsoleSink {
-                node: node.id.clone(),
-                format: c.format,
-                max_rows: c.max_rows,
-                printed: 0,
-                writer: Arc::clone(&ctx.console),
-            }),
-            None,
-        )),
-        SinkKind::CsvFile(c) => Ok((
-            Box::new(
-                FileSink::create(
-                    &ctx.base_dir.join(&c.path),
-                    FileFormat::Csv { header: c.header },
-                )
-                .map_err(|e| err(node, e))?,
-            ),
-            None,
-        )),
-        SinkKind::JsonLinesFile(j) => Ok((
-            Box::new(
-                FileSink::create(&ctx.base_dir.join(&j.path), FileFormat::JsonLines)
-                    .map_err(|e| err(node, e))?,
-            ),
-            None,
-        )),
+        Time::ProcessingTime => Ok((SourceTime::Processing, None)),
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::message::Timestamp;
+use super::contract::Timestamp;
 
 /// How fast event time plays back.
 #[derive(Debug, Clone, Copy, PartialEq)]

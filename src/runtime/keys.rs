@@ -7,7 +7,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 
-use super::error::RunError;
+use super::contract::RunError;
 
 /// Encodes the key columns of a batch into comparable byte rows, and decodes them back.
 pub struct KeyEncoder {
@@ -23,7 +23,7 @@ impl KeyEncoder {
             .map(|c| {
                 schema
                     .index_of(c)
-                    .map_err(|_| RunError::general(format!("key column `{c}` is missing")))
+                    .map_err(|_| RunError::internal(format!("key column `{c}` is missing")))
             })
             .collect::<Result<_, _>>()?;
         let converter = if indices.is_empty() {
@@ -33,7 +33,7 @@ impl KeyEncoder {
                 .iter()
                 .map(|&i| SortField::new(schema.field(i).data_type().clone()))
                 .collect();
-            Some(RowConverter::new(fields).map_err(|e| RunError::general(e.to_string()))?)
+            Some(RowConverter::new(fields).map_err(|e| RunError::internal(e.to_string()))?)
         };
         Ok(Self {
             columns: indices,
@@ -58,7 +58,7 @@ impl KeyEncoder {
         converter
             .convert_columns(&arrays)
             .map(Some)
-            .map_err(|e| RunError::general(e.to_string()))
+            .map_err(|e| RunError::internal(e.to_string()))
     }
 
     /// Turns stored key bytes back into key columns.
@@ -73,7 +73,7 @@ impl KeyEncoder {
         let rows: Vec<_> = keys.into_iter().map(|k| parser.parse(k)).collect();
         converter
             .convert_rows(rows)
-            .map_err(|e| RunError::general(e.to_string()))
+            .map_err(|e| RunError::internal(e.to_string()))
     }
 }
 

@@ -1,64 +1,11 @@
-//! Live counters each operator bumps (atomics, never locks), and the snapshots a sampler makes of them.
+//! Snapshots of the operators' live counters, with rates, made by the run's sampler.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::message::{MIN_WATERMARK, Timestamp};
-
-/// Counters of one running instance of a node.
-#[derive(Debug)]
-pub struct InstanceMetrics {
-    pub rows_in: AtomicU64,
-    pub rows_out: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub batches_in: AtomicU64,
-    /// Rows that arrived after their window closed and went to the `late` port.
-    pub late_rows: AtomicU64,
-    /// Late rows thrown away because `late` is not connected.
-    pub dropped_rows: AtomicU64,
-    /// Rows that could not be read (sources) and went to `errors` or were counted.
-    pub error_rows: AtomicU64,
-    /// Results emitted again because a late row updated a fired window.
-    pub late_firings: AtomicU64,
-    pub watermark: AtomicI64,
-    /// The newest event time seen, to show how far the watermark lags behind it.
-    pub max_event_time: AtomicI64,
-    pub open_windows: AtomicU64,
-    pub keys: AtomicU64,
-    pub busy_nanos: AtomicU64,
-    /// Queue fill of each input, in per mille of its capacity.
-    pub input_fill_permille: Vec<AtomicU64>,
-}
-
-impl InstanceMetrics {
-    pub fn new(inputs: usize) -> Self {
-        Self {
-            rows_in: AtomicU64::new(0),
-            rows_out: AtomicU64::new(0),
-            bytes_in: AtomicU64::new(0),
-            batches_in: AtomicU64::new(0),
-            late_rows: AtomicU64::new(0),
-            dropped_rows: AtomicU64::new(0),
-            error_rows: AtomicU64::new(0),
-            late_firings: AtomicU64::new(0),
-            watermark: AtomicI64::new(MIN_WATERMARK),
-            max_event_time: AtomicI64::new(MIN_WATERMARK),
-            open_windows: AtomicU64::new(0),
-            keys: AtomicU64::new(0),
-            busy_nanos: AtomicU64::new(0),
-            input_fill_permille: (0..inputs).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Relaxed);
-    }
-
-    pub fn see_event_time(&self, ts: Timestamp) {
-        self.max_event_time.fetch_max(ts, Relaxed);
-    }
-}
+use super::contract::message::{MIN_WATERMARK, Timestamp};
+use super::contract::metrics::InstanceMetrics;
 
 /// Counters of every instance of one node.
 #[derive(Debug)]

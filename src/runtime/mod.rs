@@ -1,22 +1,24 @@
-//! The engine: a validated pipeline becomes operator instances on named threads, joined by bounded
-//! channels carrying Arrow batches and in-band control (watermarks, idleness, end). No egui here.
+//! The engine: a plan becomes operator instances on named threads, joined by bounded channels
+//! carrying Arrow batches and in-band control (watermarks, the run's clock, barriers, idleness,
+//! end). `contract` is what plugs into it; `build` is the one place that names connectors. No egui.
 
 pub mod build;
 pub mod clock;
-pub mod error;
+pub mod contract;
+pub mod edges;
+pub mod handle;
 pub mod keys;
-pub mod message;
 pub mod metrics;
-pub mod operator;
 pub mod operators;
-pub mod outputs;
 pub mod run;
-pub mod source;
+pub mod source_loop;
 pub mod tap;
 pub mod task;
 pub mod trace;
 pub mod window;
+pub mod wiring;
 
 pub use clock::Speed;
-pub use error::RunError;
-pub use run::{RunHandle, RunOptions, RunReport, RunStatus, start};
+pub use contract::RunError;
+pub use handle::{RunHandle, RunReport, RunStatus};
+pub use run::{RunOptions, start, start_pipeline};

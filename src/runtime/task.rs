@@ -1,5 +1,6 @@
 //! The loop of one operator instance: receive from its inputs in order, track each input's
-//! watermark, call the operator's hooks, forward the combined watermark.
+//! watermark and clock, align checkpoint barriers, call the operator's hooks, and forward the
+//! combined watermark, clock and barriers downstream.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -7,10 +8,10 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Select};
 
-use super::message::{MIN_WATERMARK, Message, Timestamp};
-use super::metrics::InstanceMetrics;
-use super::operator::{OpResult, Operator};
-use super::outputs::{Output, SendFailure};
+use super::contract::{
+    BarrierId, InstanceMetrics, MIN_WATERMARK, Message, OpResult, Operator, Output, SendFailure,
+    Timestamp,
+};
 
 /// One channel feeding this instance, and the input port it belongs to.
 pub struct Input {
@@ -21,8 +22,18 @@ pub struct Input {
 #[derive(Clone, Copy)]
 struct InputState {
     watermark: Timestamp,
+    /// The run's clock on this channel; `MIN_WATERMARK` until the first `Time`.
+    time: Timestamp,
     idle: bool,
     ended: bool,
+    /// The barrier this channel delivered; it is not read again until every channel has.
+    barrier: Option<BarrierId>,
+}
+
+impl InputState {
+    fn active(&self) -> bool {
+        !self.ended && !self.idle
+    }
 }
 
 /// How a task ended.
@@ -31,6 +42,15 @@ pub enum TaskEnd {
     Finished,
     /// An upstream vanished without ending (the run is stopping or failed elsewhere).
     Aborted,
+}
+
+/// What the loop has passed downstream so far.
+struct Progress {
+    watermark: Timestamp,
+    time: Timestamp,
+    /// The newest multiple of the tick interval `on_tick` was called for.
+    tick: Option<Timestamp>,
+    all_idle: bool,
 }
 
 /// Runs `operator` until all inputs end.
@@ -43,13 +63,20 @@ pub fn run_operator(
     let mut state = vec![
         InputState {
             watermark: MIN_WATERMARK,
+            time: MIN_WATERMARK,
             idle: false,
             ended: false,
+            barrier: None,
         };
         inputs.len()
     ];
-    let mut emitted = MIN_WATERMARK;
-    let mut all_idle = false;
+    let mut progress = Progress {
+        watermark: MIN_WATERMARK,
+        time: MIN_WATERMARK,
+        tick: None,
+        all_idle: false,
+    };
+    let tick_every = operator.tick_interval_ms().filter(|&ms| ms > 0);
     loop {
         let Some((index, message)) = receive(&inputs, &state) else {
             operator.on_abort();
@@ -76,6 +103,14 @@ pub fn run_operator(
                 state[index].watermark = state[index].watermark.max(w);
                 Ok(())
             }
+            Message::Time(t) => {
+                state[index].time = state[index].time.max(t);
+                Ok(())
+            }
+            Message::Barrier(id) => {
+                state[index].barrier = Some(id);
+                Ok(())
+            }
             Message::Idle => {
                 state[index].idle = true;
                 Ok(())
@@ -86,26 +121,20 @@ pub fn run_operator(
             }
         };
         result?;
-        // The combined watermark is the minimum over inputs that are neither idle nor ended.
-        let active: Vec<&InputState> = state.iter().filter(|s| !s.ended && !s.idle).collect();
-        let combined = if state.iter().all(|s| s.ended) {
-            None
-        } else {
-            active.iter().map(|s| s.watermark).min()
-        };
-        if let Some(w) = combined
-            && w > emitted
-        {
-            emitted = w;
-            metrics.watermark.store(w, Relaxed);
-            operator.on_watermark(w, &mut out)?;
-            out.watermark(w)?;
-        }
-        let now_idle = active.is_empty() && !state.iter().all(|s| s.ended);
-        if now_idle && !all_idle {
+        align_barriers(&mut state, operator.as_mut(), &mut out)?;
+        advance_watermark(&state, &mut progress, operator.as_mut(), &mut out, &metrics)?;
+        advance_clock(
+            &state,
+            &mut progress,
+            tick_every,
+            operator.as_mut(),
+            &mut out,
+        )?;
+        let now_idle = state.iter().all(|s| !s.active()) && !state.iter().all(|s| s.ended);
+        if now_idle && !progress.all_idle {
             out.idle()?;
         }
-        all_idle = now_idle;
+        progress.all_idle = now_idle;
         InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
         if state.iter().all(|s| s.ended) {
             operator.on_end(&mut out)?;
@@ -115,11 +144,99 @@ pub fn run_operator(
     }
 }
 
-/// Waits for the next message on any input that has not ended; `None` if an input vanished.
+/// Once every channel that has not ended delivered the same barrier, the operator snapshots, the
+/// barrier goes downstream, and the channels are read again (Flink's aligned checkpoints).
+fn align_barriers(
+    state: &mut [InputState],
+    operator: &mut dyn Operator,
+    out: &mut Output,
+) -> OpResult {
+    let Some(id) = state.iter().find_map(|s| s.barrier) else {
+        return Ok(());
+    };
+    let aligned = state.iter().all(|s| s.ended || s.barrier == Some(id));
+    if !aligned {
+        return Ok(());
+    }
+    operator.on_barrier(id, out)?;
+    out.barrier(id)?;
+    for s in state.iter_mut() {
+        s.barrier = None;
+    }
+    Ok(())
+}
+
+/// The combined watermark is the minimum over inputs that are neither idle nor ended.
+fn advance_watermark(
+    state: &[InputState],
+    progress: &mut Progress,
+    operator: &mut dyn Operator,
+    out: &mut Output,
+    metrics: &InstanceMetrics,
+) -> OpResult {
+    if state.iter().all(|s| s.ended) {
+        return Ok(());
+    }
+    let combined = state
+        .iter()
+        .filter(|s| s.active())
+        .map(|s| s.watermark)
+        .min();
+    if let Some(w) = combined
+        && w > progress.watermark
+    {
+        progress.watermark = w;
+        metrics.watermark.store(w, Relaxed);
+        operator.on_watermark(w, out)?;
+        out.watermark(w)?;
+    }
+    Ok(())
+}
+
+/// The combined clock is the minimum over active inputs that carry one; crossing a multiple of
+/// the tick interval calls `on_tick` once, with the newest multiple crossed.
+fn advance_clock(
+    state: &[InputState],
+    progress: &mut Progress,
+    tick_every: Option<i64>,
+    operator: &mut dyn Operator,
+    out: &mut Output,
+) -> OpResult {
+    let combined = state
+        .iter()
+        .filter(|s| s.active() && s.time != MIN_WATERMARK)
+        .map(|s| s.time)
+        .min();
+    let Some(now) = combined.filter(|&t| t > progress.time) else {
+        return Ok(());
+    };
+    progress.time = now;
+    if let Some(every) = tick_every {
+        let boundary = now - now.rem_euclid(every);
+        match progress.tick {
+            // The first reading sets where ticks count from.
+            None => progress.tick = Some(boundary),
+            Some(last) if boundary > last => {
+                progress.tick = Some(boundary);
+                operator.on_tick(boundary, out)?;
+            }
+            Some(_) => {}
+        }
+    }
+    out.time(now)
+}
+
+/// Waits for the next message on a channel that has neither ended nor delivered a barrier the
+/// others have not yet; `None` if a channel vanished.
 fn receive(inputs: &[Input], state: &[InputState]) -> Option<(usize, Message)> {
-    let open: Vec<usize> = (0..inputs.len()).filter(|&i| !state[i].ended).collect();
+    let open: Vec<usize> = (0..inputs.len())
+        .filter(|&i| !state[i].ended && state[i].barrier.is_none())
+        .collect();
     if let [only] = open.as_slice() {
         return inputs[*only].rx.recv().ok().map(|m| (*only, m));
+    }
+    if open.is_empty() {
+        return None;
     }
     let mut select = Select::new();
     for &i in &open {
@@ -128,4 +245,206 @@ fn receive(inputs: &[Input], state: &[InputState]) -> Option<(usize, Message)> {
     let operation = select.select();
     let index = open[operation.index()];
     operation.recv(&inputs[index].rx).ok().map(|m| (index, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::contract::Captured;
+    use arrow::array::Int64Array;
+    use arrow::record_batch::RecordBatch;
+    use crossbeam_channel::{Sender, unbounded};
+    use std::sync::Mutex;
+
+    /// Records every hook call as text, to check the order the loop calls them in.
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        tick_every: Option<i64>,
+    }
+
+    impl Operator for Recorder {
+        fn on_batch(&mut self, port: usize, batch: RecordBatch, _: &mut Output) -> OpResult {
+            let first = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .map_or(-1, |a| a.value(0));
+            let fields = batch.schema().fields().len();
+            self.log.lock().unwrap().push(format!(
+                "batch {first} on port {port} with {fields} columns"
+            ));
+            Ok(())
+        }
+        fn on_watermark(&mut self, watermark: Timestamp, _: &mut Output) -> OpResult {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("watermark {watermark}"));
+            Ok(())
+        }
+        fn tick_interval_ms(&self) -> Option<i64> {
+            self.tick_every
+        }
+        fn on_tick(&mut self, now: Timestamp, _: &mut Output) -> OpResult {
+            self.log.lock().unwrap().push(format!("tick {now}"));
+            Ok(())
+        }
+        fn on_barrier(&mut self, barrier: BarrierId, _: &mut Output) -> OpResult {
+            self.log.lock().unwrap().push(format!("barrier {barrier}"));
+            Ok(())
+        }
+    }
+
+    fn rows(first: i64, columns: usize) -> Message {
+        let columns: Vec<(String, arrow::array::ArrayRef)> = (0..columns)
+            .map(|c| {
+                (
+                    format!("c{c}"),
+                    Arc::new(Int64Array::from(vec![first])) as _,
+                )
+            })
+            .collect();
+        Message::Batch(RecordBatch::try_from_iter(columns).unwrap())
+    }
+
+    fn run(
+        channels: Vec<(usize, Vec<Message>)>,
+        tick_every: Option<i64>,
+    ) -> (Vec<String>, Captured) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut inputs = Vec::new();
+        let mut keep: Vec<Sender<Message>> = Vec::new();
+        for (port, messages) in channels {
+            let (tx, rx) = unbounded();
+            for m in messages {
+                tx.send(m).unwrap();
+            }
+            keep.push(tx);
+            inputs.push(Input { rx, port });
+        }
+        let (out, captured) = Output::capturing(1);
+        let operator = Box::new(Recorder {
+            log: Arc::clone(&log),
+            tick_every,
+        });
+        let metrics = Arc::new(InstanceMetrics::new(inputs.len()));
+        assert!(matches!(
+            run_operator(operator, inputs, out, metrics),
+            Ok(TaskEnd::Finished)
+        ));
+        drop(keep);
+        let log = log.lock().unwrap().clone();
+        (log, captured)
+    }
+
+    fn position(log: &[String], entry: &str) -> usize {
+        log.iter()
+            .position(|l| l == entry)
+            .unwrap_or_else(|| panic!("{entry} missing from {log:?}"))
+    }
+
+    #[test]
+    fn a_barrier_waits_for_every_input_before_anything_after_it_is_processed() {
+        let (log, captured) = run(
+            vec![
+                (
+                    0,
+                    vec![rows(1, 1), Message::Barrier(7), rows(2, 1), Message::End],
+                ),
+                (
+                    1,
+                    vec![rows(3, 2), Message::Barrier(7), rows(4, 2), Message::End],
+                ),
+            ],
+            None,
+        );
+        let barrier = position(&log, "barrier 7");
+        assert!(position(&log, "batch 1 on port 0 with 1 columns") < barrier);
+        assert!(position(&log, "batch 3 on port 1 with 2 columns") < barrier);
+        assert!(position(&log, "batch 2 on port 0 with 1 columns") > barrier);
+        assert!(position(&log, "batch 4 on port 1 with 2 columns") > barrier);
+        let forwarded = captured
+            .messages()
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::Barrier(7)))
+            .count();
+        assert_eq!(forwarded, 1, "the barrier goes downstream once");
+    }
+
+    #[test]
+    fn the_watermark_is_the_minimum_of_the_inputs_each_with_its_own_schema() {
+        // The inputs end only after both watermarks were taken in, so neither input's end can
+        // let the other's watermark through on its own.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx0, rx0) = unbounded();
+        let (tx1, rx1) = unbounded();
+        for (tx, m) in [
+            (&tx0, rows(1, 1)),
+            (&tx0, Message::Watermark(100)),
+            (&tx1, rows(2, 3)),
+            (&tx1, Message::Watermark(40)),
+        ] {
+            tx.send(m).unwrap();
+        }
+        let operator = Box::new(Recorder {
+            log: Arc::clone(&log),
+            tick_every: None,
+        });
+        let inputs = vec![Input { rx: rx0, port: 0 }, Input { rx: rx1, port: 1 }];
+        let task = std::thread::spawn(move || {
+            let (out, _) = Output::capturing(1);
+            run_operator(operator, inputs, out, Arc::new(InstanceMetrics::new(2))).is_ok()
+        });
+        let started = Instant::now();
+        while log.lock().unwrap().len() < 3 && started.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        tx0.send(Message::End).unwrap();
+        tx1.send(Message::End).unwrap();
+        assert!(task.join().unwrap());
+        let log = log.lock().unwrap().clone();
+        assert!(log.contains(&"batch 1 on port 0 with 1 columns".to_string()));
+        assert!(log.contains(&"batch 2 on port 1 with 3 columns".to_string()));
+        let watermarks: Vec<&String> = log.iter().filter(|l| l.starts_with("watermark")).collect();
+        assert_eq!(watermarks, vec!["watermark 40"]);
+    }
+
+    #[test]
+    fn ticks_come_once_per_interval_crossed_and_in_stream_order() {
+        let (log, captured) = run(
+            vec![(
+                0,
+                vec![
+                    Message::Time(1_000),
+                    rows(1, 1),
+                    Message::Time(1_500),
+                    rows(2, 1),
+                    Message::Time(2_100),
+                    rows(3, 1),
+                    Message::Time(7_300),
+                    Message::End,
+                ],
+            )],
+            Some(1_000),
+        );
+        assert_eq!(
+            log,
+            vec![
+                "batch 1 on port 0 with 1 columns",
+                "batch 2 on port 0 with 1 columns",
+                "tick 2000",
+                "batch 3 on port 0 with 1 columns",
+                "tick 7000",
+            ]
+        );
+        let times: Vec<i64> = captured
+            .messages()
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Message::Time(t) => Some(*t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(times, vec![1_000, 1_500, 2_100, 7_300]);
+    }
 }

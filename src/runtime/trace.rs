@@ -1,13 +1,17 @@
 //! The event-time trace of a window node: which events arrived when, how they were judged (in time,
 //! late but allowed, too late), how the watermark moved, and when windows fired. Off until the app
-//! asks for it; when on, the operator records into small rings the UI reads.
+//! asks for it; when on, operators record ids, times and Arrow data into small rings the UI reads —
+//! nothing is formatted while the pipeline runs.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::message::Timestamp;
+use arrow::array::ArrayRef;
+use arrow::record_batch::RecordBatch;
+
+use super::contract::Timestamp;
 
 /// How the window judged an arriving event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +24,21 @@ pub enum Outcome {
     TooLate,
 }
 
+/// A key of the trace: an index into [`TraceData::keys`].
+pub type TraceKey = u32;
+
+/// The trace key of every key past the first [`KEYS`] (a stream of ever-new keys).
+pub const OTHER_KEYS: TraceKey = TraceKey::MAX;
+
 /// One arriving event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracedEvent {
     /// Wall seconds since the run started, when the event reached the window.
     pub wall_secs: f64,
     pub event_time: Timestamp,
-    pub key: String,
+    pub key: TraceKey,
     pub outcome: Outcome,
-    /// Which recent batch holds the event's row, and where.
+    /// Which recent input batch holds the event's row, and where.
     pub batch: u64,
     pub row: u32,
 }
@@ -47,10 +57,11 @@ pub struct TracedFiring {
     pub wall_secs: f64,
     pub start: Timestamp,
     pub end: Timestamp,
-    pub key: String,
+    pub key: TraceKey,
     pub kind: FiringKind,
-    /// The result's aggregates, as `name=value` text.
-    pub values: String,
+    /// Which recent result batch holds the result row, and where.
+    pub result: u64,
+    pub row: u32,
 }
 
 /// What the trace holds.
@@ -62,31 +73,39 @@ pub struct TraceData {
     pub firings: VecDeque<TracedFiring>,
     pub allowed_lateness_ms: i64,
     /// The most recent input batches, so the app can show an event's whole row.
-    pub batches: VecDeque<(u64, arrow::record_batch::RecordBatch)>,
+    pub batches: VecDeque<(u64, RecordBatch)>,
     pub next_batch: u64,
+    /// The most recent result batches, so the app can show a firing's values.
+    pub results: VecDeque<(u64, RecordBatch)>,
+    pub next_result: u64,
+    /// Each traced key's columns (one row each), by trace key; shared, so a copy is cheap.
+    pub keys: Vec<Arc<[ArrayRef]>>,
+    /// How many columns at the end of a result are aggregates.
+    pub aggregate_columns: usize,
 }
 
 impl TraceData {
-    /// The row of an event as `column=value` pairs, while its batch is still kept.
-    pub fn row_text(&self, event: &TracedEvent) -> Option<String> {
+    /// Remembers a key's columns and gives its trace key (the shared one past [`KEYS`]).
+    pub fn add_key(&mut self, columns: Vec<ArrayRef>) -> TraceKey {
+        if self.keys.len() >= KEYS {
+            return OTHER_KEYS;
+        }
+        self.keys.push(Arc::from(columns));
+        (self.keys.len() - 1) as TraceKey
+    }
+
+    /// The input row of an event, while its batch is still kept.
+    pub fn event_row(&self, event: &TracedEvent) -> Option<(&RecordBatch, usize)> {
         let (_, batch) = self.batches.iter().find(|(id, _)| *id == event.batch)?;
         let row = event.row as usize;
-        (row < batch.num_rows()).then(|| {
-            batch
-                .schema()
-                .fields()
-                .iter()
-                .zip(batch.columns())
-                .map(|(f, c)| {
-                    format!(
-                        "{}={}",
-                        f.name(),
-                        crate::connectors::values::cell_text(c.as_ref(), row)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+        (row < batch.num_rows()).then_some((batch, row))
+    }
+
+    /// The result row of a firing, while its batch is still kept.
+    pub fn firing_row(&self, firing: &TracedFiring) -> Option<(&RecordBatch, usize)> {
+        let (_, batch) = self.results.iter().find(|(id, _)| *id == firing.result)?;
+        let row = firing.row as usize;
+        (row < batch.num_rows()).then_some((batch, row))
     }
 }
 
@@ -94,6 +113,8 @@ const EVENTS: usize = 4000;
 const WATERMARKS: usize = 2000;
 const FIRINGS: usize = 2000;
 const BATCH_ROWS: usize = 20_000;
+/// Distinct keys the trace tells apart; later keys share one entry.
+pub const KEYS: usize = 10_000;
 
 /// Shared by every instance of one window node and the app.
 #[derive(Debug)]
@@ -104,12 +125,13 @@ pub struct EventTrace {
 }
 
 impl EventTrace {
-    pub fn new(allowed_lateness_ms: i64) -> Self {
+    pub fn new(allowed_lateness_ms: i64, aggregate_columns: usize) -> Self {
         Self {
             enabled: AtomicBool::new(false),
             started: Instant::now(),
             data: Mutex::new(TraceData {
                 allowed_lateness_ms,
+                aggregate_columns,
                 ..TraceData::default()
             }),
         }
@@ -129,8 +151,9 @@ impl EventTrace {
 
     /// Records under the lock; skips (never waits) when the reader holds it.
     pub fn record(&self, write: impl FnOnce(&mut TraceData)) {
-        if let Ok(mut data) = self.data.try_lock() {
-            write(&mut data);
+        if let Ok(mut guard) = self.data.try_lock() {
+            let data = &mut *guard;
+            write(data);
             while data.events.len() > EVENTS {
                 data.events.pop_front();
             }
@@ -140,11 +163,13 @@ impl EventTrace {
             while data.firings.len() > FIRINGS {
                 data.firings.pop_front();
             }
-            // Keep enough recent rows to cover the traced events, but never more than that.
-            let mut rows: usize = data.batches.iter().map(|(_, b)| b.num_rows()).sum();
-            while rows > BATCH_ROWS && data.batches.len() > 1 {
-                if let Some((_, b)) = data.batches.pop_front() {
-                    rows -= b.num_rows();
+            // Keep enough recent rows to cover the traced events and firings, never more.
+            for ring in [&mut data.batches, &mut data.results] {
+                let mut rows: usize = ring.iter().map(|(_, b)| b.num_rows()).sum();
+                while rows > BATCH_ROWS && ring.len() > 1 {
+                    if let Some((_, b)) = ring.pop_front() {
+                        rows -= b.num_rows();
+                    }
                 }
             }
         }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::model::file::{parse, to_ron_string};
-use crate::model::templates::fresh_id;
+use crate::model::node::fresh_id;
 use crate::model::{FORMAT_VERSION, Layout, Pipeline, Position};
 
 /// The selected nodes, the edges between them and their positions, as a small pipeline file.

@@ -1,23 +1,85 @@
-//! The document being edited: the pipeline, its file, undo/redo history (kept across saves),
-//! the unsaved-changes marker and the validation of the current state.
+//! The document being edited: the pipeline (private: every change is an [`Edit`] applied here, so
+//! every change can be undone), its file, the undo/redo history (kept across saves), the
+//! unsaved-changes marker and the validation of the current state.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::clipboard::paste_into;
 use crate::model::check::base_dir_of;
 use crate::model::file::{load, save};
-use crate::model::{Pipeline, Validation, validate};
+use crate::model::node::Node;
+use crate::model::{Edge, NodeKind, Pipeline, Position, Validation, validate};
 
 /// How many edits can be undone.
 const HISTORY: usize = 200;
 
+/// One change to the document, as the canvas, the inspector and the app ask for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    AddNode {
+        node: Node,
+        at: Position,
+    },
+    /// Deletes the nodes, their edges and their places on the canvas.
+    DeleteNodes(BTreeSet<String>),
+    Connect(Edge),
+    Disconnect(Edge),
+    /// Puts nodes at new places (absolute canvas positions).
+    Place(Vec<(String, Position)>),
+    /// Replaces every place on the canvas (auto-layout).
+    ReplaceLayout(BTreeMap<String, Position>),
+    SetKind {
+        id: String,
+        kind: NodeKind,
+    },
+    SetNote {
+        id: String,
+        note: String,
+    },
+    SetParallelism {
+        id: String,
+        parallelism: Option<u32>,
+    },
+    /// Renames a node; its edges and its place follow.
+    Rename {
+        from: String,
+        to: String,
+    },
+    SetName(String),
+    SetDescription(String),
+    /// Adds the nodes of copied RON text beside where they were.
+    Paste {
+        text: String,
+        shift: f32,
+    },
+}
+
+/// Edits made as one gesture (typing in one field, one drag) share a group and undo as one step:
+/// the widget being typed in or dragged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EditGroup(pub egui::Id);
+
+/// What applying an edit did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    pub changed: bool,
+    /// Nodes the edit added (a paste), to select them.
+    pub added: BTreeSet<String>,
+}
+
 pub struct EditorDocument {
-    pub pipeline: Pipeline,
+    pipeline: Pipeline,
     pub path: Option<PathBuf>,
     saved: Pipeline,
     undo: Vec<Pipeline>,
     redo: Vec<Pipeline>,
+    /// The gesture whose edits still join the last undo step.
+    open_group: Option<EditGroup>,
     validation: Validation,
     validated: bool,
+    /// Grows with every change, so views can cache what they derive from the pipeline.
+    version: u64,
 }
 
 impl EditorDocument {
@@ -29,8 +91,10 @@ impl EditorDocument {
             path,
             undo: Vec::new(),
             redo: Vec::new(),
+            open_group: None,
             validation,
             validated: true,
+            version: 0,
         }
     }
 
@@ -47,25 +111,46 @@ impl EditorDocument {
         Self::base_dir_for(self.path.as_deref())
     }
 
+    /// The pipeline as it is now.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Grows with every change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Applies one edit as one undoable step.
-    pub fn edit(&mut self, change: impl FnOnce(&mut Pipeline)) {
+    pub fn apply(&mut self, edit: Edit) -> Applied {
+        self.apply_in(edit, None)
+    }
+
+    /// Applies an edit; edits in the same `group` as the one before join its undo step.
+    pub fn apply_in(&mut self, edit: Edit, group: Option<EditGroup>) -> Applied {
         let before = self.pipeline.clone();
-        change(&mut self.pipeline);
-        if self.pipeline != before {
-            self.push_undo(before);
+        let added = change(&mut self.pipeline, edit);
+        let changed = self.pipeline != before;
+        if changed {
+            let joins = group.is_some() && group == self.open_group && !self.undo.is_empty();
+            if !joins {
+                self.push_undo(before);
+            }
+            self.redo.clear();
+            self.changed();
         }
+        self.open_group = group;
+        Applied { changed, added }
     }
 
-    /// Records the current state as an undo step before a gesture (a drag) changes it bit by bit.
-    pub fn checkpoint(&mut self) {
-        let now = self.pipeline.clone();
-        self.push_undo(now);
+    /// The current gesture is over: the next edit starts a new undo step.
+    pub fn end_group(&mut self) {
+        self.open_group = None;
     }
 
-    /// Changes the pipeline as part of a gesture started with [`Self::checkpoint`].
-    pub fn edit_in_gesture(&mut self, change: impl FnOnce(&mut Pipeline)) {
-        change(&mut self.pipeline);
-        self.validated = false;
+    /// The gesture whose edits still join the last undo step.
+    pub fn open_group(&self) -> Option<EditGroup> {
+        self.open_group
     }
 
     fn push_undo(&mut self, before: Pipeline) {
@@ -73,8 +158,11 @@ impl EditorDocument {
         if self.undo.len() > HISTORY {
             self.undo.remove(0);
         }
-        self.redo.clear();
+    }
+
+    fn changed(&mut self) {
         self.validated = false;
+        self.version += 1;
     }
 
     pub fn can_undo(&self) -> bool {
@@ -86,18 +174,20 @@ impl EditorDocument {
     }
 
     pub fn undo(&mut self) {
+        self.open_group = None;
         if let Some(previous) = self.undo.pop() {
             let now = std::mem::replace(&mut self.pipeline, previous);
             self.redo.push(now);
-            self.validated = false;
+            self.changed();
         }
     }
 
     pub fn redo(&mut self) {
+        self.open_group = None;
         if let Some(next) = self.redo.pop() {
             let now = std::mem::replace(&mut self.pipeline, next);
             self.undo.push(now);
-            self.validated = false;
+            self.changed();
         }
     }
 
@@ -117,7 +207,8 @@ impl EditorDocument {
         save(path, &self.pipeline).map_err(|e| format!("{e:#}"))?;
         self.path = Some(path.to_path_buf());
         self.saved = self.pipeline.clone();
-        self.validated = false;
+        // Relative paths now resolve against the new folder.
+        self.changed();
         Ok(())
     }
 
@@ -152,23 +243,106 @@ impl EditorDocument {
     }
 }
 
+/// Carries out `edit` on `p`; returns the nodes it added.
+fn change(p: &mut Pipeline, edit: Edit) -> BTreeSet<String> {
+    let mut added = BTreeSet::new();
+    match edit {
+        Edit::AddNode { node, at } => {
+            p.layout.nodes.insert(node.id.clone(), at);
+            added.insert(node.id.clone());
+            p.nodes.push(node);
+        }
+        Edit::DeleteNodes(ids) => {
+            p.nodes.retain(|n| !ids.contains(&n.id));
+            p.edges
+                .retain(|e| !ids.contains(&e.from.node) && !ids.contains(&e.to.node));
+            p.layout.nodes.retain(|id, _| !ids.contains(id));
+        }
+        Edit::Connect(edge) => {
+            if !p.edges.contains(&edge) {
+                p.edges.push(edge);
+            }
+        }
+        Edit::Disconnect(edge) => p.edges.retain(|e| *e != edge),
+        Edit::Place(places) => {
+            for (id, at) in places {
+                if p.node(&id).is_some() {
+                    p.layout.nodes.insert(id, at);
+                }
+            }
+        }
+        Edit::ReplaceLayout(positions) => p.layout.nodes = positions,
+        Edit::SetKind { id, kind } => {
+            if let Some(n) = p.node_mut(&id) {
+                n.kind = kind;
+            }
+        }
+        Edit::SetNote { id, note } => {
+            if let Some(n) = p.node_mut(&id) {
+                n.note = note;
+            }
+        }
+        Edit::SetParallelism { id, parallelism } => {
+            if let Some(n) = p.node_mut(&id) {
+                n.parallelism = parallelism;
+            }
+        }
+        Edit::Rename { from, to } => rename(p, &from, &to),
+        Edit::SetName(name) => p.name = name,
+        Edit::SetDescription(description) => p.description = description,
+        Edit::Paste { text, shift } => {
+            if let Some(ids) = paste_into(p, &text, shift) {
+                added = ids;
+            }
+        }
+    }
+    added
+}
+
+/// Renames a node; its edges and its place on the canvas follow. Taken or invalid ids are refused
+/// by the inspector before it asks.
+fn rename(p: &mut Pipeline, from: &str, to: &str) {
+    if p.node(to).is_some() {
+        return;
+    }
+    if let Some(n) = p.node_mut(from) {
+        n.id = to.to_string();
+    }
+    for e in &mut p.edges {
+        if e.from.node == from {
+            e.from.node = to.to_string();
+        }
+        if e.to.node == from {
+            e.to.node = to.to_string();
+        }
+    }
+    if let Some(pos) = p.layout.nodes.remove(from) {
+        p.layout.nodes.insert(to.to_string(), pos);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::starter::starter_pipeline;
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("eddy-doc-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn undo_redo_and_the_dirty_marker_survive_a_save() {
-        let dir = std::env::temp_dir().join(format!("eddy-doc-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("save");
         let mut doc = EditorDocument::new(starter_pipeline("t"), None);
         assert!(!doc.is_dirty());
-        doc.edit(|p| p.name = "renamed".into());
+        doc.apply(Edit::SetName("renamed".into()));
         assert!(doc.is_dirty());
         doc.save_to(&dir.join("t.ron")).unwrap();
         assert!(!doc.is_dirty());
         doc.undo();
-        assert_eq!(doc.pipeline.name, "t");
+        assert_eq!(doc.pipeline().name, "t");
         assert!(
             doc.is_dirty(),
             "undoing past a save makes the document differ from the file"
@@ -176,5 +350,37 @@ mod tests {
         doc.redo();
         assert!(!doc.is_dirty());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn edits_of_one_gesture_undo_as_one_step_and_the_next_gesture_is_its_own() {
+        let mut doc = EditorDocument::new(starter_pipeline("t"), None);
+        let typing = Some(EditGroup(egui::Id::unique("name field")));
+        for name in ["a", "ab", "abc"] {
+            doc.apply_in(Edit::SetName(name.into()), typing);
+        }
+        doc.end_group();
+        doc.apply_in(Edit::SetName("abcd".into()), typing);
+        doc.apply(Edit::SetDescription("d".into()));
+        doc.undo();
+        assert_eq!(doc.pipeline().name, "abcd");
+        doc.undo();
+        assert_eq!(
+            doc.pipeline().name,
+            "abc",
+            "a new gesture after the group ended"
+        );
+        doc.undo();
+        assert_eq!(doc.pipeline().name, "t", "the typing was one step");
+        assert!(!doc.can_undo());
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_is_no_step() {
+        let mut doc = EditorDocument::new(starter_pipeline("t"), None);
+        let applied = doc.apply(Edit::SetName("t".into()));
+        assert!(!applied.changed);
+        assert!(!doc.can_undo());
+        assert_eq!(doc.version(), 0);
     }
 }

@@ -1,252 +1,246 @@
-//! Typed forms for the common settings of each node kind: durations that accept `10s`/`5m`, SQL
-//! fields checked against the input columns as you type, and the input columns to click in.
+//! Drawing a node's settings form from the fields its kind describes: durations that accept `10s`
+//! or `5m`, SQL fields checked against the input columns as you type (with the columns to click
+//! in), column pickers, choices with their own fields, and lists of items.
 
 use arrow::datatypes::Schema;
-use egui::{RichText, Ui};
+use egui::{Response, RichText, Ui};
 
 use super::sql_highlight::highlight;
 use super::theme;
 use crate::expr::{ProjectionItem, plan_aggregate, plan_predicate};
-use crate::model::sink::{ChartStyle, ConsoleFormat, SinkKind, TableView};
-use crate::model::source::{Preset, SourceKind, StopAfter};
-use crate::model::transform::TransformKind;
-use crate::model::window::{Emit, WindowShape};
+use crate::model::form::{Field, FieldValue, SqlRole};
 use crate::model::{Duration, NodeKind};
 
-/// Draws the form for `kind`; returns true when the user changed something.
-pub fn kind_form(ui: &mut Ui, kind: &mut NodeKind, input: Option<&Schema>) -> bool {
-    let mut changed = false;
-    egui::Grid::new("kind_form").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
-        match kind {
-            NodeKind::Source(SourceKind::Generator(g)) => {
-                let preset_label = ui.label("preset");
-                egui::ComboBox::from_id_salt("preset")
-                    .selected_text(format!("{:?}", g.preset))
-                    .show_ui(ui, |ui| {
-                        for preset in Preset::ALL {
-                            changed |= ui
-                                .selectable_value(&mut g.preset, preset, format!("{preset:?}"))
-                                .on_hover_text(preset.info().summary)
-                                .changed();
-                        }
-                    })
-                    .response
-                    .labelled_by(preset_label.id);
-                ui.end_row();
-                changed |= number(ui, "events per second", &mut g.events_per_sec, "Events per second of event time");
-                changed |= number(ui, "keys", &mut g.keys, "How many distinct keys (sensors, users, zones…)");
-                changed |= float(ui, "key skew", &mut g.key_skew, 0.0..=3.0, "0 = every key equally busy; 1 or more = a few hot keys (like a hot Kinesis shard)");
-                changed |= duration(ui, "disorder", &mut g.disorder, "Events arrive up to this much out of order");
-                changed |= float(ui, "late share", &mut g.late_share, 0.0..=1.0, "Share of events that arrive much later");
-                changed |= duration(ui, "late by", &mut g.late_by, "How late those events are");
-                changed |= float(ui, "duplicate share", &mut g.duplicate_share, 0.0..=1.0, "Share of events sent twice (at-least-once delivery)");
-                changed |= number(ui, "seed", &mut g.seed, "The same seed gives the same events");
-                ui.label("stop after");
-                let mut events = match g.stop_after {
-                    StopAfter::Events(n) => Some(n),
-                    _ => None,
-                };
-                ui.horizontal(|ui| {
-                    if let StopAfter::EventTime(d) = &mut g.stop_after {
-                        changed |= duration_field(ui, d);
-                        ui.label("of event time");
-                    } else if let Some(n) = &mut events {
-                        changed |= ui.add(egui::DragValue::new(n)).changed();
-                        ui.label("events");
-                        g.stop_after = StopAfter::Events(*n);
-                    } else {
-                        ui.label("never (until stopped)");
-                    }
-                });
-                ui.end_row();
-            }
-            NodeKind::Transform(TransformKind::Filter(f)) => {
-                changed |= sql(ui, "keep rows where", &mut f.predicate, input, Sql::Predicate);
-            }
-            NodeKind::Transform(TransformKind::Map(m)) => {
-                changed |= sql_list(ui, "columns", &mut m.columns, input, Sql::Projection);
-                ui.label("keep input columns");
-                changed |= ui
-                    .checkbox(&mut m.keep_input_columns, "")
-                    .on_hover_text("Also pass on every input column")
-                    .changed();
-                ui.end_row();
-            }
-            NodeKind::Transform(TransformKind::Route(r)) => {
-                for (i, route) in r.routes.iter_mut().enumerate() {
-                    ui.label(format!("route {}", i + 1));
-                    changed |= ui.text_edit_singleline(&mut route.name).on_hover_text("The output port's name").changed();
-                    ui.end_row();
-                    changed |= sql(ui, "  when", &mut route.predicate, input, Sql::Predicate);
-                }
-            }
-            NodeKind::Window(w) => {
-                match &mut w.window {
-                    WindowShape::Tumbling(t) => {
-                        changed |= duration(ui, "size", &mut t.size, "Each window spans this much event time");
-                        changed |= duration(ui, "offset", &mut t.offset, "Shifts the window grid (e.g. -8h for days in UTC+8)");
-                    }
-                    WindowShape::Sliding(s) => {
-                        changed |= duration(ui, "size", &mut s.size, "Each window spans this much event time");
-                        changed |= duration(ui, "slide", &mut s.slide, "A new window starts this often");
-                    }
-                    WindowShape::Session(s) => {
-                        changed |= duration(ui, "gap", &mut s.gap, "A session ends after this long without events");
-                    }
-                    WindowShape::Count(c) => {
-                        changed |= number(ui, "rows per window", &mut c.size, "A window fires every this many rows of a key");
-                    }
-                }
-                changed |= columns_list(ui, "key by", &mut w.key_by, input);
-                changed |= sql_list(ui, "aggregates", &mut w.aggregates, input, Sql::Aggregate);
-                changed |= duration(ui, "allowed lateness", &mut w.allowed_lateness, "Rows this late still update their window (a late firing); later rows go to `late`");
-                ui.label("emit");
-                let mut early = matches!(w.emit, Emit::Early(_));
-                ui.horizontal(|ui| {
-                    if ui.checkbox(&mut early, "early results every").on_hover_text("Also emit partial results before the window closes").changed() {
-                        w.emit = if early { Emit::Early(Duration::from_secs(10)) } else { Emit::OnWatermark };
-                        changed = true;
-                    }
-                    if let Emit::Early(d) = &mut w.emit {
-                        changed |= duration_field(ui, d);
-                    }
-                });
-                ui.end_row();
-            }
-            NodeKind::Source(SourceKind::CsvFile(c)) => {
-                changed |= text(ui, "file", &mut c.path, "Relative to the pipeline file");
-                ui.label("header row");
-                changed |= ui.checkbox(&mut c.header, "").changed();
-                ui.end_row();
-            }
-            NodeKind::Source(SourceKind::JsonLinesFile(j)) => {
-                changed |= text(ui, "file", &mut j.path, "Relative to the pipeline file");
-            }
-            NodeKind::Sink(SinkKind::Chart(chart)) => {
-                changed |= column_choice(ui, "x axis", &mut chart.x, input);
-                changed |= columns_list(ui, "y (numbers)", &mut chart.y, input);
-                let mut series = chart.series_by.clone().unwrap_or_default();
-                if column_choice(ui, "one line per", &mut series, input) {
-                    chart.series_by = (!series.is_empty()).then_some(series);
-                    changed = true;
-                }
-                changed |= number(ui, "top series", &mut chart.top_series, "Only the busiest series are drawn");
-                ui.label("style");
-                ui.horizontal(|ui| {
-                    changed |= ui.radio_value(&mut chart.style, ChartStyle::Lines, "lines").changed();
-                    changed |= ui.radio_value(&mut chart.style, ChartStyle::Bars, "bars").changed();
-                });
-                ui.end_row();
-            }
-            NodeKind::Sink(SinkKind::Table(table)) => match &mut table.view {
-                TableView::Latest(n) => {
-                    changed |= number(ui, "newest rows", n, "How many of the newest rows to show");
-                }
-                TableView::Top(top) => {
-                    changed |= number(ui, "top", &mut top.n, "How many rows the leaderboard shows");
-                    changed |= column_choice(ui, "ranked by", &mut top.order_by, input);
-                    ui.label("highest first");
-                    changed |= ui.checkbox(&mut top.descending, "").changed();
-                    ui.end_row();
-                    changed |= columns_list(ui, "one row per", &mut top.unique_by, input);
-                }
-            },
-            NodeKind::Sink(SinkKind::Console(console)) => {
-                ui.label("format");
-                ui.horizontal(|ui| {
-                    changed |= ui.radio_value(&mut console.format, ConsoleFormat::Table, "table").changed();
-                    changed |= ui.radio_value(&mut console.format, ConsoleFormat::JsonLines, "JSON lines").changed();
-                });
-                ui.end_row();
-            }
-            NodeKind::Sink(SinkKind::CsvFile(c)) => {
-                changed |= text(ui, "file", &mut c.path, "Relative to the pipeline file; written whole when the run completes");
-                ui.label("header row");
-                changed |= ui.checkbox(&mut c.header, "").changed();
-                ui.end_row();
-            }
-            NodeKind::Sink(SinkKind::JsonLinesFile(j)) => {
-                changed |= text(ui, "file", &mut j.path, "Relative to the pipeline file; written whole when the run completes");
-            }
-            _ => {
-                ui.label(RichText::new("Edit this node's settings in the text below.").weak());
-                ui.end_row();
+/// What the user did to a form this frame.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct FormChange {
+    pub changed: bool,
+    /// The text field typed in, or the value dragged: edits through it join one undo step.
+    pub widget: Option<egui::Id>,
+}
+
+impl FormChange {
+    /// Notes a widget's response; `gesture` says whether its edits come in a stream (typing,
+    /// dragging a number) rather than one click.
+    fn note(&mut self, response: &Response, gesture: bool) {
+        if response.changed() {
+            self.changed = true;
+            if gesture {
+                self.widget = Some(response.id);
             }
         }
-    });
-    changed
+    }
+
+    fn mark(&mut self) {
+        self.changed = true;
+    }
 }
 
-fn text(ui: &mut Ui, label: &str, value: &mut String, help: &str) -> bool {
-    ui.label(label).on_hover_text(help);
-    let changed = ui.text_edit_singleline(value).on_hover_text(help).changed();
-    ui.end_row();
-    changed
+/// Draws the form for `kind`; says whether (and through which widget) the user changed it.
+pub fn kind_form(ui: &mut Ui, kind: &mut NodeKind, input: Option<&Schema>) -> FormChange {
+    let mut change = FormChange::default();
+    let mut fields = kind.model_mut().form();
+    egui::Grid::new("kind_form")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            fields_ui(ui, &mut fields, input, &mut change, "");
+        });
+    change
 }
 
-/// One column of the input, picked from a list (or typed when the input is unknown).
-fn column_choice(ui: &mut Ui, label: &str, value: &mut String, input: Option<&Schema>) -> bool {
-    let name = ui.label(label);
-    let mut changed = false;
-    match input {
-        Some(schema) => {
-            egui::ComboBox::from_id_salt(label)
-                .selected_text(if value.is_empty() {
-                    "(none)"
-                } else {
-                    value.as_str()
-                })
+fn fields_ui(
+    ui: &mut Ui,
+    fields: &mut [Field<'_>],
+    input: Option<&Schema>,
+    change: &mut FormChange,
+    indent: &str,
+) {
+    for field in fields.iter_mut() {
+        field_ui(ui, field, input, change, indent);
+    }
+}
+
+fn field_ui(
+    ui: &mut Ui,
+    field: &mut Field<'_>,
+    input: Option<&Schema>,
+    change: &mut FormChange,
+    indent: &str,
+) {
+    let label = format!("{indent}{}", field.label);
+    let help = field.help;
+    match &mut field.value {
+        FieldValue::SqlList(items, role) => {
+            return sql_list(ui, &label, help, items, input, *role, change);
+        }
+        FieldValue::List(list) => {
+            let count = list.len();
+            let mut remove = None;
+            for index in 0..count {
+                ui.label(format!("{label} {}", index + 1))
+                    .on_hover_text(help);
+                if ui
+                    .small_button("remove")
+                    .on_hover_text(format!("Remove this {}", list.item_name()))
+                    .clicked()
+                {
+                    remove = Some(index);
+                }
+                ui.end_row();
+                let mut nested = list.item(index);
+                fields_ui(ui, &mut nested, input, change, &format!("{indent}  "));
+            }
+            if let Some(index) = remove {
+                list.remove(index);
+                change.mark();
+            }
+            ui.label(if count == 0 { label.as_str() } else { "" });
+            if ui
+                .button(format!("+ add {}", list.item_name()))
+                .on_hover_text(help)
+                .clicked()
+            {
+                list.add();
+                change.mark();
+            }
+            ui.end_row();
+            return;
+        }
+        _ => {}
+    }
+    let name = ui.label(&label).on_hover_text(help);
+    match &mut field.value {
+        FieldValue::Text(text) | FieldValue::Path(text) => {
+            let response = ui.text_edit_singleline(*text).on_hover_text(help);
+            change.note(&response, true);
+        }
+        FieldValue::Char(c) => {
+            let mut text = c.to_string();
+            let response = ui
+                .add(egui::TextEdit::singleline(&mut text).desired_width(24.0))
+                .on_hover_text(help);
+            if response.changed()
+                && let Some(first) = text.chars().last()
+            {
+                **c = first;
+                change.note(&response, false);
+            }
+        }
+        FieldValue::Bool(value) => {
+            change.note(&ui.checkbox(value, "").on_hover_text(help), false);
+        }
+        FieldValue::Count(value) => {
+            change.note(
+                &ui.add(egui::DragValue::new(*value)).on_hover_text(help),
+                true,
+            );
+        }
+        FieldValue::BigCount(value) => {
+            change.note(
+                &ui.add(egui::DragValue::new(*value)).on_hover_text(help),
+                true,
+            );
+        }
+        FieldValue::OptionalCount(value) => {
+            optional(ui, *value, 100, help, change, |ui, v| {
+                ui.add(egui::DragValue::new(v))
+            });
+        }
+        FieldValue::OptionalSmallCount(value) => {
+            optional(ui, *value, 2, help, change, |ui, v| {
+                ui.add(egui::DragValue::new(v).range(1..=u32::MAX))
+            });
+        }
+        FieldValue::Number(value, min, max) => {
+            let response = ui
+                .add(egui::DragValue::new(*value).range(*min..=*max).speed(0.01))
+                .on_hover_text(help);
+            change.note(&response, true);
+        }
+        FieldValue::Duration(value) => {
+            if let Some(response) = duration_field(ui, value) {
+                change.note(&response, true);
+            }
+        }
+        FieldValue::OptionalDuration(value) => {
+            let mut on = value.is_some();
+            let toggle = ui.checkbox(&mut on, "").on_hover_text(help);
+            if toggle.changed() {
+                **value = on.then(|| Duration::from_secs(10));
+                change.mark();
+            }
+            if let Some(d) = value
+                && let Some(response) = duration_field(ui, d)
+            {
+                change.note(&response, true);
+            }
+        }
+        FieldValue::Sql(text, role) => sql(ui, help, text, input, *role, change),
+        FieldValue::Column(value) => {
+            column_choice(ui, &label, name.id, value, input, false, change)
+        }
+        FieldValue::OptionalColumn(value) => {
+            let mut text = value.clone().unwrap_or_default();
+            let before = change.changed;
+            column_choice(ui, &label, name.id, &mut text, input, true, change);
+            if change.changed && !before {
+                **value = (!text.is_empty()).then_some(text);
+            }
+        }
+        FieldValue::Columns(columns) => columns_list(ui, &label, name.id, columns, input, change),
+        FieldValue::Choice(choice) => {
+            let options = choice.options();
+            let selected = choice.selected();
+            let mut picked = selected;
+            egui::ComboBox::from_id_salt(&label)
+                .selected_text(options.get(selected).copied().unwrap_or(""))
                 .show_ui(ui, |ui| {
-                    for field in schema.fields() {
-                        changed |= ui
-                            .selectable_value(value, field.name().clone(), field.name())
-                            .changed();
+                    for (i, option) in options.iter().enumerate() {
+                        ui.selectable_value(&mut picked, i, *option);
                     }
                 })
                 .response
+                .on_hover_text(help)
                 .labelled_by(name.id);
+            if picked != selected {
+                choice.select(picked);
+                change.mark();
+            }
+            ui.end_row();
+            let mut nested = choice.fields();
+            fields_ui(ui, &mut nested, input, change, &format!("{indent}  "));
+            return;
         }
-        None => changed |= ui.text_edit_singleline(value).changed(),
+        FieldValue::SqlList(..) | FieldValue::List(_) => {}
     }
     ui.end_row();
-    changed
 }
 
-fn number<T: egui::emath::Numeric>(ui: &mut Ui, label: &str, value: &mut T, help: &str) -> bool {
-    ui.label(label).on_hover_text(help);
-    let changed = ui
-        .add(egui::DragValue::new(value))
-        .on_hover_text(help)
-        .changed();
-    ui.end_row();
-    changed
-}
-
-fn float(
+/// A checkbox saying whether a value is set, and the value when it is.
+fn optional<T: Copy>(
     ui: &mut Ui,
-    label: &str,
-    value: &mut f64,
-    range: std::ops::RangeInclusive<f64>,
+    value: &mut Option<T>,
+    default: T,
     help: &str,
-) -> bool {
-    ui.label(label).on_hover_text(help);
-    let changed = ui
-        .add(egui::DragValue::new(value).range(range).speed(0.01))
-        .on_hover_text(help)
-        .changed();
-    ui.end_row();
-    changed
-}
-
-fn duration(ui: &mut Ui, label: &str, value: &mut Duration, help: &str) -> bool {
-    ui.label(label).on_hover_text(help);
-    let changed = duration_field(ui, value);
-    ui.end_row();
-    changed
+    change: &mut FormChange,
+    widget: impl FnOnce(&mut Ui, &mut T) -> Response,
+) {
+    ui.horizontal(|ui| {
+        let mut on = value.is_some();
+        if ui.checkbox(&mut on, "").on_hover_text(help).changed() {
+            *value = on.then_some(default);
+            change.mark();
+        }
+        if let Some(v) = value {
+            change.note(&widget(ui, v).on_hover_text(help), true);
+        }
+    });
 }
 
 /// A text field that accepts `250ms`, `10s`, `5m`, `1h30m`; red until the text is a duration.
-pub fn duration_field(ui: &mut Ui, value: &mut Duration) -> bool {
+/// Returns the field's response when the duration changed.
+pub fn duration_field(ui: &mut Ui, value: &mut Duration) -> Option<Response> {
     let id = ui.next_auto_id();
     let mut text: String = ui
         .data_mut(|d| d.get_temp::<String>(id))
@@ -270,23 +264,54 @@ pub fn duration_field(ui: &mut Ui, value: &mut Duration) -> bool {
     } else {
         ui.data_mut(|d| d.remove::<String>(id));
     }
-    changed
+    changed.then_some(response)
 }
 
-#[derive(Clone, Copy)]
-enum Sql {
-    Predicate,
-    Projection,
-    Aggregate,
+/// One column of the input, picked from a list (or typed when the input is unknown).
+fn column_choice(
+    ui: &mut Ui,
+    label: &str,
+    labelled_by: egui::Id,
+    value: &mut String,
+    input: Option<&Schema>,
+    allow_none: bool,
+    change: &mut FormChange,
+) {
+    match input {
+        Some(schema) => {
+            let mut picked = value.clone();
+            egui::ComboBox::from_id_salt(label)
+                .selected_text(if value.is_empty() {
+                    "(none)"
+                } else {
+                    value.as_str()
+                })
+                .show_ui(ui, |ui| {
+                    if allow_none {
+                        ui.selectable_value(&mut picked, String::new(), "(none)");
+                    }
+                    for field in schema.fields() {
+                        ui.selectable_value(&mut picked, field.name().clone(), field.name());
+                    }
+                })
+                .response
+                .labelled_by(labelled_by);
+            if picked != *value {
+                *value = picked;
+                change.mark();
+            }
+        }
+        None => change.note(&ui.text_edit_singleline(value), true),
+    }
 }
 
 /// Checks one SQL item against the input columns, as the model will.
-fn check_sql(text: &str, input: Option<&Schema>, kind: Sql) -> Option<String> {
+fn check_sql(text: &str, input: Option<&Schema>, role: SqlRole) -> Option<String> {
     let schema = input?;
-    let result = match kind {
-        Sql::Predicate => plan_predicate(text, schema).map(|_| ()),
-        Sql::Projection => ProjectionItem::plan(text, schema).map(|_| ()),
-        Sql::Aggregate => plan_aggregate(text, schema).map(|_| ()),
+    let result = match role {
+        SqlRole::Predicate => plan_predicate(text, schema).map(|_| ()),
+        SqlRole::Projection => ProjectionItem::plan(text, schema).map(|_| ()),
+        SqlRole::Aggregate => plan_aggregate(text, schema).map(|_| ()),
     };
     result.err().map(|e| e.to_string())
 }
@@ -306,38 +331,46 @@ fn sql_layouter(
     }
 }
 
-fn sql(ui: &mut Ui, label: &str, text: &mut String, input: Option<&Schema>, kind: Sql) -> bool {
-    ui.label(label);
-    let error = check_sql(text, input, kind);
-    let changed = ui.vertical(|ui| {
+fn sql(
+    ui: &mut Ui,
+    help: &str,
+    text: &mut String,
+    input: Option<&Schema>,
+    role: SqlRole,
+    change: &mut FormChange,
+) {
+    let error = check_sql(text, input, role);
+    ui.vertical(|ui| {
         let mut layouter = sql_layouter(ui.visuals().dark_mode);
         let edit = egui::TextEdit::multiline(text)
             .code_editor()
             .desired_rows(1)
             .desired_width(f32::INFINITY)
             .layouter(&mut layouter);
-        let changed = ui.add(edit).changed();
+        change.note(&ui.add(edit).on_hover_text(help), true);
         if let Some(error) = &error {
             ui.label(RichText::new(error).color(theme::ERROR).small());
         }
-        changed | column_chips(ui, input, text)
+        if column_chips(ui, input, text) {
+            change.mark();
+        }
     });
-    ui.end_row();
-    changed.inner
 }
 
 fn sql_list(
     ui: &mut Ui,
     label: &str,
+    help: &str,
     items: &mut Vec<String>,
     input: Option<&Schema>,
-    kind: Sql,
-) -> bool {
-    let mut changed = false;
+    role: SqlRole,
+    change: &mut FormChange,
+) {
     let mut remove = None;
     for (i, item) in items.iter_mut().enumerate() {
-        ui.label(if i == 0 { label } else { "" });
-        let error = check_sql(item, input, kind);
+        ui.label(if i == 0 { label } else { "" })
+            .on_hover_text(help);
+        let error = check_sql(item, input, role);
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
                 let mut layouter = sql_layouter(ui.visuals().dark_mode);
@@ -345,7 +378,7 @@ fn sql_list(
                     .code_editor()
                     .desired_width(210.0)
                     .layouter(&mut layouter);
-                changed |= ui.add(edit).changed();
+                change.note(&ui.add(edit), true);
                 if ui
                     .small_button("x")
                     .on_hover_text("Remove this item")
@@ -362,13 +395,13 @@ fn sql_list(
     }
     if let Some(i) = remove {
         items.remove(i);
-        changed = true;
+        change.mark();
     }
     ui.label(if items.is_empty() { label } else { "" });
-    let example = match kind {
-        Sql::Aggregate => "count(*) AS events",
-        Sql::Projection => "expression AS name",
-        Sql::Predicate => "true",
+    let example = match role {
+        SqlRole::Aggregate => "count(*) AS events",
+        SqlRole::Projection => "expression AS name",
+        SqlRole::Predicate => "true",
     };
     if ui
         .button("+ add")
@@ -376,29 +409,26 @@ fn sql_list(
         .clicked()
     {
         items.push(example.to_string());
-        changed = true;
+        change.mark();
     }
     ui.end_row();
-    changed
 }
 
 fn columns_list(
     ui: &mut Ui,
     label: &str,
+    labelled_by: egui::Id,
     columns: &mut Vec<String>,
     input: Option<&Schema>,
-) -> bool {
-    let name = ui
-        .label(label)
-        .on_hover_text("Each key gets its own windows (keyed state)");
-    let mut changed = false;
+    change: &mut FormChange,
+) {
     ui.vertical(|ui| {
         ui.horizontal_wrapped(|ui| {
             let mut remove = None;
             for (i, c) in columns.iter().enumerate() {
                 if ui
                     .button(format!("{c}  x"))
-                    .on_hover_text("Remove this key")
+                    .on_hover_text("Remove this column")
                     .clicked()
                 {
                     remove = Some(i);
@@ -406,28 +436,26 @@ fn columns_list(
             }
             if let Some(i) = remove {
                 columns.remove(i);
-                changed = true;
+                change.mark();
             }
         });
         if let Some(schema) = input {
             egui::ComboBox::from_id_salt(label)
-                .selected_text("add a key column…")
+                .selected_text("add a column…")
                 .show_ui(ui, |ui| {
                     for field in schema.fields() {
                         if !columns.contains(field.name())
                             && ui.selectable_label(false, field.name()).clicked()
                         {
                             columns.push(field.name().clone());
-                            changed = true;
+                            change.mark();
                         }
                     }
                 })
                 .response
-                .labelled_by(name.id);
+                .labelled_by(labelled_by);
         }
     });
-    ui.end_row();
-    changed
 }
 
 /// The input columns as small buttons that append their name to `text`.

@@ -1,16 +1,15 @@
-//! The inspector: the selected node's id, note and settings (as validated RON text), its input
-//! and output columns, and its problems — or the selected edge.
+//! The inspector: the selected node's kind and what it does, its id, note and settings (a form, and
+//! the configuration as RON text), its problems and the columns flowing in and out — or the
+//! selected edge. It returns edits; the app applies them.
 
 use egui::{RichText, Ui};
 
 use super::canvas::Selection;
-use super::document::EditorDocument;
-use super::palette::explanation;
+use super::document::{Edit, EditGroup, EditorDocument};
 use super::theme;
 use crate::expr::sql_type_name;
 use crate::model::file::{kind_to_ron, parse_kind};
 use crate::model::node::is_valid_id;
-use crate::model::templates::templates;
 use crate::model::{Problem, Subject};
 
 /// Text being edited in the inspector, kept between frames.
@@ -24,21 +23,16 @@ pub struct InspectorState {
     kind_shown: Option<crate::model::NodeKind>,
 }
 
-fn template_name_for(kind: &crate::model::NodeKind) -> &'static str {
-    let name = kind.kind_name();
-    templates()
-        .iter()
-        .find(|t| t.kind.kind_name() == name)
-        .map_or("", |t| t.name)
-}
+type Edits = Vec<(Edit, Option<EditGroup>)>;
 
-/// Draws the inspector; edits go through `doc` so they can be undone.
+/// Draws the inspector; returns the edits the user made.
 pub fn inspector_ui(
     ui: &mut Ui,
     doc: &mut EditorDocument,
     selection: &mut Selection,
     state: &mut InspectorState,
-) {
+) -> Edits {
+    let mut edits = Edits::new();
     if let Some(edge) = selection.edge.clone() {
         ui.heading("Edge");
         ui.label(edge.to_string());
@@ -55,10 +49,10 @@ pub fn inspector_ui(
             .on_hover_text("Remove this connection (Del)")
             .clicked()
         {
-            doc.edit(|p| p.edges.retain(|e| *e != edge));
+            edits.push((Edit::Disconnect(edge), None));
             selection.edge = None;
         }
-        return;
+        return edits;
     }
     let selected: Vec<String> = selection.nodes.iter().cloned().collect();
     let [id] = selected.as_slice() else {
@@ -69,11 +63,11 @@ pub fn inspector_ui(
         } else {
             ui.heading(format!("{} nodes selected", selection.nodes.len()));
         }
-        return;
+        return edits;
     };
     let id = id.clone();
-    let Some(node) = doc.pipeline.node(&id).cloned() else {
-        return;
+    let Some(node) = doc.pipeline().node(&id).cloned() else {
+        return edits;
     };
     if state.node.as_deref() != Some(id.as_str()) {
         state.node = Some(id.clone());
@@ -86,52 +80,30 @@ pub fn inspector_ui(
         state.kind_text = kind_to_ron(&node.kind).unwrap_or_default();
         state.kind_shown = Some(node.kind.clone());
     }
-    let family = node.kind.family();
+    let entry = node.kind.entry();
     ui.horizontal(|ui| {
-        ui.heading(RichText::new(node.kind.kind_name()).color(theme::family_color(family)));
-        ui.label(RichText::new(theme::family_label(family)).weak());
+        ui.heading(RichText::new(entry.name).color(theme::family_color(entry.family)));
+        ui.label(RichText::new(theme::family_label(entry.family)).weak());
     });
-    ui.label(RichText::new(explanation(template_name_for(&node.kind))).weak());
+    ui.label(RichText::new(entry.explanation).weak());
     ui.separator();
-
-    ui.horizontal(|ui| {
-        ui.label("id")
-            .on_hover_text("A stable, readable name; edges and the layout follow a rename");
-        let response = ui.text_edit_singleline(&mut state.id_text);
-        let wanted = state.id_text.trim().to_string();
-        let taken = wanted != id && doc.pipeline.node(&wanted).is_some();
-        if response.lost_focus() && wanted != id {
-            if is_valid_id(&wanted) && !taken {
-                rename(doc, &id, &wanted);
-                selection.nodes = [wanted.clone()].into();
-                state.node = Some(wanted.clone());
-            } else {
-                state.id_text = id.clone();
-            }
-        }
-        if wanted != id && (!is_valid_id(&wanted) || taken) {
-            ui.label(
-                RichText::new(if taken { "taken" } else { "letters, digits, _" })
-                    .color(theme::ERROR),
-            );
-        }
-    });
+    id_ui(ui, doc, &id, state, &mut edits);
     let mut note = node.note.clone();
     ui.label("note");
-    if ui
-        .add(
-            egui::TextEdit::multiline(&mut note)
-                .desired_rows(2)
-                .hint_text("what this node is for"),
-        )
-        .changed()
-    {
-        let id = id.clone();
-        doc.edit(|p| {
-            if let Some(n) = p.node_mut(&id) {
-                n.note = note.clone();
-            }
-        });
+    let response = ui.add(
+        egui::TextEdit::multiline(&mut note)
+            .desired_rows(2)
+            .hint_text("what this node is for"),
+    );
+    if response.changed() {
+        let group = Some(EditGroup(response.id));
+        edits.push((
+            Edit::SetNote {
+                id: id.clone(),
+                note,
+            },
+            group,
+        ));
     }
 
     ui.separator();
@@ -141,57 +113,22 @@ pub fn inspector_ui(
         validation.schemas.input(pipeline, &id, port).cloned()
     });
     let mut kind = node.kind.clone();
-    if super::forms::kind_form(ui, &mut kind, input_schema.as_deref()) {
+    let change = super::forms::kind_form(ui, &mut kind, input_schema.as_deref());
+    if change.changed {
         state.kind_text = kind_to_ron(&kind).unwrap_or_default();
-        apply_kind(doc, state, &id, kind);
+        state.kind_error = None;
+        state.kind_shown = Some(kind.clone());
+        let group = change.widget.map(EditGroup);
+        edits.push((
+            Edit::SetKind {
+                id: id.clone(),
+                kind,
+            },
+            group,
+        ));
     }
-    egui::CollapsingHeader::new(RichText::new("As written in the file").small())
-        .default_open(false)
-        .show(ui, |ui| {
-            ui.label(
-                RichText::new(
-                    "The node's configuration as RON text; edits apply as soon as they are valid.",
-                )
-                .small()
-                .weak(),
-            );
-            let editor = egui::TextEdit::multiline(&mut state.kind_text)
-                .code_editor()
-                .desired_rows(8)
-                .desired_width(f32::INFINITY);
-            if ui.add(editor).changed() {
-                match parse_kind(&state.kind_text) {
-                    Ok(kind) => apply_kind(doc, state, &id, kind),
-                    Err(problem) => {
-                        let at = problem
-                            .position
-                            .map(|p| format!(" (line {}, column {})", p.line, p.column))
-                            .unwrap_or_default();
-                        state.kind_error = Some(format!("{}{at}", problem.message));
-                    }
-                }
-            }
-            if let Some(error) = &state.kind_error {
-                ui.label(RichText::new(format!("not applied: {error}")).color(theme::ERROR));
-            }
-        });
-
-    let problems: Vec<Problem> = doc
-        .validation()
-        .problems
-        .iter()
-        .filter(|p| matches!(&p.subject, Subject::Node { id: pid, .. } if *pid == id))
-        .cloned()
-        .collect();
-    for problem in &problems {
-        let color = if problem.is_error() {
-            theme::ERROR
-        } else {
-            theme::WARNING
-        };
-        ui.label(RichText::new(&problem.message).color(color));
-    }
-
+    ron_text_ui(ui, &id, state, &mut edits);
+    problems_of_node_ui(ui, doc, &id);
     ui.separator();
     for port in node.kind.input_ports() {
         let (pipeline, validation) = doc.checked();
@@ -206,22 +143,107 @@ pub fn inspector_ui(
             columns_ui(ui, &format!("Out: {port}"), &schema);
         }
     }
+    edits
 }
 
-/// Puts a new configuration on the node as one undoable edit and notes it as shown.
-fn apply_kind(
-    doc: &mut EditorDocument,
-    state: &mut InspectorState,
+/// The id field: a rename applies when the field loses focus, if the new id is valid and free.
+fn id_ui(
+    ui: &mut Ui,
+    doc: &EditorDocument,
     id: &str,
-    kind: crate::model::NodeKind,
+    state: &mut InspectorState,
+    edits: &mut Edits,
 ) {
-    state.kind_error = None;
-    state.kind_shown = Some(kind.clone());
-    doc.edit(|p| {
-        if let Some(n) = p.node_mut(id) {
-            n.kind = kind;
+    ui.horizontal(|ui| {
+        ui.label("id")
+            .on_hover_text("A stable, readable name; edges and the layout follow a rename");
+        let response = ui.text_edit_singleline(&mut state.id_text);
+        let wanted = state.id_text.trim().to_string();
+        let taken = wanted != id && doc.pipeline().node(&wanted).is_some();
+        if response.lost_focus() && wanted != id {
+            if is_valid_id(&wanted) && !taken {
+                edits.push((
+                    Edit::Rename {
+                        from: id.to_string(),
+                        to: wanted.clone(),
+                    },
+                    None,
+                ));
+                state.node = Some(wanted.clone());
+            } else {
+                state.id_text = id.to_string();
+            }
+        }
+        if wanted != id && (!is_valid_id(&wanted) || taken) {
+            ui.label(
+                RichText::new(if taken { "taken" } else { "letters, digits, _" })
+                    .color(theme::ERROR),
+            );
         }
     });
+}
+
+/// The configuration as RON text; edits apply as soon as they parse.
+fn ron_text_ui(ui: &mut Ui, id: &str, state: &mut InspectorState, edits: &mut Edits) {
+    egui::CollapsingHeader::new(RichText::new("As written in the file").small())
+        .default_open(false)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(
+                    "The node's configuration as RON text; edits apply as soon as they are valid.",
+                )
+                .small()
+                .weak(),
+            );
+            let editor = egui::TextEdit::multiline(&mut state.kind_text)
+                .code_editor()
+                .desired_rows(8)
+                .desired_width(f32::INFINITY);
+            let response = ui.add(editor);
+            if response.changed() {
+                match parse_kind(&state.kind_text) {
+                    Ok(kind) => {
+                        state.kind_error = None;
+                        state.kind_shown = Some(kind.clone());
+                        edits.push((
+                            Edit::SetKind {
+                                id: id.to_string(),
+                                kind,
+                            },
+                            Some(EditGroup(response.id)),
+                        ));
+                    }
+                    Err(problem) => {
+                        let at = problem
+                            .position
+                            .map(|p| format!(" (line {}, column {})", p.line, p.column))
+                            .unwrap_or_default();
+                        state.kind_error = Some(format!("{}{at}", problem.message));
+                    }
+                }
+            }
+            if let Some(error) = &state.kind_error {
+                ui.label(RichText::new(format!("not applied: {error}")).color(theme::ERROR));
+            }
+        });
+}
+
+fn problems_of_node_ui(ui: &mut Ui, doc: &mut EditorDocument, id: &str) {
+    let problems: Vec<Problem> = doc
+        .validation()
+        .problems
+        .iter()
+        .filter(|p| matches!(&p.subject, Subject::Node { id: pid, .. } if pid == id))
+        .cloned()
+        .collect();
+    for problem in &problems {
+        let color = if problem.is_error() {
+            theme::ERROR
+        } else {
+            theme::WARNING
+        };
+        ui.label(RichText::new(&problem.message).color(color));
+    }
 }
 
 fn columns_ui(ui: &mut Ui, title: &str, schema: &arrow::datatypes::Schema) {
@@ -236,25 +258,4 @@ fn columns_ui(ui: &mut Ui, title: &str, schema: &arrow::datatypes::Schema) {
                 }
             });
         });
-}
-
-/// Renames a node; its edges and its place on the canvas follow.
-pub fn rename(doc: &mut EditorDocument, from: &str, to: &str) {
-    let (from, to) = (from.to_string(), to.to_string());
-    doc.edit(|p| {
-        if let Some(n) = p.node_mut(&from) {
-            n.id = to.clone();
-        }
-        for e in &mut p.edges {
-            if e.from.node == from {
-                e.from.node = to.clone();
-            }
-            if e.to.node == from {
-                e.to.node = to.clone();
-            }
-        }
-        if let Some(pos) = p.layout.nodes.remove(&from) {
-            p.layout.nodes.insert(to.clone(), pos);
-        }
-    });
 }

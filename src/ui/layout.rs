@@ -40,22 +40,3 @@ pub fn layered(pipeline: &Pipeline) -> BTreeMap<String, Position> {
     }
     positions
 }
-
-/// Places nodes that have no position yet, leaving the others where the user put them.
-pub fn fill_missing(pipeline: &mut Pipeline) {
-    if pipeline
-        .nodes
-        .iter()
-        .all(|n| pipeline.layout.nodes.contains_key(&n.id))
-    {
-        return;
-    }
-    let auto = layered(pipeline);
-    for node in &pipeline.nodes {
-        if !pipeline.layout.nodes.contains_key(&node.id)
-            && let Some(p) = auto.get(&node.id)
-        {
-            pipeline.layout.nodes.insert(node.id.clone(), *p);
-        }
-    }
-}

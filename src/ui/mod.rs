@@ -1,9 +1,11 @@
 //! The desktop designer (eframe/egui, glow): canvas, palette, inspector, problems and files.
-//! Draws the model and edits it through undoable steps; knows nothing of the engine's insides.
+//! Draws the model and edits it through undoable steps (commands and edits applied after each
+//! frame); knows nothing of the engine's insides.
 
 pub mod app;
 pub mod canvas;
 pub mod clipboard;
+pub mod command;
 pub mod document;
 pub mod files;
 pub mod forms;

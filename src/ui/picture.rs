@@ -4,7 +4,6 @@ use std::fmt::Write;
 
 use super::canvas::card_height;
 use super::theme::{CARD_WIDTH, HEADER_HEIGHT, PORT_ROW, SUMMARY_HEIGHT, family_color};
-use crate::model::summary::summary;
 use crate::model::{Node, Pipeline};
 
 fn escape(text: &str) -> String {
@@ -153,7 +152,7 @@ pub fn to_svg(pipeline: &Pipeline) -> String {
             escape(node.kind.kind_name()),
             x + 8.0,
             y + HEADER_HEIGHT + 14.0,
-            escape(&elide(&summary(&node.kind), 40)),
+            escape(&elide(&node.kind.summary(), 40)),
         );
         for (i, port) in node.kind.input_ports().iter().enumerate() {
             let py = port_y(y, i);

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
-use eddy::connectors::values::cell_text;
 use eddy::model::file::parse;
-use eddy::runtime::{RunOptions, RunReport, RunStatus, start};
+use eddy::runtime::{RunOptions, RunReport, RunStatus, start_pipeline};
+use eddy::values::cell_text;
 
 pub struct Outcome {
     pub report: RunReport,
@@ -82,7 +82,7 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
         console: Arc::new(|_: &str| {}),
         ..RunOptions::default()
     };
-    let handle = start(pipeline, dir, options).unwrap_or_else(|e| panic!("{e}"));
+    let handle = start_pipeline(pipeline, dir, options).unwrap_or_else(|e| panic!("{e}"));
     let sink_ids: Vec<String> = pipeline
         .nodes
         .iter()
@@ -98,7 +98,7 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
     let mut sinks = BTreeMap::new();
     for (id, rows) in collected {
         let batches = rows
-            .map(|r| r.lock().unwrap().batches.clone())
+            .map(|r| r.snapshot().batches.clone())
             .unwrap_or_default();
         sinks.insert(id, batches);
     }

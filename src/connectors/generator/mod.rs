@@ -7,16 +7,17 @@ mod rows;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use std::sync::Arc;
+
 use arrow::datatypes::SchemaRef;
 
 use self::random::{Rng, Zipf};
 use self::rows::RowMaker;
 use super::columns::{BatchBuilder, Cell};
 use super::csv_source::{CHUNK_ROWS, CHUNK_SPAN_MS};
-use crate::model::infer::parse_timestamp_millis;
-use crate::model::source::{GeneratorSource, StopAfter, Time};
-use crate::runtime::error::RunError;
-use crate::runtime::source::{Source, SourceChunk};
+use crate::model::kinds::generator::{GeneratorSource, PlannedGenerator, StopAfter};
+use crate::model::kinds::source_time::Time;
+use crate::runtime::contract::{RunError, Source, SourceChunk, SourcePosition};
 
 /// Idle keys send events only during this first stretch of event time.
 const IDLE_KEYS_ACTIVE_MS: i64 = 60_000;
@@ -68,6 +69,9 @@ impl From<&CellKey> for Cell {
 
 pub struct GeneratorSourceReader {
     config: GeneratorSource,
+    schema: SchemaRef,
+    /// Chunks handed out so far: the generator's position (it replays to a position on seek).
+    delivered: u64,
     rng: Rng,
     keys: Zipf,
     maker: RowMaker,
@@ -82,24 +86,25 @@ pub struct GeneratorSourceReader {
     pending: Option<(i64, Vec<Cell>)>,
 }
 
+/// The reader of a planned generator node.
+pub fn build(planned: &PlannedGenerator, schema: SchemaRef) -> GeneratorSourceReader {
+    GeneratorSourceReader::new(&planned.config, planned.start_ms, schema)
+}
+
 impl GeneratorSourceReader {
-    pub fn new(config: &GeneratorSource, schema: SchemaRef) -> Result<Self, RunError> {
-        let start_ms = parse_timestamp_millis(&config.start_time).ok_or_else(|| {
-            RunError::general(format!(
-                "start_time `{}` is not an ISO-8601 time",
-                config.start_time
-            ))
-        })?;
+    pub fn new(config: &GeneratorSource, start_ms: i64, schema: SchemaRef) -> Self {
         let time_column = match &config.time {
             Time::EventTime(t) => Some(t.column.clone()),
             Time::ProcessingTime => None,
         };
-        Ok(Self {
+        Self {
             rng: Rng::new(config.seed),
             keys: Zipf::new(config.keys.max(1) as usize, config.key_skew),
             maker: RowMaker::new(config.preset, &schema, time_column, config.seed),
-            builder: BatchBuilder::new(schema),
+            builder: BatchBuilder::new(schema.clone()),
             config: config.clone(),
+            schema,
+            delivered: 0,
             in_flight: BinaryHeap::new(),
             start_ms,
             next_seq: 0,
@@ -107,7 +112,7 @@ impl GeneratorSourceReader {
             exhausted: false,
             cells: Vec::new(),
             pending: None,
-        })
+        }
     }
 
     fn event_time_of(&self, seq: u64) -> i64 {
@@ -174,6 +179,36 @@ impl GeneratorSourceReader {
 
 impl Source for GeneratorSourceReader {
     fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
+        let chunk = self.generate_chunk()?;
+        self.delivered += u64::from(chunk.is_some());
+        Ok(chunk)
+    }
+
+    fn position(&self) -> SourcePosition {
+        SourcePosition::Chunks {
+            delivered: self.delivered,
+        }
+    }
+
+    fn seek(&mut self, position: &SourcePosition) -> Result<(), RunError> {
+        let SourcePosition::Chunks { delivered } = *position else {
+            return Err(RunError::internal(format!(
+                "a generator cannot go to {position:?}"
+            )));
+        };
+        // The same seed gives the same events: start over and replay to the position.
+        *self = Self::new(&self.config, self.start_ms, Arc::clone(&self.schema));
+        while self.delivered < delivered {
+            if self.next_chunk()?.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GeneratorSourceReader {
+    fn generate_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
         let mut first_arrival: Option<i64> = None;
         if let Some((arrival, cells)) = self.pending.take() {
             first_arrival = Some(arrival);
@@ -204,14 +239,14 @@ impl Source for GeneratorSourceReader {
                 // the event that does not fit starts the next chunk.
                 if self.builder.rows() >= CHUNK_ROWS || event.arrival - first >= CHUNK_SPAN_MS {
                     self.pending = Some((event.arrival, cells));
-                    let rows = self.builder.finish().map_err(RunError::general)?;
+                    let rows = self.builder.finish().map_err(RunError::internal)?;
                     return Ok(Some(SourceChunk { rows, errors: None }));
                 }
                 self.builder.append(&cells);
             }
             if self.exhausted && self.in_flight.is_empty() && self.pending.is_none() {
                 if self.builder.rows() > 0 {
-                    let rows = self.builder.finish().map_err(RunError::general)?;
+                    let rows = self.builder.finish().map_err(RunError::internal)?;
                     return Ok(Some(SourceChunk { rows, errors: None }));
                 }
                 return Ok(None);
@@ -224,8 +259,8 @@ impl Source for GeneratorSourceReader {
 mod tests {
     use super::*;
     use crate::model::file::parse;
-    use crate::model::node::NodeKind;
-    use crate::model::source::SourceKind;
+    use crate::model::infer::parse_timestamp_millis;
+    use crate::model::kinds::{NodeKind, SourceKind};
 
     fn generator(ron_knobs: &str) -> GeneratorSourceReader {
         let text = format!(
@@ -237,7 +272,27 @@ mod tests {
             panic!("not a generator")
         };
         let schema = std::sync::Arc::new(config.preset.info().schema);
-        GeneratorSourceReader::new(config, schema).unwrap()
+        let start = parse_timestamp_millis(&config.start_time).unwrap();
+        GeneratorSourceReader::new(config, start, schema)
+    }
+
+    #[test]
+    fn seeking_back_replays_the_same_chunks() {
+        let mut g = generator(
+            r#"preset: Payments, events_per_sec: 500, keys: 10, seed: 9, disorder: "1s", duplicate_share: 0.1, stop_after: Events(3000)"#,
+        );
+        g.next_chunk().unwrap();
+        let at = g.position();
+        let ahead: Vec<_> = std::iter::from_fn(|| g.next_chunk().unwrap())
+            .map(|c| c.rows)
+            .collect();
+        g.seek(&at).unwrap();
+        assert_eq!(g.position(), at);
+        let again: Vec<_> = std::iter::from_fn(|| g.next_chunk().unwrap())
+            .map(|c| c.rows)
+            .collect();
+        assert!(!ahead.is_empty());
+        assert_eq!(ahead, again);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use arrow::datatypes::SchemaRef;
 
 use super::random::{Rng, Zipf};
 use crate::connectors::columns::Cell;
-use crate::model::source::Preset;
+use crate::model::kinds::generator::Preset;
 
 /// Makes rows for one preset, writing the event time into the configured time column.
 pub struct RowMaker {

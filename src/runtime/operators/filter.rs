@@ -1,45 +1,64 @@
 //! Filter: keeps the rows for which the planned predicate is true (null counts as false).
 
-use arrow::array::{Array, BooleanArray};
 use arrow::compute::filter_record_batch;
-use arrow::compute::kernels::boolean::is_not_null;
 use arrow::record_batch::RecordBatch;
 
+use super::evaluate::predicate_mask;
 use crate::expr::PlannedExpr;
-use crate::runtime::operator::{OpResult, Operator, fail};
-use crate::runtime::outputs::Output;
+use crate::model::kinds::filter::PlannedFilter;
+use crate::runtime::contract::{OpResult, Operator, Output, fail};
 
 pub struct FilterOperator {
-    pub predicate: PlannedExpr,
+    predicate: PlannedExpr,
 }
 
-/// Evaluates a predicate to a mask where null means "no".
-pub fn predicate_mask(
-    predicate: &PlannedExpr,
-    batch: &RecordBatch,
-) -> Result<BooleanArray, String> {
-    let result = predicate
-        .evaluate(batch)
-        .map_err(|e| format!("evaluating `{}`: {e}", predicate.text))?;
-    let mask = result
-        .as_any()
-        .downcast_ref::<BooleanArray>()
-        .ok_or_else(|| format!("`{}` did not give true or false", predicate.text))?;
-    if mask.null_count() == 0 {
-        return Ok(mask.clone());
-    }
-    let present = is_not_null(mask).map_err(|e| e.to_string())?;
-    arrow::compute::and(mask, &present).map_err(|e| e.to_string())
+pub fn build(planned: &PlannedFilter) -> Box<dyn Operator> {
+    Box::new(FilterOperator {
+        predicate: planned.predicate.clone(),
+    })
 }
 
 impl Operator for FilterOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
-        let mask = predicate_mask(&self.predicate, &batch).map_err(fail)?;
+        let mask = predicate_mask(&self.predicate, &batch)?;
         let kept = if mask.true_count() == batch.num_rows() {
             batch
         } else {
             filter_record_batch(&batch, &mask).map_err(|e| fail(e.to_string()))?
         };
         out.emit(0, kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::plan_predicate;
+    use arrow::array::{ArrayRef, Float64Array};
+    use std::sync::Arc;
+
+    #[test]
+    fn keeps_rows_where_the_condition_holds_and_null_is_no() {
+        let batch = RecordBatch::try_from_iter([(
+            "v",
+            Arc::new(Float64Array::from(vec![
+                Some(12.0),
+                Some(3.0),
+                None,
+                Some(10.5),
+            ])) as ArrayRef,
+        )])
+        .unwrap();
+        let predicate = plan_predicate("v > 10", &batch.schema()).unwrap();
+        let mut operator = build(&PlannedFilter { predicate });
+        let (mut out, captured) = Output::capturing(1);
+        operator.on_batch(0, batch, &mut out).unwrap();
+        let kept = &captured.batches(0)[0];
+        let values = kept
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
+        assert_eq!(values.values().to_vec(), vec![12.0, 10.5]);
     }
 }

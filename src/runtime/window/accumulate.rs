@@ -11,6 +11,8 @@ use datafusion_common::ScalarValue;
 use rustc_hash::FxHashSet;
 
 use crate::expr::{AggregateFunction, AggregateSpec, PlannedExpr};
+use crate::runtime::contract::RunError;
+use crate::runtime::operators::evaluate::evaluate;
 
 /// How one aggregate accumulates, chosen once from its function and argument type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +79,15 @@ impl Aggregate {
     }
 
     /// Evaluates and casts this aggregate's argument for a whole batch.
-    pub fn prepare(&self, batch: &RecordBatch) -> Result<Prepared, String> {
+    pub fn prepare(&self, batch: &RecordBatch) -> Result<Prepared, RunError> {
         let Some(argument) = &self.argument else {
             return Ok(Prepared::None);
         };
-        let values = argument
-            .evaluate(batch)
-            .map_err(|e| format!("evaluating `{}`: {e}", argument.text))?;
-        let cast_to = |t: &DataType| cast(&values, t).map_err(|e| e.to_string());
+        let values = evaluate(argument, batch)?;
+        let cast_to = |t: &DataType| {
+            cast(&values, t)
+                .map_err(|e| RunError::data(format!("the values of `{}`: {e}", argument.text)))
+        };
         Ok(match self.kind {
             Kind::SumInt | Kind::MinInt | Kind::MaxInt => {
                 let a = cast_to(&DataType::Int64)?;
@@ -92,7 +95,7 @@ impl Aggregate {
                     a.as_any()
                         .downcast_ref::<Int64Array>()
                         .cloned()
-                        .ok_or("cast")?,
+                        .ok_or_else(|| RunError::internal("cast"))?,
                 )
             }
             Kind::SumFloat | Kind::Avg | Kind::MinFloat | Kind::MaxFloat => {
@@ -101,7 +104,7 @@ impl Aggregate {
                     a.as_any()
                         .downcast_ref::<Float64Array>()
                         .cloned()
-                        .ok_or("cast")?,
+                        .ok_or_else(|| RunError::internal("cast"))?,
                 )
             }
             _ => Prepared::Any(values),
@@ -341,7 +344,7 @@ impl Aggregates {
         }
     }
 
-    pub fn prepare(&self, batch: &RecordBatch) -> Result<Vec<Prepared>, String> {
+    pub fn prepare(&self, batch: &RecordBatch) -> Result<Vec<Prepared>, RunError> {
         self.list.iter().map(|a| a.prepare(batch)).collect()
     }
 

@@ -1,7 +1,15 @@
 //! Window assignment with Flink's exact formulas (TimeWindow.getWindowStartWithOffset and the
 //! sliding assigner), so results match Flink's to the millisecond.
 
-use crate::runtime::message::Timestamp;
+use crate::runtime::contract::Timestamp;
+
+/// Which windows a row belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Assigner {
+    Tumbling { size: i64, offset: i64 },
+    Sliding { size: i64, slide: i64, offset: i64 },
+    Session { gap: i64 },
+}
 
 /// `[start, end)`; its last instant is `end - 1` (Flink's `maxTimestamp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +54,22 @@ pub fn sliding(ts: Timestamp, size: i64, slide: i64, offset: i64, into: &mut Vec
             end: start + size,
         });
         start -= slide;
+    }
+}
+
+/// The fixed windows holding `ts` (none for sessions, which are found by merging).
+pub fn assign(assigner: Assigner, ts: Timestamp, into: &mut Vec<TimeWindow>) {
+    match assigner {
+        Assigner::Tumbling { size, offset } => {
+            into.clear();
+            into.push(tumbling(ts, size, offset));
+        }
+        Assigner::Sliding {
+            size,
+            slide,
+            offset,
+        } => sliding(ts, size, slide, offset, into),
+        Assigner::Session { .. } => into.clear(),
     }
 }
 

@@ -5,18 +5,17 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use arrow::array::{Array, ArrayRef, TimestampMillisecondArray};
+use arrow::array::{Array, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
 use super::accumulate::{Acc, Aggregates};
+use super::emit::{ResultRow, results_batch};
 use super::keyed_state::KeyTable;
-use super::time_windows::RowTime;
+use crate::model::time::RowTime;
 use crate::runtime::clock::Clock;
-use crate::runtime::metrics::InstanceMetrics;
-use crate::runtime::operator::{OpResult, Operator, fail};
-use crate::runtime::outputs::Output;
+use crate::runtime::contract::{InstanceMetrics, OpResult, Operator, Output, RunError};
 
 struct Pending {
     rows: u64,
@@ -26,12 +25,12 @@ struct Pending {
 }
 
 pub struct CountWindowOperator {
-    pub size: u64,
-    pub time: RowTime,
-    pub aggregates: Aggregates,
-    pub output_schema: SchemaRef,
-    pub keys: KeyTable,
-    pub metrics: Arc<InstanceMetrics>,
+    size: u64,
+    time: RowTime,
+    aggregates: Aggregates,
+    output_schema: SchemaRef,
+    keys: KeyTable,
+    metrics: Arc<InstanceMetrics>,
     pending: FxHashMap<u32, Pending>,
 }
 
@@ -58,19 +57,15 @@ impl CountWindowOperator {
 
 impl Operator for CountWindowOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
-        let prepared = self.aggregates.prepare(&batch).map_err(fail)?;
-        let key_rows = self
-            .keys
-            .encoder
-            .encode(&batch)
-            .map_err(|e| fail(e.message))?;
+        let prepared = self.aggregates.prepare(&batch)?;
+        let key_rows = self.keys.encoder.encode(&batch)?;
         let event_times = match self.time {
             RowTime::Event { column, shift_ms } => Some((
                 batch
                     .column(column)
                     .as_any()
                     .downcast_ref::<TimestampMillisecondArray>()
-                    .ok_or_else(|| fail("the time column is not a TIMESTAMP(3)"))?
+                    .ok_or_else(|| RunError::internal("the time column is not a TIMESTAMP(3)"))?
                     .clone(),
                 shift_ms,
             )),
@@ -112,18 +107,16 @@ impl Operator for CountWindowOperator {
         if done.is_empty() {
             return Ok(());
         }
-        let ids: Vec<u32> = done.iter().map(|(k, _)| *k).collect();
-        let mut columns: Vec<ArrayRef> = self.keys.columns(&ids).map_err(|e| fail(e.message))?;
-        columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-            done.iter().map(|(_, p)| p.first),
-        )));
-        columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
-            done.iter().map(|(_, p)| p.last + 1),
-        )));
-        let states: Vec<&[Acc]> = done.iter().map(|(_, p)| p.accs.as_slice()).collect();
-        columns.extend(self.aggregates.finish(&states).map_err(fail)?);
-        let result = RecordBatch::try_new(Arc::clone(&self.output_schema), columns)
-            .map_err(|e| fail(e.to_string()))?;
+        let rows: Vec<ResultRow> = done
+            .iter()
+            .map(|(key, p)| ResultRow {
+                key: *key,
+                start: p.first,
+                end: p.last + 1,
+                accs: &p.accs,
+            })
+            .collect();
+        let result = results_batch(&rows, &self.keys, &self.aggregates, &self.output_schema)?;
         out.emit(0, result)
     }
 }

@@ -4,7 +4,7 @@ use arrow::array::ArrayRef;
 use arrow::row::Rows;
 use rustc_hash::FxHashMap;
 
-use crate::runtime::error::RunError;
+use crate::runtime::contract::RunError;
 use crate::runtime::keys::KeyEncoder;
 
 /// Interns key bytes; id 0 is the single key of an unkeyed window.

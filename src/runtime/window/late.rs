@@ -7,20 +7,11 @@ use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::runtime::message::Timestamp;
-use crate::runtime::metrics::InstanceMetrics;
-use crate::runtime::operator::{OpResult, fail};
-use crate::runtime::outputs::Output;
+use crate::runtime::contract::{InstanceMetrics, OpResult, Output, Timestamp, fail};
+use crate::values::show_time;
 
 /// The port index of `late` on window nodes.
 pub const LATE_PORT: usize = 1;
-
-/// Human-readable UTC time for messages.
-pub fn show_time(ts: Timestamp) -> String {
-    chrono::DateTime::from_timestamp_millis(ts)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
-        .unwrap_or_else(|| ts.to_string())
-}
 
 /// One late row: which row, its event time, and the window it missed.
 pub struct LateRow {

@@ -11,10 +11,12 @@ use egui::{RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
 use super::LiveRun;
-use crate::connectors::collector::{Collected, table_view};
-use crate::connectors::values::cell_text;
-use crate::model::sink::{ChartSink, ChartStyle, SinkKind};
-use crate::model::{NodeKind, Pipeline};
+use crate::connectors::collector::table_view;
+use crate::model::kinds::chart::{ChartSink, ChartStyle};
+use crate::model::kinds::table::TableSink;
+use crate::model::kinds::{NodeKind, SinkKind};
+use crate::runtime::contract::Collected;
+use crate::values::cell_text;
 
 /// Rows/s out of every node, over the run.
 pub fn throughput_ui(ui: &mut Ui, live: &LiveRun) {
@@ -109,14 +111,18 @@ fn numbers(batch: &RecordBatch, column: &str) -> Option<Vec<Option<f64>>> {
     )
 }
 
-/// One Chart sink: a line per series (the busiest ones) or bars of the latest window.
-/// A window that fires again (a late firing) replaces its earlier point and is drawn as a ring.
-pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected) {
-    // (series, x) -> (y, updates)
+/// What a chart draws, derived from one version of its sink's rows.
+struct ChartPoints {
+    /// (series, x in ms) -> (y, how many results had that x): a window that fires again (a late
+    /// firing) replaces its point and is drawn as a ring.
+    points: BTreeMap<String, BTreeMap<i64, (f64, u32)>>,
+    /// The busiest series, drawn.
+    ranked: Vec<String>,
+}
+
+fn chart_points(chart: &ChartSink, collected: &Collected) -> Option<ChartPoints> {
+    let y_column = chart.y.first()?;
     let mut points: BTreeMap<String, BTreeMap<i64, (f64, u32)>> = BTreeMap::new();
-    let Some(y_column) = chart.y.first() else {
-        return;
-    };
     for batch in &collected.batches {
         let (Some(xs), Some(ys)) = (numbers(batch, &chart.x), numbers(batch, y_column)) else {
             continue;
@@ -148,6 +154,18 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(chart.top_series.max(1) as usize);
+    Some(ChartPoints {
+        points,
+        ranked: ranked.into_iter().map(|(s, _)| s).collect(),
+    })
+}
+
+/// One Chart sink: a line per series (the busiest ones) or bars of the latest window.
+fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, data: &ChartPoints) {
+    let Some(y_column) = chart.y.first() else {
+        return;
+    };
+    let (points, ranked) = (&data.points, &data.ranked);
     ui.label(RichText::new(format!("{id}: {y_column} by {}", chart.x)).strong());
     // Bars are placed by rank, lines by time.
     let time_axis = chart.style == ChartStyle::Lines
@@ -166,7 +184,7 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
         .height((ui.available_height() - 4.0).clamp(120.0, 320.0))
         .show(ui, |plot| match chart.style {
             ChartStyle::Lines => {
-                for (series, _) in &ranked {
+                for series in ranked {
                     let p = &points[series];
                     let line: Vec<[f64; 2]> = p
                         .iter()
@@ -191,7 +209,7 @@ pub fn chart_ui(ui: &mut Ui, id: &str, chart: &ChartSink, collected: &Collected)
                 }
             }
             ChartStyle::Bars => {
-                for (i, (series, _)) in ranked.iter().enumerate() {
+                for (i, series) in ranked.iter().enumerate() {
                     if let Some((x, (y, _))) = points[series].iter().next_back() {
                         let bar = Bar::new(i as f64, *y)
                             .name(format!("{series} @ {}", *x as f64 / 1000.0));
@@ -220,52 +238,84 @@ pub fn rows_table_ui(ui: &mut Ui, id: &str, batch: &RecordBatch) {
     });
 }
 
-/// Every Chart and Table sink of the running pipeline.
-pub fn results_ui(ui: &mut Ui, live: &LiveRun, pipeline: &Pipeline) {
-    let sinks: Vec<(&str, &SinkKind)> = pipeline
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Sink(s @ (SinkKind::Chart(_) | SinkKind::Table(_))) => {
-                Some((n.id.as_str(), s))
-            }
-            _ => None,
-        })
-        .collect();
-    if sinks.is_empty() {
-        ui.label("This pipeline has no Chart or Table sink; add one to see results here.");
-        return;
-    }
-    let width = ui.available_width() / sinks.len() as f32;
-    ui.horizontal_top(|ui| {
-        for (id, sink) in sinks {
-            let Some(rows) = live.handle.collected(id) else {
-                continue;
-            };
-            let Ok(current) = rows.lock() else { continue };
-            let collected = live
-                .frozen
-                .as_ref()
-                .and_then(|f| f.get(id))
-                .unwrap_or(&current);
-            ui.allocate_ui(egui::vec2(width - 8.0, ui.available_height()), |ui| {
-                ui.vertical(|ui| match sink {
-                    SinkKind::Chart(chart) => chart_ui(ui, id, chart, collected),
-                    SinkKind::Table(table) => {
-                        ui.label(RichText::new(id).strong());
-                        match table_view(collected, &table.view) {
-                            Ok(Some(batch)) => rows_table_ui(ui, id, &batch),
-                            Ok(None) => {
-                                ui.label("no rows yet");
-                            }
-                            Err(e) => {
-                                ui.label(e);
+/// What one sink shows, derived from one version of its rows and kept until the rows change.
+enum Derived {
+    Chart(Option<ChartPoints>),
+    Table(Result<Option<RecordBatch>, String>),
+}
+
+/// The Results tab: every Chart and Table sink of the running pipeline. What each shows is worked
+/// out once per version of its rows, not every frame.
+#[derive(Default)]
+pub struct ResultsView {
+    derived: BTreeMap<String, (u64, Derived)>,
+}
+
+impl ResultsView {
+    pub fn ui(&mut self, ui: &mut Ui, live: &LiveRun) {
+        let sinks: Vec<(&str, &SinkKind)> = live
+            .started_from
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Sink(s @ (SinkKind::Chart(_) | SinkKind::Table(_))) => {
+                    Some((n.id.as_str(), s))
+                }
+                _ => None,
+            })
+            .collect();
+        if sinks.is_empty() {
+            ui.label("This pipeline has no Chart or Table sink; add one to see results here.");
+            return;
+        }
+        let width = ui.available_width() / sinks.len() as f32;
+        ui.horizontal_top(|ui| {
+            for (id, sink) in sinks {
+                let Some(collected) = live.collected(id) else {
+                    continue;
+                };
+                let derived = self.derive(id, sink, &collected);
+                ui.allocate_ui(egui::vec2(width - 8.0, ui.available_height()), |ui| {
+                    ui.vertical(|ui| match (sink, derived) {
+                        (SinkKind::Chart(chart), Derived::Chart(Some(points))) => {
+                            chart_ui(ui, id, chart, points)
+                        }
+                        (SinkKind::Chart(_), Derived::Chart(None)) => {
+                            ui.label(RichText::new(id).strong());
+                        }
+                        (SinkKind::Table(_), Derived::Table(table)) => {
+                            ui.label(RichText::new(id).strong());
+                            match table {
+                                Ok(Some(batch)) => rows_table_ui(ui, id, batch),
+                                Ok(None) => {
+                                    ui.label("no rows yet");
+                                }
+                                Err(e) => {
+                                    ui.label(e.as_str());
+                                }
                             }
                         }
-                    }
-                    _ => {}
+                        _ => {}
+                    });
                 });
-            });
+            }
+        });
+    }
+
+    fn derive(&mut self, id: &str, sink: &SinkKind, collected: &Collected) -> &Derived {
+        let stale = self
+            .derived
+            .get(id)
+            .is_none_or(|(version, _)| *version != collected.version);
+        if stale {
+            let derived = match sink {
+                SinkKind::Chart(chart) => Derived::Chart(chart_points(chart, collected)),
+                SinkKind::Table(TableSink { view }) => Derived::Table(table_view(collected, view)),
+                _ => Derived::Table(Ok(None)),
+            };
+            self.derived
+                .insert(id.to_string(), (collected.version, derived));
         }
-    });
+        &self.derived[id].1
+    }
 }

@@ -3,9 +3,9 @@
 use egui::{RichText, Ui};
 
 use super::LiveRun;
-use crate::connectors::values::iso_millis;
 use crate::runtime::{RunStatus, Speed};
 use crate::ui::theme;
+use crate::values::iso_millis;
 
 /// What the user asked of the run.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,15 +9,46 @@ use egui::{Color32, RichText, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points, Polygon};
 
 use super::LiveRun;
-use crate::model::{NodeKind, Pipeline};
-use crate::runtime::trace::{FiringKind, Outcome, TraceData};
+use crate::model::{Family, Pipeline};
+use crate::runtime::trace::{FiringKind, OTHER_KEYS, Outcome, TraceData, TraceKey};
 use crate::ui::theme;
+use crate::values::{cell_text, row_text};
 
-/// What the user chose in the view.
+/// What the user chose in the view, and the traced keys' names formatted so far.
 #[derive(Default)]
 pub struct EventTimeView {
     pub node: Option<String>,
     pub key: Option<String>,
+    /// The names of the traced node's keys, by trace key (the trace only ever adds keys).
+    names: Vec<String>,
+    names_of: Option<String>,
+}
+
+/// A key's name: its columns' values, joined.
+fn key_name(names: &[String], key: TraceKey) -> &str {
+    if key == OTHER_KEYS {
+        return "(further keys)";
+    }
+    names.get(key as usize).map_or("", String::as_str)
+}
+
+/// A firing's aggregates as `name=value` pairs, while its result row is kept.
+fn firing_values(data: &TraceData, firing: &crate::runtime::trace::TracedFiring) -> String {
+    let Some((batch, row)) = data.firing_row(firing) else {
+        return String::new();
+    };
+    let schema = batch.schema();
+    let first = batch.num_columns().saturating_sub(data.aggregate_columns);
+    (first..batch.num_columns())
+        .map(|c| {
+            format!(
+                "{}={}",
+                schema.field(c).name(),
+                cell_text(batch.column(c).as_ref(), row)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A window's band: first seen (wall s), when it fired on the watermark, its late firings.
@@ -42,7 +73,7 @@ impl EventTimeView {
         let windows: Vec<String> = pipeline
             .nodes
             .iter()
-            .filter(|n| matches!(n.kind, NodeKind::Window(_)))
+            .filter(|n| n.kind.family() == Family::Window)
             .map(|n| n.id.clone())
             .collect();
         if let Some(s) = selected.filter(|s| windows.iter().any(|w| w == s)) {
@@ -61,7 +92,16 @@ impl EventTimeView {
         };
         trace.enable();
         let data = trace.snapshot();
-        let keys: BTreeSet<&str> = data.events.iter().map(|e| e.key.as_str()).collect();
+        if self.names_of.as_deref() != Some(node.as_str()) {
+            self.names.clear();
+            self.names_of = Some(node.clone());
+        }
+        for columns in data.keys.iter().skip(self.names.len()) {
+            let name: Vec<String> = columns.iter().map(|c| cell_text(c.as_ref(), 0)).collect();
+            self.names.push(name.join(", "));
+        }
+        let names = &self.names;
+        let keys: BTreeSet<&str> = data.events.iter().map(|e| key_name(names, e.key)).collect();
         ui.horizontal(|ui| {
             let name = ui.label("window node");
             egui::ComboBox::from_id_salt("event_time_node")
@@ -100,7 +140,12 @@ impl EventTimeView {
     }
 
     fn plot_ui(&self, ui: &mut Ui, data: &TraceData) {
-        let wanted = |key: &str| self.key.as_deref().is_none_or(|k| k == key);
+        let names = &self.names;
+        let wanted = |key: TraceKey| {
+            self.key
+                .as_deref()
+                .is_none_or(|k| k == key_name(names, key))
+        };
         let now = data
             .events
             .iter()
@@ -110,7 +155,7 @@ impl EventTimeView {
         let from = data.events.front().map_or(0.0, |e| e.wall_secs);
         // Windows: first arrival of one of their events, when (and how) they fired.
         let mut bands: BTreeMap<(i64, i64), Band> = BTreeMap::new();
-        for f in data.firings.iter().filter(|f| wanted(&f.key)) {
+        for f in data.firings.iter().filter(|f| wanted(f.key)) {
             let entry = bands
                 .entry((f.start, f.end))
                 .or_insert((f.wall_secs, None, Vec::new()));
@@ -202,7 +247,7 @@ impl EventTimeView {
                     let points: Vec<[f64; 2]> = data
                         .events
                         .iter()
-                        .filter(|e| e.outcome == outcome && wanted(&e.key))
+                        .filter(|e| e.outcome == outcome && wanted(e.key))
                         .map(|e| [secs(e.event_time), e.wall_secs])
                         .collect();
                     let radius = if outcome == Outcome::InTime { 2.0 } else { 4.0 };
@@ -222,17 +267,13 @@ impl EventTimeView {
                     // The event nearest the pointer, and the window under it.
                     let bounds = plot.plot_bounds();
                     let (sx, sy) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
-                    let nearest = data
-                        .events
-                        .iter()
-                        .filter(|e| wanted(&e.key))
-                        .min_by(|a, b| {
-                            let d = |e: &&crate::runtime::trace::TracedEvent| {
-                                ((secs(e.event_time) - p.x) / sx).powi(2)
-                                    + ((e.wall_secs - p.y) / sy).powi(2)
-                            };
-                            d(a).total_cmp(&d(b))
-                        });
+                    let nearest = data.events.iter().filter(|e| wanted(e.key)).min_by(|a, b| {
+                        let d = |e: &&crate::runtime::trace::TracedEvent| {
+                            ((secs(e.event_time) - p.x) / sx).powi(2)
+                                + ((e.wall_secs - p.y) / sy).powi(2)
+                        };
+                        d(a).total_cmp(&d(b))
+                    });
                     let mut text = String::new();
                     if let Some(e) = nearest {
                         let what = match e.outcome {
@@ -246,12 +287,12 @@ impl EventTimeView {
                         };
                         text.push_str(&format!(
                             "event {} at {} arrived at {:.2} s: {what}",
-                            e.key,
+                            key_name(names, e.key),
                             time_of_day(secs(e.event_time)),
                             e.wall_secs
                         ));
-                        if let Some(row) = data.row_text(e) {
-                            text.push_str(&format!("\nrow: {row}"));
+                        if let Some((batch, row)) = data.event_row(e) {
+                            text.push_str(&format!("\nrow: {}", row_text(batch, row)));
                         }
                     }
                     if let Some((&(start, end), (_, fired, late))) = bands
@@ -262,7 +303,7 @@ impl EventTimeView {
                             .events
                             .iter()
                             .filter(|e| {
-                                wanted(&e.key) && e.event_time >= start && e.event_time < end
+                                wanted(e.key) && e.event_time >= start && e.event_time < end
                             })
                             .count();
                         text.push_str(&format!(
@@ -279,10 +320,12 @@ impl EventTimeView {
                         let latest: Vec<String> = data
                             .firings
                             .iter()
-                            .filter(|f| f.start == start && f.end == end && wanted(&f.key))
+                            .filter(|f| f.start == start && f.end == end && wanted(f.key))
                             .rev()
                             .take(3)
-                            .map(|f| format!("{}: {}", f.key, f.values))
+                            .map(|f| {
+                                format!("{}: {}", key_name(names, f.key), firing_values(data, f))
+                            })
                             .collect();
                         if !latest.is_empty() {
                             text.push_str(&format!("\nlatest results: {}", latest.join("; ")));

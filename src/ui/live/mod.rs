@@ -7,10 +7,11 @@ pub mod event_time;
 pub mod taps;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 
-use crate::model::Pipeline;
+use crate::model::plan::Plan;
+use crate::model::{Family, Pipeline};
+use crate::runtime::contract::Collected;
 use crate::runtime::metrics::MetricsSnapshot;
 use crate::runtime::{RunHandle, RunOptions, RunStatus, Speed, start};
 
@@ -58,14 +59,15 @@ pub struct LiveRun {
     pub console: Arc<std::sync::Mutex<VecDeque<String>>>,
     final_status: Option<RunStatus>,
     /// Charts and tables frozen by the user: the rows they show, per sink.
-    pub frozen: Option<BTreeMap<String, crate::connectors::collector::Collected>>,
+    pub frozen: Option<BTreeMap<String, Arc<Collected>>>,
 }
 
 impl LiveRun {
-    /// Starts `pipeline`; `wake` is called whenever new numbers arrive (the app repaints).
+    /// Starts `plan` (made from `pipeline`); `wake` is called whenever new numbers arrive (the
+    /// app repaints).
     pub fn start(
-        pipeline: &Pipeline,
-        base_dir: &Path,
+        pipeline: Pipeline,
+        plan: &Plan,
         speed: Speed,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, String> {
@@ -84,16 +86,24 @@ impl LiveRun {
             }),
             ..RunOptions::default()
         };
-        let handle = start(pipeline, base_dir, options).map_err(|e| e.to_string())?;
+        let handle = start(plan, options).map_err(|e| e.to_string())?;
         Ok(Self {
             handle,
-            started_from: pipeline.clone(),
+            started_from: pipeline,
             nodes: HashMap::new(),
             history: VecDeque::new(),
             console,
             final_status: None,
             frozen: None,
         })
+    }
+
+    /// What a Chart or Table sink shows now: its newest rows, or the frozen ones.
+    pub fn collected(&self, node: &str) -> Option<Arc<Collected>> {
+        if let Some(frozen) = self.frozen.as_ref().and_then(|f| f.get(node)) {
+            return Some(Arc::clone(frozen));
+        }
+        self.handle.collected(node).map(|rows| rows.snapshot())
     }
 
     /// Takes in the snapshots that arrived since the last frame.
@@ -117,7 +127,7 @@ impl LiveRun {
         let is_source = |id: &str| {
             self.started_from
                 .node(id)
-                .is_some_and(|n| matches!(n.kind, crate::model::NodeKind::Source(_)))
+                .is_some_and(|n| n.kind.family() == Family::Source)
         };
         let newest_event = snapshot
             .nodes
@@ -155,7 +165,7 @@ impl LiveRun {
             let is_sink = self
                 .started_from
                 .node(&n.node)
-                .is_some_and(|node| node.kind.output_ports().is_empty());
+                .is_some_and(|node| node.kind.family() == Family::Sink);
             if is_sink
                 && let (Some(newest), Some(wm)) =
                     (newest_event, n.watermark.filter(|w| *w < i64::MAX))
@@ -182,17 +192,8 @@ impl LiveRun {
         }
         let mut copies = BTreeMap::new();
         for node in &self.started_from.nodes {
-            if let Some(rows) = self.handle.collected(&node.id)
-                && let Ok(rows) = rows.lock()
-            {
-                copies.insert(
-                    node.id.clone(),
-                    crate::connectors::collector::Collected {
-                        batches: rows.batches.clone(),
-                        rows: rows.rows,
-                        ..Default::default()
-                    },
-                );
+            if let Some(rows) = self.handle.collected(&node.id) {
+                copies.insert(node.id.clone(), rows.snapshot());
             }
         }
         self.frozen = Some(copies);

@@ -8,7 +8,7 @@ use super::LiveRun;
 use super::charts::rows_table_ui;
 use crate::expr::plan_predicate;
 use crate::model::{Edge, Pipeline};
-use crate::runtime::operators::filter::predicate_mask;
+use crate::runtime::operators::evaluate::predicate_mask;
 use crate::ui::theme;
 
 /// How many rows a tap keeps.
@@ -84,7 +84,7 @@ impl TapPanel {
         } else {
             match plan_predicate(&self.filter, &rows.schema())
                 .map_err(|e| e.to_string())
-                .and_then(|p| predicate_mask(&p, &rows))
+                .and_then(|p| predicate_mask(&p, &rows).map_err(|e| e.to_string()))
                 .and_then(|mask| filter_record_batch(&rows, &mask).map_err(|e| e.to_string()))
             {
                 Ok(filtered) => filtered,

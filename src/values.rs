@@ -1,4 +1,5 @@
-//! Cell values of Arrow arrays as text and JSON, the way files and terminals show them.
+//! Plain Arrow value formatting: cells as text and JSON, times as ISO-8601, the way files,
+//! terminals and the app show them. Knows only Arrow; every layer above may use it.
 
 use arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
@@ -11,6 +12,13 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 pub fn iso_millis(ts: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ts)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Human-readable UTC time for messages: `2024-01-15 08:00:00.000`.
+pub fn show_time(ts: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
         .unwrap_or_else(|| ts.to_string())
 }
 
@@ -55,4 +63,19 @@ pub fn cell_json(array: &dyn Array, row: usize) -> serde_json::Value {
         return Value::String(array.as_string_view().value(row).to_string());
     }
     Value::String(cell_text(array, row))
+}
+
+/// One row as `column=value` pairs, for messages that name the row they are about.
+pub fn row_text(batch: &arrow::record_batch::RecordBatch, row: usize) -> String {
+    if row >= batch.num_rows() {
+        return String::new();
+    }
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| format!("{}={}", f.name(), cell_text(c.as_ref(), row)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,0 +1,216 @@
+//! The kind registry: every node kind, as the file format writes it, mapped to its model side with
+//! one exhaustive match, its catalogue entry by typed id, and its planned (runnable) form. Adding a
+//! kind is its own file here, a variant in the file-format enum, one arm in `each_kind!`, one line
+//! in `catalogue!` and one `PlannedKind` variant; the compiler lists whatever else must change.
+
+pub mod chart;
+pub mod console;
+pub mod csv_sink;
+pub mod csv_source;
+pub mod deduplicate;
+pub mod filter;
+pub mod generator;
+pub mod json_lines_sink;
+pub mod json_lines_source;
+pub mod map;
+pub mod output_file;
+pub mod route;
+pub mod source_time;
+pub mod table;
+pub mod union;
+pub mod window;
+
+use serde::{Deserialize, Serialize};
+
+use super::kind::{CatalogueEntry, KindModel, OutputPort};
+use super::node::Family;
+
+/// What a node does, as written in files: `Source(CsvFile(...))`, `Window(...)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NodeKind {
+    Source(SourceKind),
+    Transform(TransformKind),
+    Window(window::WindowConfig),
+    Sink(SinkKind),
+}
+
+/// Every kind of source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SourceKind {
+    Generator(generator::GeneratorSource),
+    CsvFile(csv_source::CsvFileSource),
+    JsonLinesFile(json_lines_source::JsonLinesFileSource),
+}
+
+/// Every kind of transform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransformKind {
+    Filter(filter::FilterTransform),
+    Map(map::MapTransform),
+    Union(union::UnionTransform),
+    Route(route::RouteTransform),
+    Deduplicate(deduplicate::DeduplicateTransform),
+}
+
+/// Every kind of sink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SinkKind {
+    Chart(chart::ChartSink),
+    Table(table::TableSink),
+    Console(console::ConsoleSink),
+    CsvFile(csv_sink::CsvFileSink),
+    JsonLinesFile(json_lines_sink::JsonLinesFileSink),
+}
+
+/// Binds `$k` to the configuration inside any `NodeKind` and evaluates `$body`: the one place that
+/// lists every kind's configuration type.
+macro_rules! each_kind {
+    ($value:expr, $k:ident => $body:expr) => {
+        match $value {
+            NodeKind::Source(SourceKind::Generator($k)) => $body,
+            NodeKind::Source(SourceKind::CsvFile($k)) => $body,
+            NodeKind::Source(SourceKind::JsonLinesFile($k)) => $body,
+            NodeKind::Transform(TransformKind::Filter($k)) => $body,
+            NodeKind::Transform(TransformKind::Map($k)) => $body,
+            NodeKind::Transform(TransformKind::Union($k)) => $body,
+            NodeKind::Transform(TransformKind::Route($k)) => $body,
+            NodeKind::Transform(TransformKind::Deduplicate($k)) => $body,
+            NodeKind::Window($k) => $body,
+            NodeKind::Sink(SinkKind::Chart($k)) => $body,
+            NodeKind::Sink(SinkKind::Table($k)) => $body,
+            NodeKind::Sink(SinkKind::Console($k)) => $body,
+            NodeKind::Sink(SinkKind::CsvFile($k)) => $body,
+            NodeKind::Sink(SinkKind::JsonLinesFile($k)) => $body,
+        }
+    };
+}
+
+/// Declares `KindId` (one per palette entry, in palette order) with its catalogue entries.
+macro_rules! catalogue {
+    ($($id:ident => $entry:expr),+ $(,)?) => {
+        /// A typed name for each entry of the catalogue (what the palette offers).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum KindId {
+            $($id),+
+        }
+
+        impl KindId {
+            /// Every kind, in palette order.
+            pub const ALL: &'static [KindId] = &[$(KindId::$id),+];
+
+            /// What the palette and the inspector say about this kind.
+            pub fn entry(self) -> &'static CatalogueEntry {
+                match self {
+                    $(KindId::$id => &$entry),+
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    Generator => generator::ENTRY,
+    CsvFileSource => csv_source::ENTRY,
+    JsonLinesFileSource => json_lines_source::ENTRY,
+    Filter => filter::ENTRY,
+    Map => map::ENTRY,
+    Union => union::ENTRY,
+    Route => route::ENTRY,
+    Deduplicate => deduplicate::ENTRY,
+    TumblingWindow => window::TUMBLING_ENTRY,
+    SlidingWindow => window::SLIDING_ENTRY,
+    SessionWindow => window::SESSION_ENTRY,
+    CountWindow => window::COUNT_ENTRY,
+    Chart => chart::ENTRY,
+    Table => table::TABLE_ENTRY,
+    Leaderboard => table::LEADERBOARD_ENTRY,
+    Console => console::ENTRY,
+    CsvFileSink => csv_sink::ENTRY,
+    JsonLinesFileSink => json_lines_sink::ENTRY,
+}
+
+/// A node planned against its inputs, ready for the engine to build: expressions planned, paths
+/// resolved, time columns found.
+#[derive(Debug, Clone)]
+pub enum PlannedKind {
+    Generator(generator::PlannedGenerator),
+    CsvSource(csv_source::PlannedCsvSource),
+    JsonLinesSource(json_lines_source::PlannedJsonLinesSource),
+    Filter(filter::PlannedFilter),
+    Map(map::PlannedMap),
+    Union(union::PlannedUnion),
+    Route(route::PlannedRoute),
+    Deduplicate(deduplicate::PlannedDeduplicate),
+    Window(window::PlannedWindow),
+    Chart(chart::ChartSink),
+    Table(table::TableSink),
+    Console(console::ConsoleSink),
+    CsvSink(csv_sink::PlannedCsvSink),
+    JsonLinesSink(json_lines_sink::PlannedJsonLinesSink),
+}
+
+impl NodeKind {
+    /// The kind's model side: ports, checks, planning, summary, form.
+    pub fn model(&self) -> &dyn KindModel {
+        each_kind!(self, k => k)
+    }
+
+    /// The kind's model side, to edit its settings through its form.
+    pub fn model_mut(&mut self) -> &mut dyn KindModel {
+        each_kind!(self, k => k)
+    }
+
+    pub fn kind_id(&self) -> KindId {
+        self.model().kind_id()
+    }
+
+    pub fn entry(&self) -> &'static CatalogueEntry {
+        self.kind_id().entry()
+    }
+
+    pub fn family(&self) -> Family {
+        match self {
+            NodeKind::Source(_) => Family::Source,
+            NodeKind::Transform(_) => Family::Transform,
+            NodeKind::Window(_) => Family::Window,
+            NodeKind::Sink(_) => Family::Sink,
+        }
+    }
+
+    /// The kind's name, as the palette, the cards and the summaries show it.
+    pub fn kind_name(&self) -> &'static str {
+        self.entry().name
+    }
+
+    /// Input port names, in order.
+    pub fn input_ports(&self) -> Vec<String> {
+        self.model().ports().inputs
+    }
+
+    /// Output port names, in order.
+    pub fn output_ports(&self) -> Vec<String> {
+        self.model()
+            .ports()
+            .outputs
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    }
+
+    /// Ports whose rows may go nowhere without a warning: rejects are counted instead.
+    pub fn is_optional_output(&self, port: &str) -> bool {
+        self.model()
+            .ports()
+            .outputs
+            .iter()
+            .any(|p: &OutputPort| p.optional && p.name == port)
+    }
+
+    /// One line for the canvas card.
+    pub fn summary(&self) -> String {
+        self.model().summary()
+    }
+}
+
+#[cfg(test)]
+mod tests;

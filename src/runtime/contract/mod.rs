@@ -1,0 +1,20 @@
+//! The contract between the engine and everything that plugs into it: messages on edges, the
+//! operator and source traits, the output an operator emits through, its counters, typed run
+//! errors, and what sinks share with the run's owner. Connectors depend on this module and on
+//! nothing else of the runtime.
+
+pub mod error;
+pub mod message;
+pub mod metrics;
+pub mod operator;
+pub mod output;
+pub mod shared;
+pub mod source;
+
+pub use error::{ErrorKind, RunError, SendFailure};
+pub use message::{BarrierId, MAX_WATERMARK, MIN_WATERMARK, Message, Timestamp};
+pub use metrics::InstanceMetrics;
+pub use operator::{OpResult, Operator, fail};
+pub use output::{Captured, EdgeSink, Output};
+pub use shared::{Collected, CollectedRows, ConsoleWriter};
+pub use source::{Source, SourceChunk, SourcePosition};

@@ -1,0 +1,212 @@
+//! The handle the CLI and the app control a run with: pause, step, speed, stop and drain; its
+//! status, metrics snapshots, the rows of collecting sinks, taps and event-time traces.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+
+use super::clock::{Clock, Speed};
+use super::contract::{CollectedRows, RunError};
+use super::metrics::MetricsSnapshot;
+use super::tap::Tap;
+use super::trace::EventTrace;
+use crate::model::Edge;
+
+/// Where a run stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    Running,
+    Paused,
+    /// Every source reached its end and every operator finished.
+    Finished,
+    /// Stopped by the user; sinks were finalized.
+    Stopped,
+    Failed(RunError),
+}
+
+/// What the run's threads share with its handle.
+pub(crate) struct Shared {
+    failure: Mutex<Option<RunError>>,
+    pub(crate) running_tasks: AtomicUsize,
+    stopped_by_user: AtomicBool,
+    /// Signalled when the last task ends, so the sampler takes its final reading at once.
+    pub(crate) all_done: (Mutex<bool>, Condvar),
+    /// When the last task ended, measured from the start of the run.
+    finished_after: Mutex<Option<Duration>>,
+}
+
+impl Shared {
+    pub(crate) fn new(tasks: usize) -> Self {
+        Self {
+            failure: Mutex::new(None),
+            running_tasks: AtomicUsize::new(tasks),
+            stopped_by_user: AtomicBool::new(false),
+            all_done: (Mutex::new(false), Condvar::new()),
+            finished_after: Mutex::new(None),
+        }
+    }
+
+    /// Records the first failure and stops the clock, so the sources end.
+    pub(crate) fn fail(&self, error: RunError, clock: &Clock) {
+        if let Ok(mut slot) = self.failure.lock()
+            && slot.is_none()
+        {
+            *slot = Some(error);
+        }
+        clock.stop();
+    }
+
+    fn failure(&self) -> Option<RunError> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// One task ended; the last one wakes the sampler.
+    pub(crate) fn task_ended(&self, clock: &Clock) {
+        if self.running_tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Ok(mut at) = self.finished_after.lock() {
+                *at = Some(clock.elapsed());
+            }
+            let (done, signal) = &self.all_done;
+            if let Ok(mut done) = done.lock() {
+                *done = true;
+            }
+            signal.notify_all();
+        }
+    }
+}
+
+/// Controls and observes one run.
+pub struct RunHandle {
+    pub(crate) clock: Arc<Clock>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) snapshots: Receiver<MetricsSnapshot>,
+    pub(crate) last_snapshot: Arc<Mutex<Option<MetricsSnapshot>>>,
+    pub(crate) threads: Vec<JoinHandle<()>>,
+    pub(crate) sampler: Option<JoinHandle<()>>,
+    pub(crate) collected: BTreeMap<String, CollectedRows>,
+    pub(crate) taps: BTreeMap<Edge, Arc<Tap>>,
+    pub(crate) traces: BTreeMap<String, Arc<EventTrace>>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub status: RunStatus,
+    pub wall: Duration,
+    pub metrics: MetricsSnapshot,
+}
+
+impl RunHandle {
+    pub fn pause(&self) {
+        self.clock.pause();
+    }
+    pub fn resume(&self) {
+        self.clock.resume();
+    }
+    /// While paused: let one more batch (and the watermark after it) through every source.
+    pub fn step(&self) {
+        self.clock.step();
+    }
+    pub fn set_speed(&self, speed: Speed) {
+        self.clock.set_speed(speed);
+    }
+    pub fn speed(&self) -> Speed {
+        self.clock.speed()
+    }
+    /// Stops the sources; open windows are dropped, sinks finalize their files.
+    pub fn stop(&self) {
+        self.shared.stopped_by_user.store(true, Ordering::SeqCst);
+        self.clock.stop();
+    }
+
+    /// Ends the sources as if their input were complete: every open window fires, then the run
+    /// finishes (Flink's stop with drain).
+    pub fn drain(&self) {
+        self.shared.stopped_by_user.store(true, Ordering::SeqCst);
+        self.clock.stop_draining();
+    }
+    /// The newest event time the sources have emitted.
+    pub fn event_time(&self) -> Option<i64> {
+        self.clock.event_time()
+    }
+    pub fn elapsed(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    pub fn status(&self) -> RunStatus {
+        if let Some(failure) = self.shared.failure() {
+            return RunStatus::Failed(failure);
+        }
+        if self.shared.running_tasks.load(Ordering::SeqCst) == 0 {
+            return if self.shared.stopped_by_user.load(Ordering::SeqCst) {
+                RunStatus::Stopped
+            } else {
+                RunStatus::Finished
+            };
+        }
+        if self.clock.is_paused() {
+            RunStatus::Paused
+        } else {
+            RunStatus::Running
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        !matches!(self.status(), RunStatus::Running | RunStatus::Paused)
+    }
+
+    /// Metrics snapshots, about every `sample_every`; old ones are dropped, never queued up.
+    pub fn snapshots(&self) -> &Receiver<MetricsSnapshot> {
+        &self.snapshots
+    }
+
+    /// Rows kept by a Chart or Table sink (or any sink with `collect_all_sinks`).
+    pub fn collected(&self, node: &str) -> Option<CollectedRows> {
+        self.collected.get(node).cloned()
+    }
+
+    /// The event-time trace of a window node; enable it to start recording.
+    pub fn event_trace(&self, node: &str) -> Option<Arc<EventTrace>> {
+        self.traces.get(node).cloned()
+    }
+
+    /// The tap of an edge; enable it to start keeping rows.
+    pub fn tap(&self, edge: &Edge) -> Option<Arc<Tap>> {
+        self.taps.get(edge).cloned()
+    }
+
+    /// Waits for the run to end and reports it.
+    pub fn wait(mut self) -> RunReport {
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+        let metrics = self
+            .last_snapshot
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or(MetricsSnapshot {
+                elapsed: self.clock.elapsed(),
+                nodes: Vec::new(),
+            });
+        let wall = self
+            .shared
+            .finished_after
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .unwrap_or_else(|| self.clock.elapsed());
+        RunReport {
+            status: self.status(),
+            wall,
+            metrics,
+        }
+    }
+}

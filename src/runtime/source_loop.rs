@@ -1,0 +1,239 @@
+//! The loop of a source: read chunks, pace them by the clock, emit rows and bad rows, and generate
+//! watermarks from the data (bounded out-of-orderness), so a run is reproducible. When an operator
+//! asked for ticks, the loop also sends the run's clock: a chunk arrives at its newest event time.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use arrow::array::{Array, TimestampMillisecondArray};
+use arrow::record_batch::RecordBatch;
+
+use super::clock::Clock;
+use super::contract::{
+    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, Output, SendFailure, Source, Timestamp, fail,
+};
+use super::task::TaskEnd;
+
+/// How a source's rows tell time.
+#[derive(Debug, Clone)]
+pub enum SourceTime {
+    Event {
+        /// Index of the TIMESTAMP(3) column in the rows.
+        column: usize,
+        /// Watermark = newest event time - this - 1 ms (Flink's bounded out-of-orderness).
+        max_out_of_orderness_ms: i64,
+        /// Waiting longer than this for the next batch marks the source idle downstream.
+        idle_timeout: Option<std::time::Duration>,
+    },
+    Processing,
+}
+
+/// Runs a source until it ends or the clock stops. With `send_time`, each chunk is followed by
+/// the run's clock (its arrival time) so downstream timers fire at the same place in every run.
+pub fn run_source(
+    mut source: Box<dyn Source>,
+    time: SourceTime,
+    send_time: bool,
+    out: &mut Output,
+    metrics: Arc<InstanceMetrics>,
+    clock: &Clock,
+) -> Result<TaskEnd, SendFailure> {
+    let mut newest: Timestamp = MIN_WATERMARK;
+    let mut emitted: Timestamp = MIN_WATERMARK;
+    loop {
+        if clock.is_stopped() {
+            return end_early(out, &metrics, clock);
+        }
+        let started = Instant::now();
+        let Some(chunk) = source.next_chunk().map_err(SendFailure::Failed)? else {
+            // A bounded input is complete: every window may fire.
+            out.watermark(MAX_WATERMARK)?;
+            metrics.watermark.store(MAX_WATERMARK, Relaxed);
+            out.end()?;
+            return Ok(TaskEnd::Finished);
+        };
+        let chunk_newest = match &time {
+            SourceTime::Event { column, .. } => max_timestamp(&chunk.rows, *column)?,
+            SourceTime::Processing => Some(Clock::now_millis()),
+        };
+        InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
+        let idle_after = match &time {
+            SourceTime::Event { idle_timeout, .. } => *idle_timeout,
+            SourceTime::Processing => None,
+        };
+        let mut idle_result = Ok(());
+        let passed = clock.gate_or_idle(chunk_newest, idle_after, &mut || idle_result = out.idle());
+        idle_result?;
+        if !passed {
+            return end_early(out, &metrics, clock);
+        }
+        let started = Instant::now();
+        if let Some(errors) = chunk.errors {
+            InstanceMetrics::add(&metrics.error_rows, errors.num_rows() as u64);
+            out.emit_side(1, errors)?;
+        }
+        InstanceMetrics::add(&metrics.rows_in, chunk.rows.num_rows() as u64);
+        out.emit(0, chunk.rows)?;
+        if let Some(ts) = chunk_newest {
+            newest = newest.max(ts);
+            metrics.see_event_time(ts);
+        }
+        if send_time && newest != MIN_WATERMARK {
+            out.time(newest)?;
+        }
+        let watermark = match &time {
+            SourceTime::Event {
+                max_out_of_orderness_ms,
+                ..
+            } if newest != MIN_WATERMARK => newest.saturating_sub(*max_out_of_orderness_ms + 1),
+            SourceTime::Processing => Clock::now_millis(),
+            _ => MIN_WATERMARK,
+        };
+        if watermark > emitted {
+            emitted = watermark;
+            metrics.watermark.store(watermark, Relaxed);
+            out.watermark(watermark)?;
+        }
+        InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
+    }
+}
+
+/// Ends a source that was stopped: when draining, as a complete input so every window fires.
+fn end_early(
+    out: &mut Output,
+    metrics: &InstanceMetrics,
+    clock: &Clock,
+) -> Result<TaskEnd, SendFailure> {
+    if clock.is_draining() {
+        metrics.watermark.store(MAX_WATERMARK, Relaxed);
+        out.watermark(MAX_WATERMARK)?;
+    }
+    out.end()?;
+    Ok(TaskEnd::Finished)
+}
+
+fn max_timestamp(batch: &RecordBatch, column: usize) -> Result<Option<Timestamp>, SendFailure> {
+    let array = batch
+        .column(column)
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+        .ok_or_else(|| fail("the event-time column is not a TIMESTAMP(3)"))?;
+    if array.null_count() == array.len() {
+        return Ok(None);
+    }
+    Ok(arrow::compute::max(array))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::clock::Speed;
+    use crate::runtime::contract::{
+        EdgeSink, OpResult, Operator, RunError, SourceChunk, SourcePosition,
+    };
+    use crate::runtime::edges::{EdgeSender, Spread};
+    use crate::runtime::tap::Tap;
+    use crate::runtime::task::{Input, run_operator};
+    use std::sync::Mutex;
+
+    /// Rows at the given event times, one chunk each.
+    struct Times {
+        times: Vec<i64>,
+        next: usize,
+    }
+
+    impl Source for Times {
+        fn next_chunk(&mut self) -> Result<Option<SourceChunk>, RunError> {
+            let Some(&ts) = self.times.get(self.next) else {
+                return Ok(None);
+            };
+            self.next += 1;
+            let rows = RecordBatch::try_from_iter([(
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(vec![ts])) as arrow::array::ArrayRef,
+            )])
+            .map_err(|e| RunError::internal(e.to_string()))?;
+            Ok(Some(SourceChunk { rows, errors: None }))
+        }
+        fn position(&self) -> SourcePosition {
+            SourcePosition::Chunks {
+                delivered: self.next as u64,
+            }
+        }
+        fn seek(&mut self, _: &SourcePosition) -> Result<(), RunError> {
+            Ok(())
+        }
+    }
+
+    /// Logs each row's time and each tick, in the order the operator sees them.
+    struct Ticks(Arc<Mutex<Vec<String>>>);
+
+    impl Operator for Ticks {
+        fn on_batch(&mut self, _: usize, batch: RecordBatch, _: &mut Output) -> OpResult {
+            let ts = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<TimestampMillisecondArray>()
+                .map_or(-1, |a| a.value(0));
+            self.0.lock().unwrap().push(format!("row {ts}"));
+            Ok(())
+        }
+        fn tick_interval_ms(&self) -> Option<i64> {
+            Some(1_000)
+        }
+        fn on_tick(&mut self, now: i64, _: &mut Output) -> OpResult {
+            self.0.lock().unwrap().push(format!("tick {now}"));
+            Ok(())
+        }
+    }
+
+    fn run(speed: Speed) -> Vec<String> {
+        let clock = Arc::new(Clock::new(speed));
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let edge: Box<dyn EdgeSink> = Box::new(EdgeSender {
+            senders: vec![tx],
+            spread: Spread::Forward,
+            tap: Arc::new(Tap::new()),
+        });
+        let metrics = Arc::new(InstanceMetrics::new(0));
+        let mut out = Output::new(vec![vec![edge], Vec::new()], Arc::clone(&metrics));
+        let source = Box::new(Times {
+            times: (0..20).map(|i| 10_000 + i * 150).collect(),
+            next: 0,
+        });
+        let time = SourceTime::Event {
+            column: 0,
+            max_out_of_orderness_ms: 0,
+            idle_timeout: None,
+        };
+        let reader = {
+            let clock = Arc::clone(&clock);
+            let metrics = Arc::clone(&metrics);
+            std::thread::spawn(move || {
+                run_source(source, time, true, &mut out, metrics, &clock).is_ok()
+            })
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (sink, _) = Output::capturing(1);
+        let ticks = Box::new(Ticks(Arc::clone(&log)));
+        let inputs = vec![Input { rx, port: 0 }];
+        assert!(run_operator(ticks, inputs, sink, Arc::new(InstanceMetrics::new(1))).is_ok());
+        assert!(reader.join().unwrap());
+        let log = log.lock().unwrap().clone();
+        log
+    }
+
+    #[test]
+    fn ticks_fall_between_the_same_rows_paced_or_as_fast_as_possible() {
+        let fast = run(Speed::Max);
+        let paced = run(Speed::Factor(20.0));
+        assert_eq!(fast, paced);
+        // The clock starts at the first row (10 s) and ticks as it passes 11 s and 12 s.
+        let tick = |t: &str| fast.iter().position(|l| l == t).unwrap();
+        assert!(tick("tick 11000") > fast.iter().position(|l| l == "row 11050").unwrap());
+        assert!(tick("tick 11000") < fast.iter().position(|l| l == "row 11200").unwrap());
+        assert!(fast.contains(&"tick 12000".to_string()));
+        assert_eq!(fast.iter().filter(|l| l.starts_with("tick")).count(), 2);
+    }
+}

@@ -1,0 +1,40 @@
+//! A window node's results as an Arrow batch: the key columns, `window_start`, `window_end` and one
+//! column per aggregate, in the order of the output schema. Time and count windows share it.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, TimestampMillisecondArray};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use super::accumulate::{Acc, Aggregates};
+use super::keyed_state::KeyTable;
+use crate::runtime::contract::{RunError, Timestamp};
+
+/// One result row: the key, the window's bounds, and its aggregates' states.
+pub struct ResultRow<'a> {
+    pub key: u32,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub accs: &'a [Acc],
+}
+
+/// The batch of `rows`, in the order given.
+pub fn results_batch(
+    rows: &[ResultRow<'_>],
+    keys: &KeyTable,
+    aggregates: &Aggregates,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, RunError> {
+    let ids: Vec<u32> = rows.iter().map(|r| r.key).collect();
+    let mut columns: Vec<ArrayRef> = keys.columns(&ids)?;
+    columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+        rows.iter().map(|r| r.start),
+    )));
+    columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+        rows.iter().map(|r| r.end),
+    )));
+    let states: Vec<&[Acc]> = rows.iter().map(|r| r.accs).collect();
+    columns.extend(aggregates.finish(&states).map_err(RunError::internal)?);
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| RunError::internal(e.to_string()))
+}

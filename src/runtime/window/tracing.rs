@@ -1,0 +1,123 @@
+//! What a window operator tells its event-time trace: each arriving event (time, key, outcome, and
+//! where its row is), each firing (bounds, key, and where its result row is) — ids and Arrow data
+//! only; the app formats them when it draws.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use rustc_hash::FxHashMap;
+
+use super::keyed_state::KeyTable;
+use crate::runtime::contract::Timestamp;
+use crate::runtime::trace::{
+    EventTrace, FiringKind, Outcome, TraceData, TraceKey, TracedEvent, TracedFiring,
+};
+
+/// One operator instance's link to its node's trace.
+pub struct Tracer {
+    trace: Option<Arc<EventTrace>>,
+    /// This instance's keys as the trace knows them.
+    known: FxHashMap<u32, TraceKey>,
+}
+
+impl Tracer {
+    pub fn new(trace: Option<Arc<EventTrace>>) -> Self {
+        Self {
+            trace,
+            known: FxHashMap::default(),
+        }
+    }
+
+    /// Whether the app asked for the trace (it costs nothing while off).
+    pub fn is_on(&self) -> bool {
+        self.trace.as_ref().is_some_and(|t| t.is_enabled())
+    }
+
+    /// The trace key of `key`, registering its columns with the trace the first time.
+    fn trace_key(
+        keys: &KeyTable,
+        known: &mut FxHashMap<u32, TraceKey>,
+        data: &mut TraceData,
+        key: u32,
+    ) -> TraceKey {
+        if let Some(&known) = known.get(&key) {
+            return known;
+        }
+        let columns = keys.columns(&[key]).unwrap_or_default();
+        let traced = data.add_key(columns);
+        known.insert(key, traced);
+        traced
+    }
+
+    /// Records the events of one input batch: (event time, key, outcome, row).
+    pub fn events(
+        &mut self,
+        keys: &KeyTable,
+        traced: &[(Timestamp, u32, Outcome, u32)],
+        batch: &RecordBatch,
+    ) {
+        let Some(trace) = self.trace.clone() else {
+            return;
+        };
+        let now = trace.now_secs();
+        let known = &mut self.known;
+        trace.record(|d| {
+            let id = d.next_batch;
+            d.next_batch += 1;
+            d.batches.push_back((id, batch.clone()));
+            for &(ts, key, outcome, row) in traced {
+                let key = Self::trace_key(keys, known, d, key);
+                d.events.push_back(TracedEvent {
+                    wall_secs: now,
+                    event_time: ts,
+                    key,
+                    outcome,
+                    batch: id,
+                    row,
+                });
+            }
+        });
+    }
+
+    /// Records the firings of one result batch: (key, start, end) per result row.
+    pub fn firings(
+        &mut self,
+        keys: &KeyTable,
+        fired: &[(u32, Timestamp, Timestamp)],
+        kind: FiringKind,
+        results: &RecordBatch,
+    ) {
+        let Some(trace) = self.trace.clone() else {
+            return;
+        };
+        let now = trace.now_secs();
+        let known = &mut self.known;
+        trace.record(|d| {
+            let id = d.next_result;
+            d.next_result += 1;
+            d.results.push_back((id, results.clone()));
+            for (row, &(key, start, end)) in fired.iter().enumerate() {
+                let key = Self::trace_key(keys, known, d, key);
+                d.firings.push_back(TracedFiring {
+                    wall_secs: now,
+                    start,
+                    end,
+                    key,
+                    kind,
+                    result: id,
+                    row: row as u32,
+                });
+            }
+        });
+    }
+
+    /// Records where the watermark got to.
+    pub fn watermark(&self, watermark: Timestamp) {
+        if let Some(trace) = self.trace.as_ref().filter(|t| t.is_enabled())
+            && watermark < i64::MAX
+        {
+            let now = trace.now_secs();
+            trace.record(|d| d.watermarks.push_back((now, watermark)));
+        }
+    }
+}

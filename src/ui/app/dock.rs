@@ -1,0 +1,137 @@
+//! The bottom dock: problems, and while running the results, throughput, lags, taps, the
+//! event-time view and the console.
+
+use egui::Ui;
+
+use super::EddyApp;
+use crate::ui::canvas::Selection;
+use crate::ui::live::charts::{lag_ui, throughput_ui};
+use crate::ui::problems::problems_ui;
+
+/// The tabs of the bottom dock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dock {
+    Problems,
+    Results,
+    Throughput,
+    Lag,
+    Tap,
+    EventTime,
+    Console,
+}
+
+impl EddyApp {
+    fn dock_tabs_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let errors = self
+                .doc
+                .validation()
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .count();
+            let problems_label = if errors > 0 {
+                format!("Problems ({errors})")
+            } else {
+                "Problems".into()
+            };
+            for (tab, label, help) in [
+                (
+                    Dock::Problems,
+                    problems_label.as_str(),
+                    "Errors and warnings of the pipeline",
+                ),
+                (
+                    Dock::Results,
+                    "Results",
+                    "Live charts and tables of the Chart and Table sinks",
+                ),
+                (
+                    Dock::Throughput,
+                    "Throughput",
+                    "Rows per second out of every node",
+                ),
+                (
+                    Dock::Lag,
+                    "Watermark lag",
+                    "How far each watermark trails the newest event",
+                ),
+                (Dock::Tap, "Tap", "The rows flowing on the selected edge"),
+                (
+                    Dock::EventTime,
+                    "Event time",
+                    "How the selected window sees time: events, watermark, windows, late events",
+                ),
+                (Dock::Console, "Console output", "What Console sinks print"),
+            ] {
+                ui.selectable_value(&mut self.dock, tab, label)
+                    .on_hover_text(help);
+            }
+            if let Some(live) = &mut self.live {
+                ui.separator();
+                let mut frozen = live.frozen.is_some();
+                if ui
+                    .checkbox(&mut frozen, "freeze charts")
+                    .on_hover_text(
+                        "Hold the charts and tables still to look closely; the run goes on",
+                    )
+                    .changed()
+                {
+                    live.toggle_frozen();
+                }
+            }
+        });
+    }
+
+    pub(super) fn dock_ui(&mut self, ui: &mut Ui) {
+        self.dock_tabs_ui(ui);
+        ui.separator();
+        match (self.dock, &self.live) {
+            (Dock::Problems, _) => {
+                let (pipeline, validation) = self.doc.checked();
+                if let Some(id) = problems_ui(ui, &validation.problems, &pipeline.edges) {
+                    self.selection = Selection::only(&id);
+                    self.canvas.frame_node = Some(id);
+                }
+            }
+            (_, None) => {
+                ui.label("Press Run to start the pipeline here and watch it.");
+            }
+            (Dock::Results, Some(live)) => self.results.ui(ui, live),
+            (Dock::Throughput, Some(live)) => throughput_ui(ui, live),
+            (Dock::Lag, Some(live)) => lag_ui(ui, live),
+            (Dock::Tap, Some(live)) => {
+                let single_node = (self.selection.nodes.len() == 1)
+                    .then(|| self.selection.nodes.iter().next().cloned())
+                    .flatten();
+                match (&self.selection.edge, single_node) {
+                    (Some(edge), _) => self.taps.edge_ui(ui, live, edge),
+                    (None, Some(node)) => self.taps.node_ui(ui, live, &live.started_from, &node),
+                    (None, None) => {
+                        ui.label("Click an edge to see the rows flowing on it, or a node to compare what goes in and what comes out.");
+                    }
+                }
+            }
+            (Dock::EventTime, Some(live)) => {
+                let selected = self.selection.nodes.iter().next().cloned();
+                self.event_time
+                    .ui(ui, live, &live.started_from, selected.as_deref());
+            }
+            (Dock::Console, Some(live)) => {
+                let lines: Vec<String> = live
+                    .console
+                    .lock()
+                    .map(|l| l.iter().cloned().collect())
+                    .unwrap_or_default();
+                egui::ScrollArea::vertical()
+                    .stick_to_bottom(true)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        for line in lines.iter().rev().take(400).rev() {
+                            ui.label(egui::RichText::new(line).monospace());
+                        }
+                    });
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The small windows over the designer: recovering unsaved work, the unsaved-changes prompt, the
+//! first-run welcome, the quick "add a node here" search, and About.
+
+use std::path::PathBuf;
+
+use egui::{Key, RichText};
+
+use super::EddyApp;
+use crate::model::KindId;
+use crate::ui::command::Command;
+use crate::ui::document::EditorDocument;
+
+impl EddyApp {
+    pub(super) fn recovery_ui(&mut self, ctx: &egui::Context) {
+        let Some(found) = &self.offer_recovery else {
+            return;
+        };
+        let when = found
+            .written
+            .and_then(|t| t.elapsed().ok())
+            .map(|d| format!("{} min ago", d.as_secs() / 60))
+            .unwrap_or_else(|| "earlier".into());
+        let from = found
+            .original
+            .as_ref()
+            .map_or("an unsaved pipeline".to_string(), |p| {
+                p.display().to_string()
+            });
+        let mut decision = None;
+        egui::Window::new("Recover unsaved work?")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Eddy closed without saving changes to “{}” ({from}), {when}.",
+                    found.pipeline.name
+                ));
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Recover")
+                        .on_hover_text("Open the recovered copy; save it to keep it")
+                        .clicked()
+                    {
+                        decision = Some(true);
+                    }
+                    if ui
+                        .button("Discard")
+                        .on_hover_text("Delete the recovery copy")
+                        .clicked()
+                    {
+                        decision = Some(false);
+                    }
+                });
+            });
+        match decision {
+            Some(true) => {
+                if let Some(found) = self.offer_recovery.take() {
+                    let mut doc = EditorDocument::new(found.pipeline.clone(), None);
+                    doc.path = found.original;
+                    // Mark the recovered state as unsaved: it is not in any file yet.
+                    doc.mark_unsaved();
+                    self.doc = doc;
+                    self.canvas.request_fit();
+                }
+            }
+            Some(false) => {
+                self.offer_recovery = None;
+                if let Some(autosave) = &mut self.autosave {
+                    autosave.discard();
+                }
+            }
+            None => {}
+        }
+    }
+
+    pub(super) fn confirm_ui(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.confirm.clone() else {
+            return;
+        };
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "“{}” has changes that are not saved.",
+                    self.doc.pipeline().name
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        self.save();
+                        if !self.doc.is_dirty() {
+                            self.confirm = None;
+                            self.perform(action.clone());
+                        }
+                    }
+                    if ui.button("Discard changes").clicked() {
+                        self.confirm = None;
+                        self.perform(action.clone());
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.confirm = None;
+                    }
+                });
+            });
+    }
+
+    /// The search box that appears where the user double-clicked the empty canvas.
+    pub(super) fn quick_add_ui(&mut self, ctx: &egui::Context) {
+        let Some(at) = self.canvas.quick_add_at else {
+            return;
+        };
+        let mut chosen = None;
+        let mut open = true;
+        egui::Window::new("Add a node here")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                let field = ui.add(
+                    egui::TextEdit::singleline(&mut self.quick_add_search)
+                        .hint_text("type to search…"),
+                );
+                field.request_focus();
+                let needle = self.quick_add_search.to_lowercase();
+                let matches: Vec<KindId> = KindId::ALL
+                    .iter()
+                    .copied()
+                    .filter(|k| {
+                        needle.is_empty() || k.entry().name.to_lowercase().contains(&needle)
+                    })
+                    .collect();
+                let enter = ui.input(|i| i.key_pressed(Key::Enter));
+                for (i, kind) in matches.into_iter().enumerate() {
+                    if ui.button(kind.entry().name).clicked() || (enter && i == 0) {
+                        chosen = Some(kind);
+                        break;
+                    }
+                }
+            });
+        if let Some(kind) = chosen {
+            self.commands.push(Command::AddNode { kind, at: Some(at) });
+            self.canvas.quick_add_at = None;
+            self.quick_add_search.clear();
+        } else if !open || ctx.input(|i| i.key_pressed(Key::Escape)) {
+            self.canvas.quick_add_at = None;
+        }
+    }
+
+    pub(super) fn welcome_ui(&mut self, ctx: &egui::Context) {
+        if !self.welcome {
+            return;
+        }
+        let mut open = true;
+        let mut chosen: Option<PathBuf> = None;
+        let examples = self.examples().to_vec();
+        egui::Window::new("Welcome to Eddy")
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .collapsible(false)
+            .resizable(false)
+            .open(&mut open)
+            .show(ctx, |ui| {
+                ui.label("Eddy lets you draw a streaming pipeline, run it here, and watch events, watermarks and windows as they happen.");
+                ui.add_space(6.0);
+                ui.label("Start with an example: open it, then press Run (F5) in the top bar.");
+                for (path, name, description) in examples {
+                    if ui.button(&name).on_hover_text(&description).clicked() {
+                        chosen = Some(path);
+                    }
+                }
+                ui.add_space(6.0);
+                ui.label(RichText::new("Or close this window and build your own from the palette on the left.").weak());
+            });
+        if let Some(path) = chosen {
+            self.open_path(&path);
+            self.welcome = false;
+        } else if !open {
+            self.welcome = false;
+        }
+    }
+
+    pub(super) fn about_ui(&mut self, ctx: &egui::Context) {
+        if !self.show_about {
+            return;
+        }
+        egui::Window::new("About Eddy")
+            .open(&mut self.show_about)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.heading(format!("Eddy {}", env!("CARGO_PKG_VERSION")));
+                ui.label("Design, run and watch streaming pipelines on your own machine.");
+                ui.label("Pipelines are RON files: diff them in git, share them, run them headless with `eddy run`.");
+            });
+    }
+}
