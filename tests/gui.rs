@@ -411,3 +411,65 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
     h.get_by_label("Stop").click();
     h.run_steps(2);
 }
+
+#[test]
+fn typing_in_a_field_is_one_undo_step_and_a_whole_drag_is_another() {
+    let mut h = harness(example("iot_alerts.ron"));
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(app.doc.pipeline(), "too_hot").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    let predicate = |h: &Harness<'static, EddyApp>| {
+        format!(
+            "{:?}",
+            h.state().doc.pipeline().node("too_hot").unwrap().kind
+        )
+    };
+    let original = predicate(&h);
+    h.get_by_value("avg_temperature > 30").focus();
+    h.run_steps(1);
+    // Three keystrokes, each in its own frame.
+    for text in [" AND", " true", " "] {
+        h.event(Event::Text(text.into()));
+        h.run_steps(1);
+    }
+    assert!(predicate(&h).contains("AND true"), "{}", predicate(&h));
+    // A drag of a card, over ten frames.
+    let card = {
+        let app = h.state();
+        app.canvas.node_rect(app.doc.pipeline(), "alerts").unwrap()
+    };
+    let placed = |h: &Harness<'static, EddyApp>| h.state().doc.pipeline().layout.nodes["alerts"];
+    let before_drag = placed(&h);
+    drag(
+        &mut h,
+        card.center(),
+        card.center() + egui::vec2(120.0, 60.0),
+    );
+    assert_ne!(placed(&h), before_drag, "the card moved");
+    // One undo takes the whole drag back, the next the whole typing.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(placed(&h), before_drag);
+    assert!(predicate(&h).contains("AND true"));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(predicate(&h), original);
+}
+
+#[test]
+fn a_deduplicate_node_from_the_palette_is_explained_and_edited_in_its_form() {
+    let mut h = harness(example("fraud_payments.ron"));
+    h.get_by_label("Deduplicate").click();
+    h.run_steps(3);
+    assert!(h.state().doc.pipeline().node("dedup").is_some());
+    h.get_by_label_contains("At-least-once delivery makes such copies");
+    h.get_by_label("within");
+    h.get_by_label("key by");
+    // Its explanation is its own, not another kind's.
+    assert!(
+        h.query_by_label_contains("Shows the newest result rows")
+            .is_none()
+    );
+}

@@ -41,7 +41,11 @@ fn code_lines(layer: &str) -> Vec<(String, String)> {
     let mut lines = Vec::new();
     for file in files {
         let text = fs::read_to_string(&file).unwrap_or_default();
-        let name = file.strip_prefix(src()).unwrap_or(&file).display().to_string();
+        let name = file
+            .strip_prefix(src())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("").to_string();
             lines.push((format!("src/{name}:{}", n + 1), code));

@@ -220,8 +220,7 @@ mod tests {
         let inputs = vec![Input { rx, port: 0 }];
         assert!(run_operator(ticks, inputs, sink, Arc::new(InstanceMetrics::new(1))).is_ok());
         assert!(reader.join().unwrap());
-        let log = log.lock().unwrap().clone();
-        log
+        log.lock().unwrap().clone()
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 use crate::model::{KindId, Position};
+use crate::ui::live::controls::RunAction;
 
 /// Ways to line up selected nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub enum Command {
     PauseOrResume,
     Step,
     Stop,
+    /// A button of the run controls (start, restart, resume, speed…).
+    Control(RunAction),
     About,
     /// Adds a node of a kind, at a place on the canvas or beside the others.
     AddNode {
@@ -145,6 +148,7 @@ impl Command {
             | Command::Theme(_)
             | Command::Step
             | Command::Stop
+            | Command::Control(_)
             | Command::About
             | Command::AddNode { .. } => &[],
         }
@@ -193,6 +197,7 @@ impl Command {
             Command::PauseOrResume => "Pause / resume".into(),
             Command::Step => "Step".into(),
             Command::Stop => "Stop".into(),
+            Command::Control(action) => format!("{action:?}"),
             Command::About => "About Eddy".into(),
             Command::AddNode { kind, .. } => kind.entry().name.into(),
         }
@@ -228,6 +233,7 @@ impl Command {
             Command::PauseOrResume => "Hold the sources, or carry on".into(),
             Command::Step => "Let one more batch and its watermark through".into(),
             Command::Stop => "Stop the sources; open windows are dropped".into(),
+            Command::Control(_) => "Control the run".into(),
             Command::About => "Version and what Eddy is".into(),
             Command::AddNode { kind, .. } => format!(
                 "{}\n\nClick to add, or drag onto the canvas.",

@@ -35,6 +35,7 @@ pub fn window_start(ts: Timestamp, offset: i64, size: i64) -> Timestamp {
 }
 
 /// The one tumbling window holding `ts`.
+#[inline]
 pub fn tumbling(ts: Timestamp, size: i64, offset: i64) -> TimeWindow {
     let start = window_start(ts, offset, size);
     TimeWindow {
@@ -44,6 +45,7 @@ pub fn tumbling(ts: Timestamp, size: i64, offset: i64) -> TimeWindow {
 }
 
 /// Every sliding window holding `ts`, newest start first (as Flink lists them).
+#[inline]
 pub fn sliding(ts: Timestamp, size: i64, slide: i64, offset: i64, into: &mut Vec<TimeWindow>) {
     into.clear();
     let last_start = window_start(ts, offset, slide);
@@ -58,6 +60,7 @@ pub fn sliding(ts: Timestamp, size: i64, slide: i64, offset: i64, into: &mut Vec
 }
 
 /// The fixed windows holding `ts` (none for sessions, which are found by merging).
+#[inline]
 pub fn assign(assigner: Assigner, ts: Timestamp, into: &mut Vec<TimeWindow>) {
     match assigner {
         Assigner::Tumbling { size, offset } => {

@@ -19,15 +19,45 @@ pub struct Sessions {
 pub struct Placement {
     /// The new window united with every session it merges with.
     pub merged: TimeWindow,
-    /// The starts of the sessions it merges with, newest first.
-    pub absorbed: Vec<Timestamp>,
+    /// The sessions it merges with.
+    pub absorbed: Absorbed,
+}
+
+/// The starts of the sessions a new window merges with, newest first. Most rows fall in one
+/// session, so one start is held without allocating.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Absorbed {
+    None,
+    One(Timestamp),
+    Many(Vec<Timestamp>),
+}
+
+impl Absorbed {
+    fn push(&mut self, start: Timestamp) {
+        *self = match std::mem::replace(self, Absorbed::None) {
+            Absorbed::None => Absorbed::One(start),
+            Absorbed::One(first) => Absorbed::Many(vec![first, start]),
+            Absorbed::Many(mut starts) => {
+                starts.push(start);
+                Absorbed::Many(starts)
+            }
+        };
+    }
+
+    pub fn starts(&self) -> &[Timestamp] {
+        match self {
+            Absorbed::None => &[],
+            Absorbed::One(start) => std::slice::from_ref(start),
+            Absorbed::Many(starts) => starts,
+        }
+    }
 }
 
 impl Sessions {
     /// Where `new` lands for `key`; nothing changes until [`Sessions::set`] and [`Sessions::remove`].
     pub fn place(&self, key: u32, new: TimeWindow) -> Placement {
         let mut merged = new;
-        let mut absorbed = Vec::new();
+        let mut absorbed = Absorbed::None;
         if let Some(index) = self.by_key.get(&key) {
             // Sessions starting after `new` ends cannot touch it; below that, ends fall with starts,
             // so the first one that does not touch ends the search.
@@ -76,9 +106,15 @@ mod tests {
         // Gap 5 s: a row at 4.5 s opens [4.5 s, 9.5 s), touching both.
         let placed = sessions.place(1, w(4_500, 9_500));
         assert_eq!(placed.merged, w(0, 14_000));
-        assert_eq!(placed.absorbed, vec![9_000, 0]);
+        assert_eq!(placed.absorbed.starts(), [9_000, 0]);
         // Another key's sessions are its own.
-        assert!(sessions.place(2, w(4_500, 9_500)).absorbed.is_empty());
+        assert!(
+            sessions
+                .place(2, w(4_500, 9_500))
+                .absorbed
+                .starts()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -86,8 +122,20 @@ mod tests {
         let mut sessions = Sessions::default();
         sessions.set(1, w(0, 5_000));
         assert_eq!(sessions.place(1, w(5_000, 10_000)).merged, w(0, 10_000));
-        assert!(sessions.place(1, w(5_001, 10_001)).absorbed.is_empty());
+        assert!(
+            sessions
+                .place(1, w(5_001, 10_001))
+                .absorbed
+                .starts()
+                .is_empty()
+        );
         sessions.remove(1, 0);
-        assert!(sessions.place(1, w(4_000, 9_000)).absorbed.is_empty());
+        assert!(
+            sessions
+                .place(1, w(4_000, 9_000))
+                .absorbed
+                .starts()
+                .is_empty()
+        );
     }
 }

@@ -134,7 +134,7 @@ impl TimeWindowOperator {
         &mut self,
         key: u32,
         ts: Timestamp,
-        update: &mut dyn FnMut(&Aggregates, &mut [Acc]),
+        mut update: impl FnMut(&Aggregates, &mut [Acc]),
         refire: &mut BTreeSet<(u32, Timestamp)>,
     ) -> Fate {
         let mut windows = std::mem::take(&mut self.scratch);
@@ -171,7 +171,7 @@ impl TimeWindowOperator {
         key: u32,
         ts: Timestamp,
         gap: i64,
-        update: &mut dyn FnMut(&Aggregates, &mut [Acc]),
+        mut update: impl FnMut(&Aggregates, &mut [Acc]),
         refire: &mut BTreeSet<(u32, Timestamp)>,
     ) -> Fate {
         let new = TimeWindow {
@@ -197,7 +197,7 @@ impl TimeWindowOperator {
         };
         // The common case: the row falls in (or extends) one session. Update it in place; its
         // timers stay where they are and are moved forward when they come due (see on_watermark).
-        if let [start] = placed.absorbed[..]
+        if let [start] = *placed.absorbed.starts()
             && start <= new.start
             && let Some(state) = self.windows.get_mut(&(key, start))
         {
@@ -212,7 +212,7 @@ impl TimeWindowOperator {
         }
         let mut accs = self.config.aggregates.new_states();
         update(&self.config.aggregates, &mut accs);
-        for start in placed.absorbed {
+        for &start in placed.absorbed.starts() {
             self.sessions.remove(key, start);
             if let Some(old) = self.windows.remove(&(key, start)) {
                 self.config.aggregates.merge(&mut accs, old.accs);
@@ -363,13 +363,11 @@ impl Operator for TimeWindowOperator {
             };
             self.metrics.see_event_time(ts);
             let key = self.keys.id(key_rows.as_ref(), row);
-            let mut update =
+            let update =
                 |aggs: &Aggregates, accs: &mut [Acc]| aggs.update(accs, &prepared, row, ts);
             let fate = match self.config.assigner {
-                Assigner::Session { gap } => {
-                    self.add_to_session(key, ts, gap, &mut update, &mut refire)
-                }
-                _ => self.add_to_fixed_windows(key, ts, &mut update, &mut refire),
+                Assigner::Session { gap } => self.add_to_session(key, ts, gap, update, &mut refire),
+                _ => self.add_to_fixed_windows(key, ts, update, &mut refire),
             };
             let outcome = match fate {
                 Fate::InTime => Outcome::InTime,

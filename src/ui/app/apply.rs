@@ -91,6 +91,7 @@ impl EddyApp {
             },
             Command::Step => self.run_action(ctx, RunAction::Step),
             Command::Stop => self.run_action(ctx, RunAction::Stop),
+            Command::Control(action) => self.run_action(ctx, action),
             Command::About => self.show_about = true,
             Command::AddNode { kind, at } => {
                 let at = at.unwrap_or_else(|| self.beside_the_others());

@@ -9,7 +9,6 @@ use crate::ui::live::controls::controls_ui;
 
 impl EddyApp {
     pub(super) fn menu_ui(&mut self, ui: &mut Ui) {
-        let ctx = ui.ctx().clone();
         let mut chosen: Vec<Command> = Vec::new();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
@@ -73,7 +72,7 @@ impl EddyApp {
             ui.separator();
             let can_run = !self.doc.validation().has_errors();
             if let Some(action) = controls_ui(ui, self.live.as_ref(), self.speed, can_run) {
-                self.run_action(&ctx, action);
+                chosen.push(Command::Control(action));
             }
             ui.separator();
             let pipeline = self.doc.pipeline();

@@ -215,12 +215,11 @@ impl EddyApp {
         if !changed {
             return;
         }
-        let ctx = ui.ctx().clone();
         egui::Panel::top("changed_while_running").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("The pipeline changed since this run started; the run still uses the old one.").color(super::theme::WARNING));
                 if ui.button("Restart with the changes").clicked() {
-                    self.run_action(&ctx, RunAction::Restart);
+                    self.commands.push(Command::Control(RunAction::Restart));
                 }
             });
         });

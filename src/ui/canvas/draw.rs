@@ -229,6 +229,15 @@ impl Canvas {
                 ),
                 ui.visuals().weak_text_color(),
             ));
+        } else if n.keys > 0 {
+            // Other keyed state (a Deduplicate's span per key) grows and shrinks with the data.
+            lines.push((
+                format!("{} keys in state", compact(n.keys as f64)),
+                ui.visuals().weak_text_color(),
+            ));
+        }
+        if n.dropped > 0 && n.late == 0 {
+            lines.push((format!("dropped {}", n.dropped), theme::WARNING));
         }
         if n.late > 0 || n.late_firings > 0 {
             lines.push((
