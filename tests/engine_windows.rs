@@ -275,8 +275,10 @@ fn early_results_come_before_the_final_one() {
         .into_iter()
         .filter(|l| l.starts_with("1970-01-01T00:00:00.000Z"))
         .collect();
-    // Early timers at 2999, 5999 and 8999 ms fire when the watermark (delay 0) reaches them:
-    // after the rows at 4 s (2 rows in), 7 s (3) and 9 s (4); the final result comes at 21 s.
+    // Flink's ContinuousEventTimeTrigger: the first early timer is the first row's time rounded
+    // down to 3 s plus 3 s (3000 ms), each firing sets the next 3 s on (6000, 9000). They fire as
+    // the watermark (delay 0) passes them: after the rows at 4 s (2 rows in), 7 s (3) and 21 s
+    // (4); the next would be at the window's end, where the final result comes.
     let counts: Vec<&str> = first_window
         .iter()
         .map(|l| l.rsplit('|').next().unwrap())
@@ -299,4 +301,55 @@ fn count_windows_of_two_csv_files_merged_by_a_union() {
         ]
     );
     assert_eq!(out.node("both").rows_out, 7);
+}
+
+/// The kernel's peak resident memory of this process, in MB.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A stream of ever-new session ids (each session one row): windows and keys are freed as the
+/// watermark passes them, so memory stays flat from 0.5M to 2M keys. A figure, not a timed test:
+/// `cargo test --release --test engine_windows -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn ever_new_session_keys_keep_memory_flat() {
+    use std::io::Write;
+    let dir = scratch("ever-new-keys");
+    let mut peaks = Vec::new();
+    for keys in [500_000u64, 2_000_000] {
+        let path = dir.join("data.csv");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(file, "ts,k").unwrap();
+        for i in 0..keys {
+            writeln!(file, "{},session-{i}", 1_000_000 + i * 10).unwrap();
+        }
+        drop(file);
+        let ron = window_pipeline(
+            TS_COLUMNS,
+            "1s",
+            r#"Session(gap: "1s")"#,
+            r#""k""#,
+            r#""count(*) AS n""#,
+            "0s",
+        )
+        .replace("Latest(1000)", "Latest(1)");
+        let out = run_in(&dir, &ron, &[], 2);
+        assert_eq!(out.node("win").rows_out, keys);
+        peaks.push(peak_rss_mb());
+        println!(
+            "{keys} ever-new session keys: peak resident memory {:.1} MB",
+            peaks.last().unwrap()
+        );
+    }
+    assert!(
+        peaks[1] < peaks[0] * 1.5,
+        "memory grew with the number of keys: {peaks:?}"
+    );
 }

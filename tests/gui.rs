@@ -473,3 +473,48 @@ fn a_deduplicate_node_from_the_palette_is_explained_and_edited_in_its_form() {
             .is_none()
     );
 }
+
+#[test]
+fn a_run_belongs_to_its_document_and_its_clock_stops_when_it_ends() {
+    let mut app = example("iot_alerts.ron");
+    app.speed = eddy::runtime::Speed::Factor(50.0);
+    let mut h = harness(app);
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    assert!(h.state().live.is_some());
+    // Opening another pipeline stops the run and clears its views.
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/user_sessions.ron");
+    h.state_mut()
+        .command(eddy::ui::command::Command::OpenRecent(other));
+    h.run_steps(3);
+    assert!(
+        h.state().live.is_none(),
+        "the old run went with its document"
+    );
+    assert!(h.state().doc.pipeline().node("sessions").is_some());
+    // A run that finished reports how long it took, and its clock stands still.
+    let mut app = example("log_analytics.ron");
+    app.speed = eddy::runtime::Speed::Max;
+    let mut h = harness(app);
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    let started = std::time::Instant::now();
+    while h.state().live.as_ref().is_some_and(|l| l.is_active()) && started.elapsed().as_secs() < 30
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.run_steps(1);
+    }
+    h.run_steps(2);
+    let live = h.state().live.as_ref().unwrap();
+    let took = live.handle.elapsed();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        live.handle.elapsed(),
+        took,
+        "the wall clock stopped with the run"
+    );
+    assert!(
+        live.nodes.values().all(|n| n.out_per_sec == 0.0),
+        "nothing flows after the end"
+    );
+}

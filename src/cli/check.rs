@@ -1,5 +1,6 @@
 //! `eddy check`: validate files and print every problem as `file:line:col: node: message`.
 
+use super::output::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +13,7 @@ pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         let checked = check_file(path);
         let name = path.display().to_string();
         for problem in &checked.problems {
-            println!("{}", problem.display_in(&name));
+            out!("{}", problem.display_in(&name));
             match problem.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,

@@ -1,5 +1,6 @@
 //! `eddy fmt`: rewrite pipeline files in canonical form, or with `--check` only report.
 
+use super::output::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,11 +31,11 @@ pub fn run(files: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
             continue;
         }
         if check_only {
-            println!("{name}: not in canonical form (run `eddy fmt {name}`)");
+            out!("{name}: not in canonical form (run `eddy fmt {name}`)");
             failed = true;
         } else {
             write_atomically(path, canonical.as_bytes())?;
-            println!("{name}: formatted");
+            out!("{name}: formatted");
         }
     }
     Ok(if failed {

@@ -4,6 +4,7 @@ mod check;
 mod fmt;
 mod new;
 mod open;
+mod output;
 mod run;
 mod schema;
 
@@ -52,7 +53,7 @@ enum Command {
     },
     /// Run a pipeline headless and print a summary per node.
     #[command(
-        after_help = "Finite sources run to their end; endless ones until --limit, --for or Ctrl-C.\nWith --limit or --for the sources end as if complete, so every open window fires.\nCtrl-C stops at once; file sinks are still finalized.\n\nExamples:\n  eddy run pipelines/taxi_workshop.ron\n  eddy run pipelines/late_data_lab.ron --speed 10x\n  eddy run my_stream.ron --for 30s"
+        after_help = "Finite sources run to their end; endless ones until --limit, --for or Ctrl-C.\nWith --limit or --for the sources end as if complete, so every open window fires.\nOutputs: the file sinks of a run replace their files together, and only when the run completes\n(or ends by --limit or --for). A failed run changes no output. Ctrl-C, SIGTERM or SIGHUP stop\nat once: every output stays as it was, and the rows written so far go to NAME.incomplete.EXT.\n\nExamples:\n  eddy run pipelines/taxi_workshop.ron\n  eddy run pipelines/late_data_lab.ron --speed 10x\n  eddy run my_stream.ron --for 30s"
     )]
     Run {
         /// The pipeline file.

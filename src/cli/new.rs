@@ -1,5 +1,6 @@
 //! `eddy new`: write a starter pipeline, never over an existing file.
 
+use super::output::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +28,7 @@ pub fn run(name: &str) -> anyhow::Result<ExitCode> {
     let mut file = std::fs::File::create_new(&path)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
     file.write_all(text.as_bytes())?;
-    println!(
+    out!(
         "wrote {}: check it with `eddy check {}`",
         path.display(),
         path.display()

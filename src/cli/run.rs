@@ -1,5 +1,6 @@
 //! `eddy run`: run a pipeline headless, with a progress line and a summary per node.
 
+use super::output::out;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -53,7 +54,8 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = Arc::clone(&interrupted);
-        // If a handler cannot be installed, Ctrl-C simply ends the process as usual.
+        // Ctrl-C, SIGTERM and SIGHUP all stop the run the same way. If a handler cannot be
+        // installed, the signal simply ends the process as usual (and no output is replaced).
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
     let sources: Vec<String> = plan
@@ -71,7 +73,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|first| handle.snapshots().try_iter().last().unwrap_or(first));
         if interrupted.load(Ordering::SeqCst) && !asked_to_stop {
-            eprintln!("\neddy: stopping (Ctrl-C); sinks are being finalized");
+            eprintln!("\neddy: stopping (interrupted); outputs already there stay as they are");
             handle.stop();
             asked_to_stop = true;
         }
@@ -118,17 +120,23 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Ok(Some(batch)) = table_view(&rows, &view)
             && let Ok(text) = pretty_format_batches(&[batch])
         {
-            println!("\n[{id}] final table\n{text}");
+            out!("\n[{id}] final table\n{text}");
         }
     }
     print_summary(&report.metrics, &plan, report.wall);
+    for file in &report.outputs.incomplete {
+        eprintln!(
+            "eddy: the run was stopped before its end, so the output it would replace was left as it was; what was written so far is in {}",
+            file.display()
+        );
+    }
     match report.status {
         RunStatus::Failed(error) => {
             eprintln!("eddy: the run failed: {error}");
             Ok(ExitCode::FAILURE)
         }
         RunStatus::Stopped if interrupted.load(Ordering::SeqCst) => {
-            eprintln!("eddy: stopped by Ctrl-C");
+            eprintln!("eddy: stopped by a signal (Ctrl-C, SIGTERM or SIGHUP)");
             Ok(ExitCode::from(130))
         }
         _ => Ok(ExitCode::SUCCESS),
@@ -176,9 +184,16 @@ fn thousands(n: u64) -> String {
 
 fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
     let secs = wall.as_secs_f64().max(1e-9);
-    println!(
+    out!(
         "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
-        "node", "kind", "rows in", "rows out", "late", "dropped", "errors", "rows/s"
+        "node",
+        "kind",
+        "rows in",
+        "rows out",
+        "late",
+        "dropped",
+        "errors",
+        "rows/s"
     );
     for node in &plan.nodes {
         let Some(m) = metrics.node(&node.id) else {
@@ -189,7 +204,7 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
         } else {
             m.rows_in
         };
-        println!(
+        out!(
             "{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
             node.id,
             node.kind_id.entry().name,
@@ -201,5 +216,5 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
             thousands((through as f64 / secs) as u64),
         );
     }
-    println!("wall time {:.2}s", wall.as_secs_f64());
+    out!("wall time {:.2}s", wall.as_secs_f64());
 }

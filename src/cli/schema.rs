@@ -1,5 +1,6 @@
 //! `eddy schema`: the columns and types flowing out of every node, in graph order.
 
+use super::output::out;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -16,15 +17,15 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::FAILURE);
     };
-    println!("{} ({name})", pipeline.name);
+    out!("{} ({name})", pipeline.name);
     let (order, _) = topological_order(pipeline);
     for index in order {
         let node = &pipeline.nodes[index];
-        println!("\n{} [{}]", node.id, node.kind.kind_name());
+        out!("\n{} [{}]", node.id, node.kind.kind_name());
         for port in node.kind.output_ports() {
             match validation.schemas.output(&node.id, &port) {
                 Some(schema) => {
-                    println!("  {port}:");
+                    out!("  {port}:");
                     let width = schema
                         .fields()
                         .iter()
@@ -33,14 +34,14 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
                         .unwrap_or(0);
                     for field in schema.fields() {
                         let null = if field.is_nullable() { "" } else { " NOT NULL" };
-                        println!(
+                        out!(
                             "    {:width$}  {}{null}",
                             field.name(),
                             sql_type_name(field.data_type())
                         );
                     }
                 }
-                None => println!("  {port}: unknown (see the problems below)"),
+                None => out!("  {port}: unknown (see the problems below)"),
             }
         }
     }

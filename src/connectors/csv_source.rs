@@ -2,6 +2,7 @@
 //! completely before keeping it, and sends rows that do not fit to `errors` with their line.
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow::datatypes::SchemaRef;
@@ -58,11 +59,18 @@ pub struct CsvSource {
     chunk: ChunkAssembler,
     cells: Vec<Cell>,
     record: ByteRecord,
-    delimiter: u8,
     done: bool,
     /// Where the row held back for the next chunk starts in the file.
     pending_at: Option<csv::Position>,
+    /// A second handle on the file, to copy a bad row's bytes exactly as written.
+    raw: File,
+    /// Whether lines end with CR LF: the CSV reader then places a row at the LF before it, one
+    /// line early.
+    crlf: bool,
 }
+
+/// The most bytes of a bad row kept in `errors` (a runaway line is cut, with a note).
+const RAW_BYTES: u64 = 64 * 1024;
 
 /// The reader of a planned CSV source node.
 pub fn build(
@@ -138,6 +146,16 @@ pub fn row_time(cells: &[Cell], time_column: Option<usize>) -> Option<i64> {
     })
 }
 
+/// Whether the file's first line ends with CR LF.
+fn ends_lines_with_crlf(file: &mut File) -> std::io::Result<bool> {
+    let mut head = vec![0; 64 * 1024];
+    let read = file.read(&mut head)?;
+    Ok(head[..read]
+        .iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|at| at > 0 && head[at - 1] == b'\r'))
+}
+
 impl CsvSource {
     /// Opens `path`; `schema` is the source's output schema (time column already TIMESTAMP).
     pub fn open(
@@ -150,8 +168,14 @@ impl CsvSource {
         let delimiter = u8::try_from(delimiter).map_err(|_| {
             RunError::config(format!("the delimiter `{delimiter}` is not a single byte"))
         })?;
-        let file = File::open(path)
-            .map_err(|e| RunError::io(format!("cannot read {}: {e}", path.display())))?;
+        let open = || {
+            File::open(path)
+                .map_err(|e| RunError::io(format!("cannot read {}: {e}", path.display())))
+        };
+        let file = open()?;
+        let mut raw = open()?;
+        let crlf = ends_lines_with_crlf(&mut raw)
+            .map_err(|e| RunError::io(format!("reading {}: {e}", path.display())))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(header)
             .delimiter(delimiter)
@@ -178,19 +202,41 @@ impl CsvSource {
             chunk: ChunkAssembler::new(schema, time_column),
             cells: Vec::new(),
             record: ByteRecord::new(),
-            delimiter,
             done: false,
             pending_at: None,
+            raw,
+            crlf,
         })
     }
 
-    fn raw_text(&self) -> String {
-        let fields: Vec<String> = self
-            .record
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
-        fields.join(&char::from(self.delimiter).to_string())
+    /// The line a position of the CSV reader is on (see `crlf`).
+    fn line_of(&self, at: &csv::Position) -> u64 {
+        at.line() + u64::from(self.crlf && at.byte() > 0)
+    }
+
+    /// The bytes of the file from `start` to `end`, as written, without the line's end.
+    fn raw_text(&mut self, start: u64, end: u64) -> String {
+        let wanted = end.saturating_sub(start);
+        let mut bytes = vec![0; wanted.min(RAW_BYTES) as usize];
+        let read = self
+            .raw
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.raw.read_exact(&mut bytes));
+        if read.is_err() {
+            return String::new();
+        }
+        let mut text: &[u8] = &bytes;
+        while let [b'\r' | b'\n', rest @ ..] = text {
+            text = rest;
+        }
+        while let [rest @ .., b'\r' | b'\n'] = text {
+            text = rest;
+        }
+        let mut raw = String::from_utf8_lossy(text).into_owned();
+        if wanted > RAW_BYTES {
+            raw.push_str(&format!("… ({wanted} bytes in all)"));
+        }
+        raw
     }
 
     /// Parses the current record into `self.cells`, or says why it cannot be read.
@@ -229,19 +275,23 @@ impl Source for CsvSource {
         let mut errors = RowErrors::default();
         self.chunk.start();
         while !self.done {
-            let line = self.reader.position().line();
+            let before = self.reader.position().clone();
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => self.done = true,
                 Ok(true) => {
-                    let line = self.record.position().map_or(line, |p| p.line());
+                    let at = self.record.position().cloned().unwrap_or(before);
                     match self.parse_record() {
                         Ok(()) => {
                             if !self.chunk.offer(&self.cells) {
-                                self.pending_at = self.record.position().cloned();
+                                self.pending_at = Some(at);
                                 break;
                             }
                         }
-                        Err(reason) => errors.push(line, self.raw_text(), reason),
+                        Err(reason) => {
+                            let end = self.reader.position().byte();
+                            let raw = self.raw_text(at.byte(), end);
+                            errors.push(self.line_of(&at), raw, reason);
+                        }
                     }
                 }
                 Err(e) if e.is_io_error() => {
@@ -249,7 +299,9 @@ impl Source for CsvSource {
                 }
                 Err(e) => {
                     // A record the CSV reader itself rejects: report it and carry on.
-                    errors.push(line, String::new(), e.to_string());
+                    let end = self.reader.position().byte();
+                    let raw = self.raw_text(before.byte(), end);
+                    errors.push(self.line_of(&before), raw, e.to_string());
                 }
             }
             if errors.is_large() {
@@ -270,7 +322,7 @@ impl Source for CsvSource {
         };
         SourcePosition::File {
             byte_offset: at.byte(),
-            line: at.line(),
+            line: self.line_of(at),
         }
     }
 
@@ -281,7 +333,9 @@ impl Source for CsvSource {
             )));
         };
         let mut at = csv::Position::new();
-        at.set_byte(byte_offset).set_line(line);
+        let correction = u64::from(self.crlf && byte_offset > 0);
+        at.set_byte(byte_offset)
+            .set_line(line.saturating_sub(correction));
         self.reader
             .seek(at)
             .map_err(|e| RunError::io(format!("moving in the file: {e}")))?;
@@ -297,6 +351,55 @@ mod tests {
     use super::*;
     use arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
+
+    /// The `errors` rows of reading `text` as `ts,k,v` (declared) in one go: (line, raw, reason).
+    fn bad_rows(name: &str, text: &str) -> Vec<(String, String, String)> {
+        let dir = std::env::temp_dir().join(format!("eddy-csv-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.csv");
+        std::fs::write(&path, text).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("ts", crate::model::columns::timestamp_type(), true),
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let mut source = CsvSource::open(&path, true, ',', schema, Some(0)).unwrap();
+        let mut found = Vec::new();
+        while let Some(chunk) = source.next_chunk().unwrap() {
+            let Some(errors) = chunk.errors else { continue };
+            for row in 0..errors.num_rows() {
+                let cell = |c: usize| crate::values::cell_text(errors.column(c).as_ref(), row);
+                found.push((cell(0), cell(1), cell(2)));
+            }
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+        found
+    }
+
+    #[test]
+    fn a_bad_row_is_kept_exactly_as_written_on_its_line_with_lf_or_crlf() {
+        for (ending, name) in [("\n", "lf"), ("\r\n", "crlf")] {
+            let text = ["ts,k,v", "1000,a,1", "2000,\"b,c\",x", "3000,c,3", "4000,d"].join(ending)
+                + ending;
+            let bad = bad_rows(name, &text);
+            assert_eq!(
+                bad,
+                vec![
+                    (
+                        "3".to_string(),
+                        "2000,\"b,c\",x".to_string(),
+                        "column `v`: `x` is not a whole number (BIGINT)".to_string()
+                    ),
+                    (
+                        "5".to_string(),
+                        "4000,d".to_string(),
+                        "expected 3 fields, found 2".to_string()
+                    ),
+                ],
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn seeking_to_a_position_reads_the_same_rows_again_with_their_lines() {

@@ -30,6 +30,12 @@ pub struct JsonLinesSource {
     done: bool,
 }
 
+/// A line's bytes without its `\n` or `\r\n`: the raw text of a bad line is exactly what was written.
+fn without_line_end(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
 /// The reader of a planned JSON-lines source node.
 pub fn build(
     planned: &PlannedJsonLinesSource,
@@ -116,7 +122,7 @@ impl Source for JsonLinesSource {
             match std::str::from_utf8(&self.bytes) {
                 Ok(text) => self.line.push_str(text),
                 Err(_) => {
-                    let raw = String::from_utf8_lossy(&self.bytes).trim_end().to_string();
+                    let raw = String::from_utf8_lossy(without_line_end(&self.bytes)).into_owned();
                     errors.push(self.line_number, raw, "the line is not valid UTF-8".into());
                     continue;
                 }
@@ -132,7 +138,7 @@ impl Source for JsonLinesSource {
                     }
                 }
                 Err(reason) => {
-                    let raw = self.line.trim_end().to_string();
+                    let raw = String::from_utf8_lossy(without_line_end(&self.bytes)).into_owned();
                     errors.push(self.line_number, raw, reason);
                     if errors.is_large() {
                         break;

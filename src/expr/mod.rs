@@ -5,6 +5,7 @@
 //! Map, Route and window nodes; the engine uses the same planned expressions to evaluate them.
 
 mod aggregate;
+mod balance;
 mod context;
 mod error;
 mod plan;

@@ -66,14 +66,29 @@ pub fn plan_predicate(text: &str, schema: &Schema) -> Result<PlannedExpr, ExprEr
     }
 }
 
-/// Parses one whole expression; anything left after it is an error.
+/// Parses one whole expression; anything left after it is an error. Long AND/OR chains come
+/// back balanced (see `balance.rs`), so nothing after this recurses deeply.
 pub(crate) fn parse_expr(text: &str) -> Result<SqlExpr, ExprError> {
     let mut parser = new_parser(text)?;
-    let ast = parser
+    let mut ast = parser
         .parse_expr()
         .map_err(|e| at_end_if_unplaced(parser_error(e), text))?;
     expect_end(&mut parser)?;
+    keep_shallow(&mut ast)?;
     Ok(ast)
+}
+
+/// Rebalances long AND/OR chains and refuses other chains too long to plan safely.
+pub(crate) fn keep_shallow(ast: &mut SqlExpr) -> Result<(), ExprError> {
+    super::balance::balance(ast).map_err(|length| {
+        ExprError::new(
+            format!(
+                "the expression chains {length} operators one after another; at most {} can be planned (AND and OR chains of any length can)",
+                super::balance::MAX_CHAIN
+            ),
+            None,
+        )
+    })
 }
 
 pub(crate) fn new_parser(text: &str) -> Result<Parser<'static>, ExprError> {

@@ -5,7 +5,8 @@ use datafusion_sql::sqlparser::ast::{Expr as SqlExpr, SelectItem, Spanned};
 
 use super::error::{ExprError, TextPosition};
 use super::plan::{
-    PlannedExpr, at_end_if_unplaced, expect_end, new_parser, parser_error, plan_ast, position,
+    PlannedExpr, at_end_if_unplaced, expect_end, keep_shallow, new_parser, parser_error, plan_ast,
+    position,
 };
 
 /// One `expr AS name` item, planned.
@@ -40,18 +41,22 @@ pub fn split_alias(text: &str) -> Result<(SqlExpr, Option<String>), ExprError> {
         .parse_select_item()
         .map_err(|e| at_end_if_unplaced(parser_error(e), text))?;
     expect_end(&mut parser)?;
-    match item {
-        SelectItem::UnnamedExpr(expr) => Ok((expr, None)),
-        SelectItem::ExprWithAlias { expr, alias } => Ok((expr, Some(alias.value))),
+    let (mut expr, name) = match item {
+        SelectItem::UnnamedExpr(expr) => (expr, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value)),
         SelectItem::ExprWithAliases { expr, aliases } => {
             let first = aliases.first().map(|a| a.value.clone());
-            Ok((expr, first))
+            (expr, first)
         }
-        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => Err(ExprError::new(
-            "`*` is not an expression here; name the columns, or keep the input columns",
-            Some(TextPosition { line: 1, column: 1 }),
-        )),
-    }
+        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+            return Err(ExprError::new(
+                "`*` is not an expression here; name the columns, or keep the input columns",
+                Some(TextPosition { line: 1, column: 1 }),
+            ));
+        }
+    };
+    keep_shallow(&mut expr)?;
+    Ok((expr, name))
 }
 
 /// A bare column keeps its own name.

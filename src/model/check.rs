@@ -6,7 +6,7 @@ use super::document::Pipeline;
 use super::file::{parse, read_text};
 use super::problem::Problem;
 use super::source_map::SourceMap;
-use super::validate::{Validation, validate};
+use super::validate::{Validation, validate_in};
 
 /// What checking one file found.
 pub struct CheckedFile {
@@ -64,7 +64,7 @@ pub fn check_text(path: &Path, text: &str) -> CheckedFile {
             };
         }
     };
-    let validation = validate(&pipeline, &base_dir_of(path));
+    let validation = validate_in(&pipeline, &base_dir_of(path), Some(path));
     let map = SourceMap::new(text);
     let mut problems = validation.problems.clone();
     for problem in &mut problems {

@@ -39,8 +39,10 @@ struct VersionProbe {
     format_version: u32,
 }
 
-/// Parses a pipeline from RON text. Only reads; nothing in the text is ever run.
+/// Parses a pipeline from RON text. Only reads; nothing in the text is ever run. A UTF-8 byte
+/// order mark at the start (some Windows editors write one) is accepted.
 pub fn parse(text: &str) -> Result<Pipeline, Box<Problem>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let options = ron_options();
     if let Ok(probe) = options.from_str::<VersionProbe>(text) {
         if probe.format_version > FORMAT_VERSION {

@@ -159,18 +159,44 @@ fn cached(path: &Path, format: Format) -> Result<Schema, String> {
     result
 }
 
-/// Reports a source file that is missing or not a regular file.
+/// Reports a source file that is missing, a folder, or not a regular file.
 pub fn check_input_file(path: &str, base_dir: &Path, report: &mut super::kind::Report) {
     let full = base_dir.join(path);
-    if !full.is_file() {
-        report.error(
-            "path",
-            format!(
-                "the file `{path}` does not exist (looked for {})",
-                full.display()
-            ),
-        );
+    match std::fs::metadata(&full) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) if meta.is_dir() => {
+            report.error(
+                "path",
+                format!("`{path}` is a folder; a source reads a file"),
+            );
+        }
+        Ok(_) => {
+            report.error(
+                "path",
+                format!(
+                    "`{path}` is not a regular file (a FIFO, a device or a socket); a source reads a regular file"
+                ),
+            );
+        }
+        Err(_) => {
+            report.error(
+                "path",
+                format!(
+                    "the file `{path}` does not exist (looked for {})",
+                    full.display()
+                ),
+            );
+        }
     }
+}
+
+/// The longest column name inference accepts from a file.
+pub const MAX_NAME: usize = 64;
+
+/// Whether text read from a file can be a column name: short and printable. Anything else is
+/// data, which messages must not echo (a path pointed at `/proc/self/environ` is not a header).
+fn looks_like_a_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= MAX_NAME && !text.chars().any(char::is_control)
 }
 
 /// Infers the columns of a CSV file from its header and first rows.
@@ -193,20 +219,34 @@ fn read_csv_schema(path: &Path, header: bool, delimiter: char) -> Result<Schema,
         .flexible(true)
         .from_reader(file);
     let mut names: Vec<String> = if header {
-        reader
+        let names: Vec<String> = reader
             .headers()
             .map_err(|e| format!("cannot read the header of {}: {e}", path.display()))?
             .iter()
             .map(|h| h.trim().to_string())
-            .collect()
+            .collect();
+        // What is not a plausible header is data, and data is never echoed in messages.
+        if !names.iter().all(|n| looks_like_a_name(n)) {
+            return Err(format!(
+                "the first line of {} does not look like a header of column names (each at most {MAX_NAME} printable characters); declare `schema`, or set `header: false`",
+                path.display()
+            ));
+        }
+        names
     } else {
         Vec::new()
     };
+    // With a header, rows are the header's width: a row with more or fewer fields is one to
+    // send to `errors`, not a reason to widen the columns. Without one, the first row decides.
+    let mut width = header.then_some(names.len());
     let mut guesses = vec![Guess::Nothing; names.len()];
     let mut rows = 0;
     for record in reader.records().take(INFER_ROWS) {
         // Rows that cannot be read are the run's business (they go to `errors`), not inference's.
         let Ok(record) = record else { continue };
+        if *width.get_or_insert(record.len()) != record.len() {
+            continue;
+        }
         rows += 1;
         for (i, value) in record.iter().enumerate() {
             if i >= guesses.len() {
@@ -241,6 +281,12 @@ fn read_json_lines_schema(path: &Path) -> Result<Schema, String> {
             continue;
         };
         for (key, value) in object {
+            if !looks_like_a_name(&key) {
+                return Err(format!(
+                    "{} has a field name that does not look like one (at most {MAX_NAME} printable characters); declare `schema`",
+                    path.display()
+                ));
+            }
             let guess = match &value {
                 serde_json::Value::Null => Guess::Nothing,
                 serde_json::Value::Bool(_) => Guess::Boolean,
@@ -305,6 +351,31 @@ mod tests {
         let changed = infer_csv(&path, true, ',').unwrap();
         assert_eq!(changed.fields().len(), 3);
         assert_eq!(file_reads(&path), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_row_does_not_widen_the_columns() {
+        let dir = std::env::temp_dir().join(format!("eddy-infer-wide-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wide.csv");
+        std::fs::write(&path, "ts,k,v\n1000,a,1\n2000,b,2,EXTRA\n3000,c,3\n").unwrap();
+        let schema = infer_csv(&path, true, ',').unwrap();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["ts", "k", "v"]);
+        assert_eq!(schema.field(2).data_type(), &DataType::Int64);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn data_that_is_no_header_is_refused_without_being_echoed() {
+        let dir = std::env::temp_dir().join(format!("eddy-infer-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret.csv");
+        std::fs::write(&path, "PATH=/usr/bin\0SECRET=hunter2\0\n").unwrap();
+        let error = infer_csv(&path, true, ',').unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("does not look like a header"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

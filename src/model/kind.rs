@@ -222,6 +222,17 @@ pub fn column_names(schema: &Schema) -> String {
         .join(", ")
 }
 
+/// A file a node touches, as written in the pipeline (relative to the pipeline's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileUse {
+    Reads(String),
+    /// Writes the file; `allow_outside` lets it lie outside the pipeline's folder.
+    Writes {
+        path: String,
+        allow_outside: bool,
+    },
+}
+
 /// What the palette and the inspector say about a kind.
 pub struct CatalogueEntry {
     /// The kind's name in the palette, on cards and in summaries.
@@ -260,6 +271,9 @@ pub trait KindModel {
 
     /// One line for the canvas card, e.g. `tumbling 1m by pickup_location_id: count`.
     fn summary(&self) -> String;
+
+    /// The files the node reads or writes, so no run overwrites its own input or the pipeline.
+    fn files(&self) -> Vec<FileUse>;
 
     /// Every setting as a form field the designer can draw.
     fn form(&mut self) -> Vec<FormField<'_>>;

@@ -54,6 +54,15 @@ pub fn plan(pipeline: &Pipeline, base_dir: &Path) -> Result<Arc<Plan>, PlanError
 
 /// Validates `pipeline`, whose relative paths are relative to `base_dir` (the file's folder).
 pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
+    validate_in(pipeline, base_dir, None)
+}
+
+/// Validates `pipeline` as the file `pipeline_file` (when it has one), so no sink may write it.
+pub fn validate_in(
+    pipeline: &Pipeline,
+    base_dir: &Path,
+    pipeline_file: Option<&Path>,
+) -> Validation {
     let ctx = CheckContext { base_dir };
     let mut problems = Vec::new();
     if pipeline.name.trim().is_empty() {
@@ -77,6 +86,7 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
         }
         *occurrence += 1;
     }
+    super::files::check_files(pipeline, base_dir, pipeline_file, &mut problems);
     let feeding = EdgeIndex::new(pipeline);
     check_edges(pipeline, &feeding, &mut problems);
     let (order, cycles) = topological_order(pipeline);
@@ -91,8 +101,9 @@ pub fn validate(pipeline: &Pipeline, base_dir: &Path) -> Validation {
             ),
         ));
     }
+    let ids: HashSet<&str> = pipeline.nodes.iter().map(|n| n.id.as_str()).collect();
     for id in pipeline.layout.nodes.keys() {
-        if pipeline.node(id).is_none() {
+        if !ids.contains(id.as_str()) {
             problems.push(Problem::warning(
                 Subject::Document,
                 format!("the layout places a node `{id}` that does not exist"),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 
-use super::contract::{CollectedRows, ConsoleWriter, InstanceMetrics, Operator, RunError, Source};
+use super::contract::{
+    CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
+};
 use super::operators::{deduplicate, filter, map, route, union};
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
@@ -27,6 +29,8 @@ pub struct BuildContext<'a> {
     pub collect_all_sinks: bool,
     /// The node's event-time trace, for nodes that keep one.
     pub trace: Option<Arc<EventTrace>>,
+    /// The run's file commits, which file sinks hand their files to.
+    pub commits: &'a Arc<Commits>,
 }
 
 /// One running instance of a node.
@@ -115,8 +119,18 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             }
         }
         PlannedKind::Console(c) => sink(ctx, console::build(&node.id, c, ctx.console)),
-        PlannedKind::CsvSink(p) => sink(ctx, file_sink::build_csv(p)?),
-        PlannedKind::JsonLinesSink(p) => sink(ctx, file_sink::build_json_lines(p)?),
+        PlannedKind::CsvSink(p) => {
+            let schema = input_schema(node, 0)?;
+            sink(
+                ctx,
+                file_sink::build_csv(p, &schema, &node.id, ctx.commits)?,
+            )
+        }
+        PlannedKind::JsonLinesSink(p) => {
+            let schema = input_schema(node, 0)?;
+            let operator = file_sink::build_json_lines(p, &schema, &node.id, ctx.commits)?;
+            sink(ctx, operator)
+        }
     })
 }
 

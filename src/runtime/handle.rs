@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::clock::{Clock, Speed};
-use super::contract::{CollectedRows, RunError};
+use super::contract::{CollectedRows, Commits, RunError};
 use super::metrics::MetricsSnapshot;
 use super::tap::Tap;
 use super::trace::EventTrace;
@@ -28,9 +28,21 @@ pub enum RunStatus {
     Failed(RunError),
 }
 
+/// What became of the files the run's sinks wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// Files put in place: the run completed (or was drained to a consistent end).
+    pub committed: Vec<std::path::PathBuf>,
+    /// The run was stopped: its targets were left as they were, and what was written so far is in
+    /// these files (`<stem>.incomplete.<ext>`).
+    pub incomplete: Vec<std::path::PathBuf>,
+}
+
 /// What the run's threads share with its handle.
 pub(crate) struct Shared {
     failure: Mutex<Option<RunError>>,
+    commits: Arc<Commits>,
+    outputs: Mutex<Outputs>,
     pub(crate) running_tasks: AtomicUsize,
     stopped_by_user: AtomicBool,
     /// Signalled when the last task ends, so the sampler takes its final reading at once.
@@ -40,9 +52,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(tasks: usize) -> Self {
+    pub(crate) fn new(tasks: usize, commits: Arc<Commits>) -> Self {
         Self {
             failure: Mutex::new(None),
+            commits,
+            outputs: Mutex::new(Outputs::default()),
             running_tasks: AtomicUsize::new(tasks),
             stopped_by_user: AtomicBool::new(false),
             all_done: (Mutex::new(false), Condvar::new()),
@@ -64,9 +78,29 @@ impl Shared {
         self.failure.lock().ok().and_then(|f| f.clone())
     }
 
-    /// One task ended; the last one wakes the sampler.
+    /// Settles the run's files once every task ended: a completed (or drained) run puts them all
+    /// in place, a stopped run keeps them aside as incomplete, a failed run discards them.
+    fn settle_outputs(&self, clock: &Clock) {
+        let mut outputs = Outputs::default();
+        if self.failure().is_some() {
+            self.commits.discard();
+        } else if self.stopped_by_user.load(Ordering::SeqCst) && !clock.is_draining() {
+            outputs.incomplete = self.commits.keep_incomplete();
+        } else {
+            match self.commits.commit() {
+                Ok(committed) => outputs.committed = committed,
+                Err(error) => self.fail(error, clock),
+            }
+        }
+        if let Ok(mut slot) = self.outputs.lock() {
+            *slot = outputs;
+        }
+    }
+
+    /// One task ended; the last one settles the files and wakes the sampler.
     pub(crate) fn task_ended(&self, clock: &Clock) {
         if self.running_tasks.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.settle_outputs(clock);
             if let Ok(mut at) = self.finished_after.lock() {
                 *at = Some(clock.elapsed());
             }
@@ -98,6 +132,7 @@ pub struct RunReport {
     pub status: RunStatus,
     pub wall: Duration,
     pub metrics: MetricsSnapshot,
+    pub outputs: Outputs,
 }
 
 impl RunHandle {
@@ -133,7 +168,13 @@ impl RunHandle {
     pub fn event_time(&self) -> Option<i64> {
         self.clock.event_time()
     }
+    /// Wall time since the run started; once it ended, how long it took (the clock stops).
     pub fn elapsed(&self) -> Duration {
+        if self.shared.running_tasks.load(Ordering::SeqCst) == 0
+            && let Some(took) = self.shared.finished_after.lock().ok().and_then(|at| *at)
+        {
+            return took;
+        }
         self.clock.elapsed()
     }
 
@@ -203,10 +244,17 @@ impl RunHandle {
             .ok()
             .and_then(|at| *at)
             .unwrap_or_else(|| self.clock.elapsed());
+        let outputs = self
+            .shared
+            .outputs
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
         RunReport {
             status: self.status(),
             wall,
             metrics,
+            outputs,
         }
     }
 }

@@ -20,5 +20,5 @@ pub mod wiring;
 
 pub use clock::Speed;
 pub use contract::RunError;
-pub use handle::{RunHandle, RunReport, RunStatus};
+pub use handle::{Outputs, RunHandle, RunReport, RunStatus};
 pub use run::{RunOptions, start, start_pipeline};

@@ -13,7 +13,7 @@ use crossbeam_channel::bounded;
 use super::build::{BuildContext, Built, build, event_trace_of};
 use super::clock::{Clock, Speed};
 use super::contract::error::panic_message;
-use super::contract::{ConsoleWriter, Output, RunError, SendFailure};
+use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::handle::{RunHandle, Shared};
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::source_loop::run_source;
@@ -48,7 +48,11 @@ impl Default for RunOptions {
             speed: Speed::Max,
             parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
             channel_capacity: 16,
-            console: Arc::new(|text: &str| println!("{text}")),
+            // A closed standard output (`eddy run … | head`) silences the console, not the run.
+            console: Arc::new(|text: &str| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
+            }),
             collector_max_rows: 100_000,
             collect_all_sinks: false,
             sample_every: Duration::from_millis(100),
@@ -56,6 +60,9 @@ impl Default for RunOptions {
         }
     }
 }
+
+/// Runs started by this process, so every run's temporary files have names of their own.
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The body of one operator thread.
 type Task = Box<dyn FnOnce() -> Result<TaskEnd, SendFailure> + Send>;
@@ -77,6 +84,12 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
     let counts = instance_counts(plan, options.parallelism);
     let wiring = wire(plan, &counts, options.channel_capacity)?;
     let clock = Arc::new(Clock::new(options.speed));
+    let run_tag = format!(
+        "{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    );
+    let commits = Arc::new(Commits::new(run_tag));
     let traces: BTreeMap<String, Arc<EventTrace>> = plan
         .nodes
         .iter()
@@ -108,6 +121,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 collector_max_rows: options.collector_max_rows,
                 collect_all_sinks: options.collect_all_sinks,
                 trace: traces.get(&node.id).cloned(),
+                commits: &commits,
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
@@ -135,7 +149,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
             Box::new(move || run_source(source, time, ticks_wanted, &mut out, metrics, &clock));
         tasks.push((name, task));
     }
-    let shared = Arc::new(Shared::new(tasks.len()));
+    let shared = Arc::new(Shared::new(tasks.len(), commits));
     let threads = spawn_tasks(tasks, &shared, &clock)?;
     let (snapshots, last_snapshot, sampler) =
         spawn_sampler(wiring.node_metrics, &shared, &clock, &options)?;

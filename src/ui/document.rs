@@ -9,7 +9,7 @@ use super::clipboard::paste_into;
 use crate::model::check::base_dir_of;
 use crate::model::file::{load, save};
 use crate::model::node::Node;
-use crate::model::{Edge, NodeKind, Pipeline, Position, Validation, validate};
+use crate::model::{Edge, NodeKind, Pipeline, Position, Validation, validate_in};
 
 /// How many edits can be undone.
 const HISTORY: usize = 200;
@@ -84,7 +84,11 @@ pub struct EditorDocument {
 
 impl EditorDocument {
     pub fn new(pipeline: Pipeline, path: Option<PathBuf>) -> Self {
-        let validation = validate(&pipeline, &Self::base_dir_for(path.as_deref()));
+        let validation = validate_in(
+            &pipeline,
+            &Self::base_dir_for(path.as_deref()),
+            path.as_deref(),
+        );
         Self {
             saved: pipeline.clone(),
             pipeline,
@@ -215,7 +219,7 @@ impl EditorDocument {
     /// The validation of the current state, recomputed after edits.
     pub fn validation(&mut self) -> &Validation {
         if !self.validated {
-            self.validation = validate(&self.pipeline, &self.base_dir());
+            self.validation = validate_in(&self.pipeline, &self.base_dir(), self.path.as_deref());
             self.validated = true;
         }
         &self.validation

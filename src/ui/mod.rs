@@ -23,8 +23,22 @@ use std::path::PathBuf;
 
 pub use app::EddyApp;
 
+/// Whether a desktop to open a window on seems to be there (on Linux: X11 or Wayland).
+fn display_available() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    set("DISPLAY") || set("WAYLAND_DISPLAY")
+}
+
 /// Opens the designer window on `file` (or a starter pipeline) and runs until it closes.
 pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<()> {
+    if !display_available() {
+        anyhow::bail!(
+            "no display was found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the designer cannot open a window; `eddy run FILE` runs a pipeline without one, and `eddy check FILE` checks it"
+        );
+    }
     let mut app = EddyApp::with_file(file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     app.run_on_start = run_now;
     let opened_a_file = file.is_some();
@@ -56,5 +70,9 @@ pub fn run(file: Option<PathBuf>, run_now: bool) -> anyhow::Result<()> {
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "the window could not open ({e}); the designer needs a desktop with OpenGL. `eddy run FILE` runs a pipeline without one"
+        )
+    })
 }

@@ -7,7 +7,7 @@ use super::{KindId, NodeKind, PlannedKind, SinkKind};
 use crate::expr::sql_type_name;
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -96,6 +96,10 @@ impl KindModel for ChartSink {
 
     fn summary(&self) -> String {
         format!("{} over {}", self.y.join(", "), self.x)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -6,7 +6,7 @@ use super::output_file::sink_ports;
 use super::{KindId, NodeKind, PlannedKind, SinkKind};
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -65,6 +65,10 @@ impl KindModel for ConsoleSink {
 
     fn summary(&self) -> String {
         format!("{:?}", self.format)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -10,7 +10,7 @@ use super::{KindId, NodeKind, PlannedKind, TransformKind};
 use crate::model::duration::Duration;
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Partitioning, Planned, PortInput,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Partitioning, Planned, PortInput,
     PortOutput, Ports, Report,
 };
 use crate::model::node::{Family, IN, OUT};
@@ -123,6 +123,10 @@ impl KindModel for DeduplicateTransform {
 
     fn summary(&self) -> String {
         format!("by {} within {}", self.key_by.join(", "), self.within)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -6,8 +6,8 @@ use super::{KindId, NodeKind, PlannedKind, TransformKind};
 use crate::expr::{PlannedExpr, plan_predicate};
 use crate::model::form::{Field, FieldValue, SqlRole};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Planned, PortInput, PortOutput, Ports,
-    Report, short,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Planned, PortInput, PortOutput,
+    Ports, Report, short,
 };
 use crate::model::node::{Family, IN, OUT};
 
@@ -69,6 +69,10 @@ impl KindModel for FilterTransform {
 
     fn summary(&self) -> String {
         format!("where {}", short(&self.predicate, 60))
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

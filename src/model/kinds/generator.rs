@@ -9,7 +9,7 @@ use crate::model::duration::Duration;
 use crate::model::form::{Choice, Field, FieldValue};
 use crate::model::infer::parse_timestamp_millis;
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -232,6 +232,10 @@ impl KindModel for GeneratorSource {
             self.events_per_sec,
             self.time.summary()
         )
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

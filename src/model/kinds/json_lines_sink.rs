@@ -9,7 +9,7 @@ use super::output_file::{check_output_path, sink_ports};
 use super::{KindId, NodeKind, PlannedKind, SinkKind};
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -58,8 +58,8 @@ impl KindModel for JsonLinesFileSink {
         sink_ports()
     }
 
-    fn check(&self, ctx: &CheckContext, report: &mut Report) {
-        check_output_path(&self.path, self.allow_outside, ctx.base_dir, report);
+    fn check(&self, _: &CheckContext, report: &mut Report) {
+        check_output_path(&self.path, report);
     }
 
     fn plan(&self, inputs: &[PortInput], ctx: &CheckContext, _: &mut Report) -> Option<Planned> {
@@ -76,6 +76,13 @@ impl KindModel for JsonLinesFileSink {
 
     fn summary(&self) -> String {
         self.path.clone()
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        vec![FileUse::Writes {
+            path: self.path.clone(),
+            allow_outside: self.allow_outside,
+        }]
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -12,7 +12,7 @@ use crate::model::columns::ColumnDecl;
 use crate::model::form::{Field, FieldValue};
 use crate::model::infer::{check_input_file, infer_json_lines};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -97,6 +97,10 @@ impl KindModel for JsonLinesFileSource {
 
     fn summary(&self) -> String {
         format!("{}; {}", self.path, self.time.summary())
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        vec![FileUse::Reads(self.path.clone())]
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -10,8 +10,8 @@ use super::{KindId, NodeKind, PlannedKind, TransformKind};
 use crate::expr::ProjectionItem;
 use crate::model::form::{Field, FieldValue, SqlRole};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Planned, PortInput, PortOutput, Ports,
-    Report, short,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Planned, PortInput, PortOutput,
+    Ports, Report, short,
 };
 use crate::model::node::{Family, IN, OUT};
 use crate::model::time::TimeAttr;
@@ -169,6 +169,10 @@ impl KindModel for MapTransform {
             ""
         };
         short(&format!("{keep}{}", names.join(", ")), 60)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

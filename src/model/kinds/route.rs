@@ -8,8 +8,8 @@ use super::{KindId, NodeKind, PlannedKind, TransformKind};
 use crate::expr::{PlannedExpr, plan_predicate};
 use crate::model::form::{Field, FieldValue, ListField, SqlRole};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Planned, PortInput, PortOutput, Ports,
-    Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Planned, PortInput, PortOutput,
+    Ports, Report,
 };
 use crate::model::node::{Family, IN, is_valid_id};
 
@@ -123,6 +123,10 @@ impl KindModel for RouteTransform {
     fn summary(&self) -> String {
         let names: Vec<&str> = self.routes.iter().map(|x| x.name.as_str()).collect();
         format!("to {} or unmatched", names.join(", "))
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

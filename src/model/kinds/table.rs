@@ -6,7 +6,7 @@ use super::output_file::sink_ports;
 use super::{KindId, NodeKind, PlannedKind, SinkKind};
 use crate::model::form::{Choice, Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, Planned, PortInput, Ports, Report,
+    CatalogueEntry, CheckContext, FileUse, KindModel, Planned, PortInput, Ports, Report,
 };
 use crate::model::node::Family;
 
@@ -118,6 +118,10 @@ impl KindModel for TableSink {
             TableView::Latest(n) => format!("latest {n} rows"),
             TableView::Top(top) => format!("top {} by {}", top.n, top.order_by),
         }
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -9,8 +9,8 @@ use super::{KindId, NodeKind, PlannedKind, TransformKind};
 use crate::expr::sql_type_name;
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Planned, PortInput, PortOutput, Ports,
-    Report, column_names,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Planned, PortInput, PortOutput,
+    Ports, Report, column_names,
 };
 use crate::model::node::{Family, OUT};
 
@@ -112,6 +112,10 @@ impl KindModel for UnionTransform {
 
     fn summary(&self) -> String {
         format!("{} inputs", self.inputs)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -13,7 +13,7 @@ use crate::model::columns::timestamp_type;
 use crate::model::duration::Duration;
 use crate::model::form::{Choice, Field, FieldValue, SqlRole};
 use crate::model::kind::{
-    CatalogueEntry, CheckContext, KindModel, OutputPort, Partitioning, Planned, PortInput,
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Partitioning, Planned, PortInput,
     PortOutput, Ports, Report, short,
 };
 use crate::model::node::{Family, IN, LATE, OUT};
@@ -95,6 +95,10 @@ pub const LATE_WATERMARK: &str = "watermark_at_arrival";
 
 /// The most windows one row may belong to (a sliding window's `size / slide`): each costs state.
 pub const MAX_WINDOWS_PER_ROW: i64 = 1_000;
+
+/// The most early results one window may give (`size / every`): a watermark that jumps ahead
+/// (at the end of the input) gives them all at once.
+pub const MAX_EARLY_RESULTS: i64 = 1_000;
 
 /// The runnable form of a window node.
 #[derive(Debug, Clone)]
@@ -273,10 +277,25 @@ impl KindModel for WindowConfig {
         if self.allowed_lateness.as_millis() < 0 {
             report.error("allowed_lateness", "allowed_lateness cannot be negative");
         }
-        if let Emit::Early(every) = self.emit
-            && every.as_millis() <= 0
-        {
-            report.error("emit", "early results need an interval longer than 0s");
+        if let Emit::Early(every) = self.emit {
+            let size = match &self.window {
+                WindowShape::Tumbling(t) => Some(t.size),
+                WindowShape::Sliding(s) => Some(s.size),
+                WindowShape::Session(_) | WindowShape::Count(_) => None,
+            };
+            if every.as_millis() <= 0 {
+                report.error("emit", "early results need an interval longer than 0s");
+            } else if let Some(size) = size
+                && size.as_millis() / every.as_millis() > MAX_EARLY_RESULTS
+            {
+                report.error(
+                    "emit",
+                    format!(
+                        "early results every {every} in a {size} window would be {} per window; at most {MAX_EARLY_RESULTS} are allowed (use a longer interval)",
+                        size.as_millis() / every.as_millis()
+                    ),
+                );
+            }
         }
         let mut keys = HashSet::new();
         for key in &self.key_by {
@@ -414,6 +433,10 @@ impl KindModel for WindowConfig {
             Emit::OnWatermark => String::new(),
         };
         short(&format!("{shape}{keys}: {}{early}", aggs.join(", ")), 90)
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
     }
 
     fn form(&mut self) -> Vec<Field<'_>> {

@@ -16,5 +16,5 @@ pub use message::{BarrierId, MAX_WATERMARK, MIN_WATERMARK, Message, Timestamp};
 pub use metrics::InstanceMetrics;
 pub use operator::{OpResult, Operator, fail};
 pub use output::{Captured, EdgeSink, Output};
-pub use shared::{Collected, CollectedRows, ConsoleWriter};
+pub use shared::{Collected, CollectedRows, Commits, ConsoleWriter, PreparedFile};
 pub use source::{Source, SourceChunk, SourcePosition};

@@ -84,6 +84,9 @@ impl Operator for CountWindowOperator {
             };
             let key = self.keys.id(key_rows.as_ref(), row);
             let aggregates = &self.aggregates;
+            if !self.pending.contains_key(&key) {
+                self.keys.retain(key);
+            }
             let pending = self.pending.entry(key).or_insert_with(|| Pending {
                 rows: 0,
                 first: ts,
@@ -100,11 +103,9 @@ impl Operator for CountWindowOperator {
                 done.push((key, full));
             }
         }
-        self.metrics
-            .open_windows
-            .store(self.pending.len() as u64, Relaxed);
-        self.metrics.keys.store(self.keys.len() as u64, Relaxed);
+        self.keys.sweep();
         if done.is_empty() {
+            self.publish_state_size();
             return Ok(());
         }
         let rows: Vec<ResultRow> = done
@@ -117,6 +118,21 @@ impl Operator for CountWindowOperator {
             })
             .collect();
         let result = results_batch(&rows, &self.keys, &self.aggregates, &self.output_schema)?;
+        // A key is held while its window fills; a key whose window fired is freed until it
+        // comes again.
+        for (key, _) in &done {
+            self.keys.release(*key);
+        }
+        self.publish_state_size();
         out.emit(0, result)
+    }
+}
+
+impl CountWindowOperator {
+    fn publish_state_size(&self) {
+        self.metrics
+            .open_windows
+            .store(self.pending.len() as u64, Relaxed);
+        self.metrics.keys.store(self.keys.len() as u64, Relaxed);
     }
 }

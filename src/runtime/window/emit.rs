@@ -38,3 +38,54 @@ pub fn results_batch(
     columns.extend(aggregates.finish(&states).map_err(RunError::internal)?);
     RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| RunError::internal(e.to_string()))
 }
+
+/// A result finished when it happened (a late firing per late row, as Flink fires per element),
+/// kept until the batch's results go out together.
+pub struct FinishedRow {
+    pub key: u32,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// One single-row array per aggregate.
+    pub values: Vec<ArrayRef>,
+}
+
+/// Finishes one window's aggregates now, as its result row.
+pub fn finish_now(
+    key: u32,
+    start: Timestamp,
+    end: Timestamp,
+    accs: &[Acc],
+    aggregates: &Aggregates,
+) -> Result<FinishedRow, RunError> {
+    let values = aggregates.finish(&[accs]).map_err(RunError::internal)?;
+    Ok(FinishedRow {
+        key,
+        start,
+        end,
+        values,
+    })
+}
+
+/// The batch of rows finished earlier, in the order given.
+pub fn finished_batch(
+    rows: &[FinishedRow],
+    keys: &KeyTable,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, RunError> {
+    let ids: Vec<u32> = rows.iter().map(|r| r.key).collect();
+    let mut columns: Vec<ArrayRef> = keys.columns(&ids)?;
+    columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+        rows.iter().map(|r| r.start),
+    )));
+    columns.push(Arc::new(TimestampMillisecondArray::from_iter_values(
+        rows.iter().map(|r| r.end),
+    )));
+    let aggregates = rows.first().map_or(0, |r| r.values.len());
+    for c in 0..aggregates {
+        let parts: Vec<&dyn arrow::array::Array> =
+            rows.iter().map(|r| r.values[c].as_ref()).collect();
+        columns
+            .push(arrow::compute::concat(&parts).map_err(|e| RunError::internal(e.to_string()))?);
+    }
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| RunError::internal(e.to_string()))
+}

@@ -7,6 +7,8 @@ pub mod accumulate;
 pub mod assign;
 pub mod count;
 pub mod emit;
+#[cfg(test)]
+mod flink_rules;
 pub mod keyed_state;
 pub mod late;
 pub mod sessions;

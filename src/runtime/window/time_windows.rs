@@ -1,7 +1,8 @@
 //! Tumbling, sliding and session windows over event or processing time, keyed, with Flink's
-//! firing, lateness and cleanup rules (see WindowOperator in Flink), and early results.
+//! firing, lateness and cleanup rules (Flink's `WindowOperator` with `EventTimeTrigger`: a window
+//! fires when the watermark passes its end, and again for every late row within the allowed
+//! lateness), and early results as Flink's `ContinuousEventTimeTrigger` gives them.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -12,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::accumulate::{Acc, Aggregates, Prepared};
 use super::assign::{Assigner, TimeWindow, assign};
-use super::emit::{ResultRow, results_batch};
+use super::emit::{FinishedRow, ResultRow, finish_now, finished_batch, results_batch};
 use super::keyed_state::KeyTable;
 use super::late::{LateRow, emit_late};
 use super::sessions::Sessions;
@@ -21,7 +22,7 @@ use super::tracing::Tracer;
 use crate::model::time::RowTime;
 use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
-    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, RunError, Timestamp,
+    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, RunError, SendFailure, Timestamp,
 };
 use crate::runtime::trace::{EventTrace, FiringKind, Outcome};
 
@@ -29,6 +30,8 @@ struct WindowState {
     end: Timestamp,
     accs: Vec<Acc>,
     fired: bool,
+    /// When the next early result is due (Flink's continuous trigger's fire timestamp).
+    early_at: Option<Timestamp>,
 }
 
 /// Settings of one window node.
@@ -48,7 +51,7 @@ pub struct TimeWindowConfig {
 enum Fate {
     /// Added to windows that have not fired.
     InTime,
-    /// Added to a window that already fired: it fires again (a late firing).
+    /// Added to a window that already fired: it fired again at once (a late firing).
     UpdatedFired,
     /// Too late for any window: for the `late` port.
     TooLate { window_end: Timestamp },
@@ -106,16 +109,40 @@ impl TimeWindowOperator {
         self.fire_timers.insert(w.max_timestamp(), key, w.start);
         let cleanup_at = w.max_timestamp().saturating_add(self.lateness());
         self.cleanup_timers.insert(cleanup_at, key, w.start);
-        if let Some(every) = self.config.early_every_ms {
-            let first = w.start.saturating_add(every) - 1;
-            if first < w.max_timestamp() {
-                self.early_timers.insert(first, key, w.start);
-            }
+    }
+
+    /// The first early result of a window comes at the row's time rounded down to the interval,
+    /// plus the interval (Flink's `ContinuousEventTimeTrigger`), never at or past its end.
+    fn schedule_early(&mut self, key: u32, start: Timestamp, ts: Timestamp) {
+        let Some(every) = self.config.early_every_ms else {
+            return;
+        };
+        let Some(state) = self.windows.get_mut(&(key, start)) else {
+            return;
+        };
+        if state.early_at.is_some() || state.fired {
+            return;
         }
+        let next = (ts - ts % every).saturating_add(every).min(state.end - 1);
+        if next < state.end - 1 {
+            state.early_at = Some(next);
+            self.early_timers.insert(next, key, start);
+        }
+    }
+
+    /// A window updated by a row after it fired fires again at once, with that row in it.
+    fn fire_late(&mut self, key: u32, start: Timestamp, late: &mut Vec<FinishedRow>) -> OpResult {
+        if let Some(state) = self.windows.get_mut(&(key, start)) {
+            state.fired = true;
+            let row = finish_now(key, start, state.end, &state.accs, &self.config.aggregates)?;
+            late.push(row);
+        }
+        Ok(())
     }
 
     fn ensure_window(&mut self, key: u32, w: TimeWindow) {
         if !self.windows.contains_key(&(key, w.start)) {
+            self.keys.retain(key);
             let accs = self.config.aggregates.new_states();
             self.windows.insert(
                 (key, w.start),
@@ -123,6 +150,7 @@ impl TimeWindowOperator {
                     end: w.end,
                     accs,
                     fired: false,
+                    early_at: None,
                 },
             );
             self.register(key, w);
@@ -135,8 +163,8 @@ impl TimeWindowOperator {
         key: u32,
         ts: Timestamp,
         mut update: impl FnMut(&Aggregates, &mut [Acc]),
-        refire: &mut BTreeSet<(u32, Timestamp)>,
-    ) -> Fate {
+        late: &mut Vec<FinishedRow>,
+    ) -> Result<Fate, SendFailure> {
         let mut windows = std::mem::take(&mut self.scratch);
         assign(self.config.assigner, ts, &mut windows);
         let mut fate = None;
@@ -150,19 +178,20 @@ impl TimeWindowOperator {
             }
             // A window that already fired fires again with the late row (a late firing).
             if w.max_timestamp() <= self.watermark {
-                refire.insert((key, w.start));
+                self.fire_late(key, w.start, late)?;
                 fate = Some(Fate::UpdatedFired);
             } else {
+                self.schedule_early(key, w.start, ts);
                 fate.get_or_insert(Fate::InTime);
             }
         }
         let window_end = windows.iter().map(|w| w.end).max().unwrap_or(ts);
         self.scratch = windows;
-        match fate {
+        Ok(match fate {
             Some(fate) => fate,
             None if self.is_row_late(ts) => Fate::TooLate { window_end },
             None => Fate::Dropped,
-        }
+        })
     }
 
     /// Adds a row to its session, merging the sessions it bridges (Flink's merging windows).
@@ -172,8 +201,8 @@ impl TimeWindowOperator {
         ts: Timestamp,
         gap: i64,
         mut update: impl FnMut(&Aggregates, &mut [Acc]),
-        refire: &mut BTreeSet<(u32, Timestamp)>,
-    ) -> Fate {
+        late: &mut Vec<FinishedRow>,
+    ) -> Result<Fate, SendFailure> {
         let new = TimeWindow {
             start: ts,
             end: ts.saturating_add(gap),
@@ -181,20 +210,15 @@ impl TimeWindowOperator {
         let placed = self.sessions.place(key, new);
         let merged = placed.merged;
         if self.is_window_late(merged) {
-            return if self.is_row_late(ts) {
+            return Ok(if self.is_row_late(ts) {
                 Fate::TooLate {
                     window_end: new.end,
                 }
             } else {
                 Fate::Dropped
-            };
+            });
         }
-        let fate = if merged.max_timestamp() <= self.watermark {
-            refire.insert((key, merged.start));
-            Fate::UpdatedFired
-        } else {
-            Fate::InTime
-        };
+        let on_time = merged.max_timestamp() > self.watermark;
         // The common case: the row falls in (or extends) one session. Update it in place; its
         // timers stay where they are and are moved forward when they come due (see on_watermark).
         if let [start] = *placed.absorbed.starts()
@@ -203,19 +227,27 @@ impl TimeWindowOperator {
         {
             update(&self.config.aggregates, &mut state.accs);
             if state.end != merged.end {
+                let had_fired = state.fired;
                 state.end = merged.end;
-                // A longer session is a new window to Flink: it fires again at its new end.
+                // A longer session is a new window to Flink: it fires again at its new end. Its
+                // timer there is new when the old one already fired (Flink's `onMerge`).
                 state.fired = false;
                 self.sessions.set(key, merged);
+                if had_fired && on_time {
+                    self.fire_timers.insert(merged.max_timestamp(), key, start);
+                }
             }
-            return fate;
+            return self.session_fate(key, start, ts, on_time, late);
         }
         let mut accs = self.config.aggregates.new_states();
         update(&self.config.aggregates, &mut accs);
+        // The merged window holds the key before the sessions it absorbs let go of it.
+        self.keys.retain(key);
         for &start in placed.absorbed.starts() {
             self.sessions.remove(key, start);
             if let Some(old) = self.windows.remove(&(key, start)) {
                 self.config.aggregates.merge(&mut accs, old.accs);
+                self.keys.release(key);
             }
         }
         self.sessions.set(key, merged);
@@ -225,10 +257,30 @@ impl TimeWindowOperator {
                 end: merged.end,
                 accs,
                 fired: false,
+                early_at: None,
             },
         );
         self.register(key, merged);
-        fate
+        self.session_fate(key, merged.start, ts, on_time, late)
+    }
+
+    /// A session that already ended fires again at once with the row; one still open may owe an
+    /// early result.
+    fn session_fate(
+        &mut self,
+        key: u32,
+        start: Timestamp,
+        ts: Timestamp,
+        on_time: bool,
+        late: &mut Vec<FinishedRow>,
+    ) -> Result<Fate, SendFailure> {
+        if on_time {
+            self.schedule_early(key, start, ts);
+            Ok(Fate::InTime)
+        } else {
+            self.fire_late(key, start, late)?;
+            Ok(Fate::UpdatedFired)
+        }
     }
 
     fn row_times(&self, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, RunError> {
@@ -290,44 +342,80 @@ impl TimeWindowOperator {
         self.metrics.keys.store(self.keys.len() as u64, Relaxed);
     }
 
-    /// Early (partial) results for windows still open whose early timer came due.
-    fn fire_early(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
-        let mut early = Vec::new();
-        while let Some((t, key, start)) = self.early_timers.pop_due(watermark) {
-            let Some(state) = self.windows.get(&(key, start)) else {
-                continue;
+    /// Early and final results whose timers came due, in time order (an early result of a window
+    /// comes before its final one; each early result schedules the next, up to the window's end).
+    fn fire_due(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
+        let mut due: Vec<(u32, Timestamp, FiringKind)> = Vec::new();
+        loop {
+            let early = self.early_timers.peek().filter(|t| t.0 <= watermark);
+            let fire = self.fire_timers.peek().filter(|t| t.0 <= watermark);
+            let take_early = match (early, fire) {
+                (Some(e), Some(f)) => e.0 <= f.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
             };
-            let max_ts = state.end - 1;
-            if state.fired || max_ts <= watermark {
-                continue;
-            }
-            early.push((key, start));
-            if let Some(every) = self.config.early_every_ms {
-                let next = t.saturating_add(every);
-                if next < max_ts {
-                    self.early_timers.insert(next, key, start);
+            if take_early {
+                if let Some((t, key, start)) = self.early_timers.pop_due(watermark)
+                    && self.fire_early(t, key, start)
+                {
+                    due.push((key, start, FiringKind::Early));
                 }
+            } else if let Some((t, key, start)) = self.fire_timers.pop_due(watermark)
+                && self.fire_final(t, key, start)
+            {
+                due.push((key, start, FiringKind::OnWatermark));
             }
         }
-        self.emit_results(&early, FiringKind::Early, out)
+        // One batch per run of results of one kind, so the trace knows each result's kind.
+        let mut rest = due.as_slice();
+        while let Some(&(_, _, kind)) = rest.first() {
+            let run = rest.iter().take_while(|(_, _, k)| *k == kind).count();
+            let windows: Vec<(u32, Timestamp)> =
+                rest[..run].iter().map(|&(k, s, _)| (k, s)).collect();
+            self.emit_results(&windows, kind, out)?;
+            rest = &rest[run..];
+        }
+        Ok(())
     }
 
-    /// Final results: the watermark passed the window's last instant.
-    fn fire_on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
-        let mut fired = Vec::new();
-        while let Some((t, key, start)) = self.fire_timers.pop_due(watermark) {
-            let Some(state) = self.windows.get_mut(&(key, start)) else {
-                continue;
-            };
-            if state.end - 1 > t {
-                // The session grew since this timer was set: wait for its new end.
-                self.fire_timers.insert(state.end - 1, key, start);
-            } else if !state.fired {
-                state.fired = true;
-                fired.push((key, start));
-            }
+    /// Whether the early timer at `t` gives a result (Flink: the window's fire timestamp, before
+    /// its end); it schedules the next one.
+    fn fire_early(&mut self, t: Timestamp, key: u32, start: Timestamp) -> bool {
+        let Some(every) = self.config.early_every_ms else {
+            return false;
+        };
+        let Some(state) = self.windows.get_mut(&(key, start)) else {
+            return false;
+        };
+        if state.fired || state.early_at != Some(t) {
+            return false;
         }
-        self.emit_results(&fired, FiringKind::OnWatermark, out)
+        let max_ts = state.end - 1;
+        let next = t.saturating_add(every).min(max_ts);
+        state.early_at = (next < max_ts).then_some(next);
+        if next < max_ts {
+            self.early_timers.insert(next, key, start);
+        }
+        true
+    }
+
+    /// Whether the fire timer at `t` gives the window's final result: the watermark passed its
+    /// last instant. A session that grew since the timer was set waits for its new end.
+    fn fire_final(&mut self, t: Timestamp, key: u32, start: Timestamp) -> bool {
+        let Some(state) = self.windows.get_mut(&(key, start)) else {
+            return false;
+        };
+        if state.end - 1 > t {
+            self.fire_timers.insert(state.end - 1, key, start);
+            false
+        } else if !state.fired {
+            state.fired = true;
+            state.early_at = None;
+            true
+        } else {
+            false
+        }
     }
 
     /// State is freed once no late row can change the window any more.
@@ -342,6 +430,7 @@ impl TimeWindowOperator {
             } else {
                 self.windows.remove(&(key, start));
                 self.sessions.remove(key, start);
+                self.keys.release(key);
             }
         }
     }
@@ -353,7 +442,7 @@ impl Operator for TimeWindowOperator {
         let key_rows = self.keys.encoder.encode(&batch)?;
         let times = self.row_times(&batch)?;
         let mut late: Vec<LateRow> = Vec::new();
-        let mut refire: BTreeSet<(u32, Timestamp)> = BTreeSet::new();
+        let mut late_results: Vec<FinishedRow> = Vec::new();
         let tracing = self.tracer.is_on();
         let mut traced: Vec<(Timestamp, u32, Outcome, u32)> = Vec::new();
         for (row, ts) in times.iter().enumerate() {
@@ -366,8 +455,10 @@ impl Operator for TimeWindowOperator {
             let update =
                 |aggs: &Aggregates, accs: &mut [Acc]| aggs.update(accs, &prepared, row, ts);
             let fate = match self.config.assigner {
-                Assigner::Session { gap } => self.add_to_session(key, ts, gap, update, &mut refire),
-                _ => self.add_to_fixed_windows(key, ts, update, &mut refire),
+                Assigner::Session { gap } => {
+                    self.add_to_session(key, ts, gap, update, &mut late_results)?
+                }
+                _ => self.add_to_fixed_windows(key, ts, update, &mut late_results)?,
             };
             let outcome = match fate {
                 Fate::InTime => Outcome::InTime,
@@ -401,16 +492,20 @@ impl Operator for TimeWindowOperator {
             &self.metrics,
             out,
         )?;
-        if !refire.is_empty() {
-            InstanceMetrics::add(&self.metrics.late_firings, refire.len() as u64);
-            let list: Vec<(u32, Timestamp)> = refire.into_iter().collect();
-            for key in &list {
-                if let Some(state) = self.windows.get_mut(key) {
-                    state.fired = true;
-                }
+        if !late_results.is_empty() {
+            InstanceMetrics::add(&self.metrics.late_firings, late_results.len() as u64);
+            let batch = finished_batch(&late_results, &self.keys, &self.config.output_schema)?;
+            if self.tracer.is_on() {
+                let fired: Vec<(u32, Timestamp, Timestamp)> = late_results
+                    .iter()
+                    .map(|r| (r.key, r.start, r.end))
+                    .collect();
+                self.tracer
+                    .firings(&self.keys, &fired, FiringKind::Late, &batch);
             }
-            self.emit_results(&list, FiringKind::Late, out)?;
+            out.emit(0, batch)?;
         }
+        self.keys.sweep();
         self.publish_state_size();
         Ok(())
     }
@@ -418,8 +513,7 @@ impl Operator for TimeWindowOperator {
     fn on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
         self.watermark = watermark;
         self.tracer.watermark(watermark);
-        self.fire_early(watermark, out)?;
-        self.fire_on_watermark(watermark, out)?;
+        self.fire_due(watermark, out)?;
         self.clean_up(watermark);
         self.publish_state_size();
         Ok(())

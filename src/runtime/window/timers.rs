@@ -16,6 +16,11 @@ impl TimerQueue {
         self.timers.insert((at, key, start));
     }
 
+    /// The earliest timer, left in the queue.
+    pub fn peek(&self) -> Option<(Timestamp, u32, Timestamp)> {
+        self.timers.first().copied()
+    }
+
     /// The earliest timer at or before `watermark`, taken out of the queue.
     pub fn pop_due(&mut self, watermark: Timestamp) -> Option<(Timestamp, u32, Timestamp)> {
         let &first = self.timers.first()?;

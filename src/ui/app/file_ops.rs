@@ -27,6 +27,7 @@ impl EddyApp {
     pub(super) fn open_path(&mut self, path: &Path) {
         match EditorDocument::open(path) {
             Ok(doc) => {
+                self.end_run();
                 self.doc = doc;
                 self.description_closed = false;
                 self.selection = Selection::default();
@@ -110,6 +111,7 @@ impl EddyApp {
     pub(super) fn perform(&mut self, action: AfterDiscard) {
         match action {
             AfterDiscard::New => {
+                self.end_run();
                 self.doc = EditorDocument::new(starter_pipeline("untitled"), None);
                 self.selection = Selection::default();
                 self.canvas.request_fit();

@@ -140,6 +140,16 @@ impl EddyApp {
         self.status = Some((text.into(), Instant::now()));
     }
 
+    /// A run belongs to its document: another document stops it and clears the live views.
+    fn end_run(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.handle.stop();
+        }
+        self.results = Default::default();
+        self.taps = TapPanel::default();
+        self.event_time = Default::default();
+    }
+
     /// Asks for `command` to be carried out once this frame is drawn.
     pub fn command(&mut self, command: Command) {
         self.commands.push(command);
@@ -193,11 +203,19 @@ impl EddyApp {
     fn follow_run(&mut self, ctx: &egui::Context) {
         if let Some(live) = &mut self.live {
             live.update();
-            if live.is_active() {
-                // Keep the dots moving and the numbers fresh at 30 frames per second: smooth to the
-                // eye, and it leaves the cores to the engine.
-                ctx.request_repaint_after(Duration::from_millis(33));
+            if let Some(status) = live.just_ended() {
+                let said = match status {
+                    crate::runtime::RunStatus::Failed(e) => format!("the run failed: {e}"),
+                    crate::runtime::RunStatus::Stopped => "the run was stopped".to_string(),
+                    _ => "the run finished".to_string(),
+                };
+                self.status = Some((said, Instant::now()));
             }
+        }
+        if self.live.as_ref().is_some_and(LiveRun::is_active) {
+            // Keep the dots moving and the numbers fresh at 30 frames per second: smooth to the
+            // eye, and it leaves the cores to the engine.
+            ctx.request_repaint_after(Duration::from_millis(33));
         }
         if self.run_on_start {
             self.run_on_start = false;

@@ -59,6 +59,7 @@ impl EddyApp {
                     doc.path = found.original;
                     // Mark the recovered state as unsaved: it is not in any file yet.
                     doc.mark_unsaved();
+                    self.end_run();
                     self.doc = doc;
                     self.canvas.request_fit();
                 }

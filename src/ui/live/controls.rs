@@ -123,7 +123,12 @@ pub fn controls_ui(
             Some(RunStatus::Failed(e)) => (format!("failed: {e}"), theme::ERROR),
             None => (String::new(), ui.visuals().text_color()),
         };
-        ui.label(RichText::new(text).color(color).strong());
+        // A long failure is cut to keep the bar in one line; the whole text is in the tooltip.
+        let shown = crate::ui::picture::elide(&text, 60);
+        let label = ui.label(RichText::new(shown).color(color).strong());
+        if text.chars().count() > 60 {
+            label.on_hover_text(&text);
+        }
         let event_time = live.handle.event_time().map_or("-".into(), iso_millis);
         ui.label(
             RichText::new(format!(

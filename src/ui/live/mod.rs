@@ -58,6 +58,7 @@ pub struct LiveRun {
     pub history: VecDeque<HistoryPoint>,
     pub console: Arc<std::sync::Mutex<VecDeque<String>>>,
     final_status: Option<RunStatus>,
+    ended_reported: bool,
     /// Charts and tables frozen by the user: the rows they show, per sink.
     pub frozen: Option<BTreeMap<String, Arc<Collected>>>,
 }
@@ -94,6 +95,7 @@ impl LiveRun {
             history: VecDeque::new(),
             console,
             final_status: None,
+            ended_reported: false,
             frozen: None,
         })
     }
@@ -114,7 +116,22 @@ impl LiveRun {
         }
         if self.final_status.is_none() && self.handle.is_done() {
             self.final_status = Some(self.handle.status());
+            // Nothing flows any more: the rates are zero, whatever the last reading said.
+            for live in self.nodes.values_mut() {
+                live.in_per_sec = 0.0;
+                live.out_per_sec = 0.0;
+                live.input_fill = 0.0;
+            }
         }
+    }
+
+    /// Whether the run ended since the last frame asked (once per run).
+    pub fn just_ended(&mut self) -> Option<RunStatus> {
+        if self.ended_reported || self.final_status.is_none() {
+            return None;
+        }
+        self.ended_reported = true;
+        self.final_status.clone()
     }
 
     fn absorb(&mut self, snapshot: &MetricsSnapshot) {
