@@ -3,6 +3,7 @@
 //! fires when the watermark passes its end, and again for every late row within the allowed
 //! lateness), and early results as Flink's `ContinuousEventTimeTrigger` gives them.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -140,24 +141,8 @@ impl TimeWindowOperator {
         Ok(())
     }
 
-    fn ensure_window(&mut self, key: u32, w: TimeWindow) {
-        if !self.windows.contains_key(&(key, w.start)) {
-            self.keys.retain(key);
-            let accs = self.config.aggregates.new_states();
-            self.windows.insert(
-                (key, w.start),
-                WindowState {
-                    end: w.end,
-                    accs,
-                    fired: false,
-                    early_at: None,
-                },
-            );
-            self.register(key, w);
-        }
-    }
-
-    /// Adds a row to the fixed (tumbling or sliding) windows that hold it.
+    /// Adds a row to the fixed (tumbling or sliding) windows that hold it: one map lookup per
+    /// window, whether the window is new or not.
     fn add_to_fixed_windows(
         &mut self,
         key: u32,
@@ -172,16 +157,32 @@ impl TimeWindowOperator {
             if self.is_window_late(w) {
                 continue;
             }
-            self.ensure_window(key, w);
-            if let Some(state) = self.windows.get_mut(&(key, w.start)) {
-                update(&self.config.aggregates, &mut state.accs);
-            }
+            let state = match self.windows.entry((key, w.start)) {
+                Entry::Occupied(found) => found.into_mut(),
+                Entry::Vacant(slot) => {
+                    self.keys.retain(key);
+                    self.fire_timers.insert(w.max_timestamp(), key, w.start);
+                    let cleanup_at = w
+                        .max_timestamp()
+                        .saturating_add(self.config.allowed_lateness_ms);
+                    self.cleanup_timers.insert(cleanup_at, key, w.start);
+                    slot.insert(WindowState {
+                        end: w.end,
+                        accs: self.config.aggregates.new_states(),
+                        fired: false,
+                        early_at: None,
+                    })
+                }
+            };
+            update(&self.config.aggregates, &mut state.accs);
             // A window that already fired fires again with the late row (a late firing).
             if w.max_timestamp() <= self.watermark {
                 self.fire_late(key, w.start, late)?;
                 fate = Some(Fate::UpdatedFired);
             } else {
-                self.schedule_early(key, w.start, ts);
+                if self.config.early_every_ms.is_some() {
+                    self.schedule_early(key, w.start, ts);
+                }
                 fate.get_or_insert(Fate::InTime);
             }
         }
@@ -275,7 +276,9 @@ impl TimeWindowOperator {
         late: &mut Vec<FinishedRow>,
     ) -> Result<Fate, SendFailure> {
         if on_time {
-            self.schedule_early(key, start, ts);
+            if self.config.early_every_ms.is_some() {
+                self.schedule_early(key, start, ts);
+            }
             Ok(Fate::InTime)
         } else {
             self.fire_late(key, start, late)?;
