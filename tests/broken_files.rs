@@ -53,6 +53,7 @@ fn the_corpus_covers_the_kinds_of_mistakes() {
         "bad_expression",
         "newer_version",
         "many_problems",
+        "downstream_errors",
     ] {
         assert!(names.iter().any(|n| n == kind), "no broken file for {kind}");
     }

@@ -81,6 +81,7 @@ fn column_names_are_case_sensitive_as_written() {
     assert_eq!(values.values(), &[10, 20, 10, 20]);
     let err = plan_expr("vendorid * 10", &schema).unwrap_err();
     assert!(err.message.contains("unknown column `vendorid`"), "{err}");
+    assert!(err.message.contains("did you mean `VendorID`?"), "{err}");
 }
 
 #[test]

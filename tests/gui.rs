@@ -7,72 +7,30 @@ use std::path::Path;
 use eddy::model::file::load;
 use eddy::model::{Edge, PortRef};
 use eddy::ui::EddyApp;
-use egui::{Event, Key, Modifiers, PointerButton, Pos2};
+use egui::{Event, Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-fn harness(app: EddyApp) -> Harness<'static, EddyApp> {
-    let mut harness = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut EddyApp| app.ui(ui), app);
-    harness.run_steps(3);
-    harness
-}
-
-fn example(name: &str) -> EddyApp {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("pipelines")
-        .join(name);
-    EddyApp::with_file(Some(&path)).unwrap()
-}
-
-fn drag(harness: &mut Harness<'static, EddyApp>, from: Pos2, to: Pos2) {
-    harness.hover_at(from);
-    harness.run_steps(1);
-    harness.event(Event::PointerButton {
-        pos: from,
-        button: PointerButton::Primary,
-        pressed: true,
-        modifiers: Modifiers::NONE,
-    });
-    harness.run_steps(1);
-    for i in 1..=10 {
-        let t = i as f32 / 10.0;
-        harness.hover_at(from + (to - from) * t);
-        harness.run_steps(1);
-    }
-    harness.event(Event::PointerButton {
-        pos: to,
-        button: PointerButton::Primary,
-        pressed: false,
-        modifiers: Modifiers::NONE,
-    });
-    harness.run_steps(2);
-}
-
-fn click_at(harness: &mut Harness<'static, EddyApp>, at: Pos2) {
-    harness.hover_at(at);
-    harness.run_steps(1);
-    for pressed in [true, false] {
-        harness.event(Event::PointerButton {
-            pos: at,
-            button: PointerButton::Primary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-    }
-    harness.run_steps(2);
-}
+#[path = "support/gui_harness.rs"]
+mod gui_harness;
+use gui_harness::{add_from_palette, click_at, drag, example, harness, text_field};
 
 #[test]
 fn add_from_the_palette_connect_and_see_the_problem_go_away() {
     let mut h = harness(example("late_data_lab.ron"));
     let nodes_before = h.state().doc.pipeline().nodes.len();
-    h.get_by_label("Console").click();
-    h.run_steps(3);
+    add_from_palette(&mut h, "Console");
     let doc = &h.state().doc;
     assert_eq!(doc.pipeline().nodes.len(), nodes_before + 1);
-    assert!(doc.pipeline().node("console").is_some());
+    assert!(
+        doc.pipeline().node("console").is_some(),
+        "{:?}",
+        doc.pipeline()
+            .nodes
+            .iter()
+            .map(|n| n.id.clone())
+            .collect::<Vec<_>>()
+    );
     // A new sink with nothing feeding it is an error, shown in the problems panel.
     assert!(
         h.query_all_by_label_contains("the input `in` is not connected")
@@ -147,7 +105,7 @@ fn editing_settings_shows_and_clears_a_validation_error() {
         Some("too_hot")
     );
     // The inspector's form shows the predicate; replace it with one naming a missing column.
-    let editor = h.get_by_value("avg_temperature > 30");
+    let editor = text_field(&h, "avg_temperature > 30");
     editor.focus();
     h.run_steps(1);
     h.event(Event::Key {
@@ -265,7 +223,7 @@ fn drag_a_kind_from_the_palette_onto_the_canvas() {
     let mut h = harness(example("late_data_lab.ron"));
     let before = h.state().doc.pipeline().nodes.len();
     let from = h.get_by_label("Map").rect().center();
-    let to = egui::pos2(600.0, 600.0);
+    let to = egui::pos2(600.0, 420.0);
     drag(&mut h, from, to);
     let doc = &h.state().doc;
     assert_eq!(doc.pipeline().nodes.len(), before + 1);
@@ -279,8 +237,7 @@ fn drag_a_kind_from_the_palette_onto_the_canvas() {
 #[test]
 fn reconnect_an_edge_by_dragging_its_end_to_another_input() {
     let mut h = harness(example("late_data_lab.ron"));
-    h.get_by_label("Console").click();
-    h.run_steps(3);
+    add_from_palette(&mut h, "Console");
     let app = h.state();
     let from = app
         .canvas
@@ -427,7 +384,7 @@ fn typing_in_a_field_is_one_undo_step_and_a_whole_drag_is_another() {
         )
     };
     let original = predicate(&h);
-    h.get_by_value("avg_temperature > 30").focus();
+    text_field(&h, "avg_temperature > 30").focus();
     h.run_steps(1);
     // Three keystrokes, each in its own frame.
     for text in [" AND", " true", " "] {

@@ -65,6 +65,22 @@ fn counts_in_the_file_are_refused_with_their_number_and_the_limit() {
             .any(|e| e.contains("keys is 4294967295; a generator draws from at most 1000000 keys")),
         "{found:?}"
     );
+    // Every instance is a thread: a file cannot ask for four billion of them.
+    let ron = pipeline(
+        &[
+            generator(""),
+            r#"(id: "f", kind: Transform(Filter(predicate: "true")), parallelism: 4294967295)"#
+                .to_string(),
+        ],
+        &["g.out -> f.in"],
+    );
+    let found = errors(&dir, &ron);
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("parallelism 4294967295 is more than 256 instances")),
+        "{found:?}"
+    );
 }
 
 fn window(shape: &str, emit: &str) -> String {

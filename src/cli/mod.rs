@@ -58,7 +58,7 @@ enum Command {
     Run {
         /// The pipeline file.
         file: PathBuf,
-        /// max (as fast as possible), realtime, or a factor of event time such as 10x or 0.1x.
+        /// max (as fast as possible), or a factor of event time as in the app: 10x, 1x (real time), 0.1x.
         #[arg(long, default_value = "max")]
         speed: Speed,
         /// Stop after about this many source rows.

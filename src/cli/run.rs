@@ -185,12 +185,13 @@ fn thousands(n: u64) -> String {
 fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
     let secs = wall.as_secs_f64().max(1e-9);
     out!(
-        "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
+        "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9} {:>12}",
         "node",
         "kind",
         "rows in",
         "rows out",
         "late",
+        "late firings",
         "dropped",
         "errors",
         "rows/s"
@@ -205,12 +206,13 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
             m.rows_in
         };
         out!(
-            "{:<22} {:<18} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
+            "{:<22} {:<18} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9} {:>12}",
             node.id,
             node.kind_id.entry().name,
             thousands(m.rows_in),
             thousands(m.rows_out),
             thousands(m.late_rows),
+            thousands(m.late_firings),
             thousands(m.dropped_rows),
             thousands(m.error_rows),
             thousands((through as f64 / secs) as u64),

@@ -10,8 +10,10 @@ mod context;
 mod error;
 mod plan;
 mod projection;
+mod suggest;
 
 pub use aggregate::{AggregateFunction, AggregateSpec, plan_aggregate};
 pub use error::{ExprError, TextPosition};
 pub use plan::{PlannedExpr, plan_expr, plan_predicate};
 pub use projection::{ProjectionItem, split_alias, sql_type_name};
+pub use suggest::{did_you_mean, did_you_mean_text};

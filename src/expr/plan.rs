@@ -296,9 +296,11 @@ pub(crate) fn datafusion_message(error: &DataFusionError, schema: &Schema) -> St
     match error.find_root() {
         DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
             SchemaError::FieldNotFound { field, .. } => {
+                let names = schema.fields().iter().map(|f| f.name().as_str());
                 format!(
-                    "unknown column `{}`; the input has: {}",
+                    "unknown column `{}`{}; the input has: {}",
                     field.name,
+                    super::suggest::did_you_mean_text(&field.name, names),
                     column_list(schema)
                 )
             }

@@ -12,7 +12,7 @@ use super::kinds::{KindId, NodeKind, PlannedKind};
 use super::node::Family;
 use super::problem::Problem;
 use super::time::TimeAttr;
-use crate::expr::ExprError;
+use crate::expr::{ExprError, did_you_mean_text};
 
 /// An output port: its name, and whether its rows may go nowhere without a warning (rejects such as
 /// `errors` and `late` are counted instead).
@@ -173,9 +173,11 @@ impl<'a> Report<'a> {
             Ok(f) => Some(f),
             Err(_) => {
                 let names = column_names(schema);
+                let hint =
+                    did_you_mean_text(column, schema.fields().iter().map(|f| f.name().as_str()));
                 self.error(
                     field,
-                    format!("the column `{column}` does not exist; the input has: {names}"),
+                    format!("the column `{column}` does not exist{hint}; the input has: {names}"),
                 )
                 .item = item;
                 None
@@ -194,9 +196,10 @@ impl<'a> Report<'a> {
         let found = schema.field_with_name(column).ok();
         if found.is_none() {
             let names = column_names(schema);
+            let hint = did_you_mean_text(column, schema.fields().iter().map(|f| f.name().as_str()));
             self.error(
                 field,
-                format!("the key column `{column}` does not exist; the input has: {names}"),
+                format!("the key column `{column}` does not exist{hint}; the input has: {names}"),
             )
             .item = item;
         }
@@ -248,6 +251,19 @@ pub struct CatalogueEntry {
     pub default: fn() -> NodeKind,
 }
 
+impl CatalogueEntry {
+    /// Whether a palette search finds this kind: every word of `query` appears in its name, its
+    /// keywords or its explanation (case aside), so "late" finds the windows and "sql" the
+    /// kinds that take SQL.
+    pub fn matches(&self, query: &str) -> bool {
+        let text = format!("{} {} {}", self.name, self.keywords, self.explanation).to_lowercase();
+        query
+            .to_lowercase()
+            .split_whitespace()
+            .all(|word| text.contains(word))
+    }
+}
+
 /// The model side of one node kind.
 pub trait KindModel {
     /// The catalogue entry this configuration belongs to (a Table with a `Top` view is a
@@ -268,6 +284,13 @@ pub trait KindModel {
         ctx: &CheckContext,
         report: &mut Report,
     ) -> Option<Planned>;
+
+    /// The outputs when planning failed but they are known anyway (a Filter passes its input's
+    /// columns on, whatever its condition), so the nodes downstream are checked too and their
+    /// own mistakes reported at once. `None` (the default) leaves them unchecked.
+    fn outputs_despite_errors(&self, _inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        None
+    }
 
     /// One line for the canvas card, e.g. `tumbling 1m by pickup_location_id: count`.
     fn summary(&self) -> String;

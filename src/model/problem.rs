@@ -134,13 +134,45 @@ impl fmt::Display for DisplayIn<'_> {
     }
 }
 
+/// Without a file to place it in: `node.field: error: message`.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.display_in("<pipeline>").fmt(f)
+        match &self.subject {
+            Subject::Document => {}
+            Subject::Node {
+                id,
+                field: Some(field),
+            } => write!(f, "{id}.{field}: ")?,
+            Subject::Node { id, field: None } => write!(f, "{id}: ")?,
+            Subject::Edge { index } => write!(f, "edge {}: ", index + 1)?,
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}", self.message)
     }
 }
 
 /// Whether any problem in the list is an error.
 pub fn has_errors(problems: &[Problem]) -> bool {
     problems.iter().any(Problem::is_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_without_a_file_names_its_node_and_field_only() {
+        let problem = Problem::node("clean", Some("condition"), "unknown column `fare`");
+        assert_eq!(
+            problem.to_string(),
+            "clean.condition: error: unknown column `fare`"
+        );
+        assert_eq!(
+            problem.display_in("p.ron").to_string(),
+            "p.ron:1:1: clean: error: unknown column `fare`"
+        );
+    }
 }

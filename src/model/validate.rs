@@ -15,6 +15,9 @@ use super::problem::{Problem, Subject};
 use super::schema::PortSchemas;
 use super::time::TimeAttributes;
 
+/// The most instances a node may ask for: each is a thread, and the file says how many.
+pub const MAX_PARALLELISM: u32 = 256;
+
 /// The result of validating a pipeline: its problems, the schemas and time attributes that could
 /// be derived, and the plan when nothing stops the pipeline from running.
 #[derive(Debug, Clone)]
@@ -76,8 +79,19 @@ pub fn validate_in(
     for node in &pipeline.nodes {
         let occurrence = seen.entry(node.id.as_str()).or_insert(0);
         let mut report = Report::new(&node.id);
-        if node.parallelism == Some(0) {
-            report.error("parallelism", "parallelism must be at least 1");
+        match node.parallelism {
+            Some(0) => {
+                report.error("parallelism", "parallelism must be at least 1");
+            }
+            Some(p) if p > MAX_PARALLELISM => {
+                report.error(
+                    "parallelism",
+                    format!(
+                        "parallelism {p} is more than {MAX_PARALLELISM} instances; each runs on its own thread"
+                    ),
+                );
+            }
+            _ => {}
         }
         node.kind.model().check(&ctx, &mut report);
         for mut problem in report.into_problems() {
@@ -300,8 +314,9 @@ struct Planning {
     problems: Vec<Problem>,
 }
 
-/// Plans every node whose inputs are known, in graph order. Nodes downstream of a problem are
-/// skipped silently: the problem upstream is the one to fix.
+/// Plans every node whose inputs are known, in graph order. Nodes downstream of a node with errors
+/// are planned too when that node's outputs are known anyway (see
+/// [`super::kind::KindModel::outputs_despite_errors`]), and their problems point upstream.
 fn plan_nodes(
     pipeline: &Pipeline,
     order: &[usize],
@@ -314,6 +329,7 @@ fn plan_nodes(
         times: TimeAttributes::new(),
         problems: Vec::new(),
     };
+    let mut with_errors: HashSet<&str> = HashSet::new();
     for &index in order {
         let node = &pipeline.nodes[index];
         let inputs: Option<Vec<PortInput>> = node
@@ -332,16 +348,45 @@ fn plan_nodes(
             })
             .collect();
         let Some(inputs) = inputs else { continue };
+        let model = node.kind.model();
         let mut report = Report::new(&node.id);
-        let planned = node.kind.model().plan(&inputs, ctx, &mut report);
-        planning.problems.extend(report.into_problems());
-        let Some(planned) = planned else { continue };
-        for (port, output) in node.kind.output_ports().iter().zip(&planned.outputs) {
+        let planned = model.plan(&inputs, ctx, &mut report);
+        let failed = report.has_errors();
+        // A node fed by one with errors is checked too; its problems say where to start.
+        let upstream: Vec<&str> = node
+            .kind
+            .input_ports()
+            .iter()
+            .filter_map(|port| feeding.into(&node.id, port).first())
+            .map(|edge| edge.from.node.as_str())
+            .filter(|from| with_errors.contains(from))
+            .collect();
+        for mut problem in report.into_problems() {
+            if let Some(first) = upstream.first() {
+                problem.message.push_str(&format!(
+                    " (its input comes from `{first}`, which has errors of its own: fix those first)"
+                ));
+            }
+            planning.problems.push(problem);
+        }
+        let outputs = match &planned {
+            Some(planned) => planned.outputs.clone(),
+            None => match model.outputs_despite_errors(&inputs) {
+                Some(outputs) => outputs,
+                None => continue,
+            },
+        };
+        if failed || planned.is_none() || !upstream.is_empty() {
+            with_errors.insert(node.id.as_str());
+        }
+        for (port, output) in node.kind.output_ports().iter().zip(&outputs) {
             let at = PortRef::new(&node.id, port);
             planning.schemas.insert(at.clone(), output.schema.clone());
             planning.times.insert(at, output.time.clone());
         }
-        planning.planned.insert(index, planned);
+        if let Some(planned) = planned {
+            planning.planned.insert(index, planned);
+        }
     }
     planning
 }

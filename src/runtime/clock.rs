@@ -27,7 +27,7 @@ impl std::str::FromStr for Speed {
                 match number.parse::<f64>() {
                     Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
                     _ => Err(format!(
-                        "`{text}` is not a speed: use max, realtime, or a factor such as 10x or 0.1x"
+                        "`{text}` is not a speed: use max, or a factor such as 10x, 1x (real time) or 0.1x"
                     )),
                 }
             }
@@ -192,6 +192,10 @@ impl Clock {
         let mut state = self.lock();
         state.steps += 1;
         self.changed.notify_all();
+    }
+
+    pub fn step_pending(&self) -> bool {
+        self.lock().steps > 0
     }
 
     pub fn is_paused(&self) -> bool {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::clock::{Clock, Speed};
-use super::contract::{CollectedRows, Commits, RunError};
+use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
 use super::metrics::MetricsSnapshot;
 use super::tap::Tap;
 use super::trace::EventTrace;
@@ -116,6 +116,8 @@ impl Shared {
 /// Controls and observes one run.
 pub struct RunHandle {
     pub(crate) clock: Arc<Clock>,
+    /// Every instance of every window node.
+    pub(crate) window_counters: Vec<Arc<InstanceMetrics>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) snapshots: Receiver<MetricsSnapshot>,
     pub(crate) last_snapshot: Arc<Mutex<Option<MetricsSnapshot>>>,
@@ -145,6 +147,18 @@ impl RunHandle {
     /// While paused: let one more batch (and the watermark after it) through every source.
     pub fn step(&self) {
         self.clock.step();
+    }
+    /// Whether a step asked for has not been taken by a source yet.
+    pub fn step_pending(&self) -> bool {
+        self.clock.step_pending()
+    }
+    /// How many results the run's windows have emitted so far (on time, early and late), read
+    /// from their live counters.
+    pub fn window_results(&self) -> u64 {
+        self.window_counters
+            .iter()
+            .map(|m| m.rows_out.load(Ordering::Relaxed))
+            .sum()
     }
     pub fn set_speed(&self, speed: Speed) {
         self.clock.set_speed(speed);

@@ -151,10 +151,18 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
     }
     let shared = Arc::new(Shared::new(tasks.len(), commits));
     let threads = spawn_tasks(tasks, &shared, &clock)?;
+    // The windows' own counters, read live (not sampled) to step a paused run to its next firing.
+    let window_counters = wiring
+        .node_metrics
+        .iter()
+        .filter(|m| traces.contains_key(&m.node))
+        .flat_map(|m| m.instances.iter().cloned())
+        .collect();
     let (snapshots, last_snapshot, sampler) =
         spawn_sampler(wiring.node_metrics, &shared, &clock, &options)?;
     Ok(RunHandle {
         clock,
+        window_counters,
         shared,
         snapshots,
         last_snapshot,

@@ -60,12 +60,21 @@ pub enum Command {
     Stop,
     /// A button of the run controls (start, restart, resume, speed…).
     Control(RunAction),
-    About,
+    /// A page of the Help menu.
+    Help(HelpPage),
     /// Adds a node of a kind, at a place on the canvas or beside the others.
     AddNode {
         kind: KindId,
         at: Option<Position>,
     },
+}
+
+/// The pages of the Help menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpPage {
+    Shortcuts,
+    EventTime,
+    About,
 }
 
 const fn key(modifiers: Modifiers, key: Key) -> KeyboardShortcut {
@@ -149,7 +158,7 @@ impl Command {
             | Command::Step
             | Command::Stop
             | Command::Control(_)
-            | Command::About
+            | Command::Help(_)
             | Command::AddNode { .. } => &[],
         }
     }
@@ -198,7 +207,9 @@ impl Command {
             Command::Step => "Step".into(),
             Command::Stop => "Stop".into(),
             Command::Control(action) => format!("{action:?}"),
-            Command::About => "About Eddy".into(),
+            Command::Help(HelpPage::Shortcuts) => "Keyboard shortcuts".into(),
+            Command::Help(HelpPage::EventTime) => "How to read the event-time view".into(),
+            Command::Help(HelpPage::About) => "About Eddy".into(),
             Command::AddNode { kind, .. } => kind.entry().name.into(),
         }
     }
@@ -234,7 +245,11 @@ impl Command {
             Command::Step => "Let one more batch and its watermark through".into(),
             Command::Stop => "Stop the sources; open windows are dropped".into(),
             Command::Control(_) => "Control the run".into(),
-            Command::About => "Version and what Eddy is".into(),
+            Command::Help(HelpPage::Shortcuts) => "Every key that does something".into(),
+            Command::Help(HelpPage::EventTime) => {
+                "Dots, the watermark line, window bands and late events, explained".into()
+            }
+            Command::Help(HelpPage::About) => "Version and what Eddy is".into(),
             Command::AddNode { kind, .. } => format!(
                 "{}\n\nClick to add, or drag onto the canvas.",
                 kind.entry().explanation

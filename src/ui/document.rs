@@ -71,6 +71,10 @@ pub struct Applied {
 pub struct EditorDocument {
     pipeline: Pipeline,
     pub path: Option<PathBuf>,
+    /// Where an untitled document's relative paths lead (an example's copy: its workspace).
+    untitled_base: Option<PathBuf>,
+    /// The shipped example this untitled document is a copy of.
+    pub example_of: Option<PathBuf>,
     saved: Pipeline,
     undo: Vec<Pipeline>,
     redo: Vec<Pipeline>,
@@ -78,7 +82,8 @@ pub struct EditorDocument {
     open_group: Option<EditGroup>,
     validation: Validation,
     validated: bool,
-    /// Grows with every change, so views can cache what they derive from the pipeline.
+    /// Changes with every change, and differs between documents (one counter for all of them),
+    /// so views can cache what they derive from the pipeline even across an open.
     version: u64,
 }
 
@@ -93,12 +98,14 @@ impl EditorDocument {
             saved: pipeline.clone(),
             pipeline,
             path,
+            untitled_base: None,
+            example_of: None,
             undo: Vec::new(),
             redo: Vec::new(),
             open_group: None,
             validation,
             validated: true,
-            version: 0,
+            version: next_version(),
         }
     }
 
@@ -107,12 +114,30 @@ impl EditorDocument {
         Ok(Self::new(pipeline, Some(path.to_path_buf())))
     }
 
+    /// An example as an untitled copy: saving asks where, so the shipped file is never
+    /// overwritten, and its relative paths lead into `workspace`, where the example's input
+    /// files are copied and its runs write their outputs.
+    pub fn open_example(example: &Path, workspace: &Path) -> Result<Self, String> {
+        let pipeline = load(example).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(workspace)
+            .map_err(|e| format!("could not make the folder {}: {e}", workspace.display()))?;
+        copy_inputs(&pipeline, &base_dir_of(example), workspace)?;
+        let mut doc = Self::new(pipeline, None);
+        doc.untitled_base = Some(workspace.to_path_buf());
+        doc.example_of = Some(example.to_path_buf());
+        doc.validated = false;
+        Ok(doc)
+    }
+
     fn base_dir_for(path: Option<&Path>) -> PathBuf {
         path.map(base_dir_of).unwrap_or_else(|| PathBuf::from("."))
     }
 
     pub fn base_dir(&self) -> PathBuf {
-        Self::base_dir_for(self.path.as_deref())
+        match (&self.path, &self.untitled_base) {
+            (None, Some(base)) => base.clone(),
+            _ => Self::base_dir_for(self.path.as_deref()),
+        }
     }
 
     /// The pipeline as it is now.
@@ -166,7 +191,7 @@ impl EditorDocument {
 
     fn changed(&mut self) {
         self.validated = false;
-        self.version += 1;
+        self.version = next_version();
     }
 
     pub fn can_undo(&self) -> bool {
@@ -233,11 +258,18 @@ impl EditorDocument {
 
     /// `name — file.ron ●` for the window title.
     pub fn title(&self) -> String {
-        let file = self
-            .path
-            .as_ref()
-            .and_then(|p| p.file_name())
-            .map_or("unsaved".to_string(), |n| n.to_string_lossy().into_owned());
+        let file = match (&self.path, &self.example_of) {
+            (Some(path), _) => path
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            (None, Some(example)) => format!(
+                "unsaved copy of the example {}",
+                example
+                    .file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            ),
+            (None, None) => "unsaved".to_string(),
+        };
         let dirty = if self.is_dirty() { " ●" } else { "" };
         format!(
             "{} — {file}{dirty} — Eddy {}",
@@ -325,6 +357,50 @@ fn rename(p: &mut Pipeline, from: &str, to: &str) {
     }
 }
 
+/// Copies the input files `pipeline` reads by relative paths from `from` into `to`, keeping
+/// their places, so the copy of an example finds its data. Paths that climb out (`..`) or are
+/// absolute are left alone: they lead to the same file from anywhere.
+fn copy_inputs(pipeline: &Pipeline, from: &Path, to: &Path) -> Result<(), String> {
+    use std::path::Component;
+    for node in &pipeline.nodes {
+        for file in node.kind.model().files() {
+            let crate::model::kind::FileUse::Reads(relative) = file else {
+                continue;
+            };
+            let relative = Path::new(&relative);
+            if !relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                continue;
+            }
+            let (source, target) = (from.join(relative), to.join(relative));
+            if !source.is_file() {
+                continue;
+            }
+            let copied = target
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::copy(&source, &target));
+            copied.map_err(|e| {
+                format!(
+                    "could not copy the example's input {} to {}: {e}",
+                    source.display(),
+                    target.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A version no document has had yet.
+fn next_version() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static VERSIONS: AtomicU64 = AtomicU64::new(0);
+    VERSIONS.fetch_add(1, Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,9 +458,18 @@ mod tests {
     #[test]
     fn an_edit_that_changes_nothing_is_no_step() {
         let mut doc = EditorDocument::new(starter_pipeline("t"), None);
+        let version = doc.version();
         let applied = doc.apply(Edit::SetName("t".into()));
         assert!(!applied.changed);
         assert!(!doc.can_undo());
-        assert_eq!(doc.version(), 0);
+        assert_eq!(doc.version(), version);
+        doc.apply(Edit::SetName("u".into()));
+        assert_ne!(doc.version(), version);
+        let other = EditorDocument::new(starter_pipeline("t"), None);
+        assert_ne!(
+            other.version(),
+            doc.version(),
+            "documents never share a version"
+        );
     }
 }

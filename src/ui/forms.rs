@@ -341,11 +341,14 @@ fn sql(
 ) {
     let error = check_sql(text, input, role);
     ui.vertical(|ui| {
+        // As wide as the inspector allows, never so narrow that a column name breaks in two.
+        let width = ui.available_width().max(220.0);
+        ui.set_min_width(width);
         let mut layouter = sql_layouter(ui.visuals().dark_mode);
         let edit = egui::TextEdit::multiline(text)
             .code_editor()
             .desired_rows(1)
-            .desired_width(f32::INFINITY)
+            .desired_width(width)
             .layouter(&mut layouter);
         change.note(&ui.add(edit).on_hover_text(help), true);
         if let Some(error) = &error {
@@ -374,9 +377,10 @@ fn sql_list(
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
                 let mut layouter = sql_layouter(ui.visuals().dark_mode);
+                let width = (ui.available_width() - 28.0).max(210.0);
                 let edit = egui::TextEdit::singleline(item)
                     .code_editor()
-                    .desired_width(210.0)
+                    .desired_width(width)
                     .layouter(&mut layouter);
                 change.note(&ui.add(edit), true);
                 if ui

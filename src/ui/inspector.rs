@@ -57,7 +57,8 @@ pub fn inspector_ui(
     let selected: Vec<String> = selection.nodes.iter().cloned().collect();
     let [id] = selected.as_slice() else {
         if selection.nodes.is_empty() {
-            ui.heading("Inspector");
+            pipeline_ui(ui, doc, &mut edits);
+            ui.separator();
             ui.label("Select a node to see and edit its settings.");
             ui.label(RichText::new("Tip: double-click the canvas to add a node there.").weak());
         } else {
@@ -106,6 +107,8 @@ pub fn inspector_ui(
         ));
     }
 
+    parallelism_ui(ui, &node, &mut edits);
+
     ui.separator();
     ui.label(RichText::new("Settings").strong());
     let input_schema = node.kind.input_ports().first().and_then(|port| {
@@ -144,6 +147,77 @@ pub fn inspector_ui(
         }
     }
     edits
+}
+
+/// The pipeline's own fields, shown while no node is selected: its name and description.
+fn pipeline_ui(ui: &mut Ui, doc: &EditorDocument, edits: &mut Edits) {
+    ui.heading("Pipeline");
+    let pipeline = doc.pipeline();
+    let mut name = pipeline.name.clone();
+    let label = ui.label("name");
+    let response = ui
+        .add(egui::TextEdit::singleline(&mut name).desired_width(f32::INFINITY))
+        .labelled_by(label.id);
+    if response.changed() {
+        edits.push((Edit::SetName(name), Some(EditGroup(response.id))));
+    }
+    let mut description = pipeline.description.clone();
+    let label = ui.label("description").on_hover_text(
+        "Shown above the canvas when the pipeline opens: what it is for, what to try",
+    );
+    let response = ui
+        .add(
+            egui::TextEdit::multiline(&mut description)
+                .desired_rows(5)
+                .desired_width(f32::INFINITY)
+                .hint_text("what this pipeline does, and what to watch for"),
+        )
+        .labelled_by(label.id);
+    if response.changed() {
+        edits.push((
+            Edit::SetDescription(description),
+            Some(EditGroup(response.id)),
+        ));
+    }
+    ui.label(
+        RichText::new(format!(
+            "{} nodes, {} edges",
+            pipeline.nodes.len(),
+            pipeline.edges.len()
+        ))
+        .weak(),
+    );
+}
+
+/// How many instances run the node: one per core unless the file says.
+fn parallelism_ui(ui: &mut Ui, node: &crate::model::node::Node, edits: &mut Edits) {
+    use crate::model::validate::MAX_PARALLELISM;
+    ui.horizontal(|ui| {
+        let label = ui.label("parallelism").on_hover_text(
+            "How many instances run this node side by side, each with its share of the keys. Only keyed nodes (windows, deduplicate) split; the others run once.",
+        );
+        let mut per_core = node.parallelism.is_none();
+        let mut count = node.parallelism.unwrap_or(2);
+        let toggled = ui.checkbox(&mut per_core, "one per core").changed();
+        let mut dragged = None;
+        if !per_core {
+            let response = ui
+                .add(egui::DragValue::new(&mut count).range(1..=MAX_PARALLELISM))
+                .labelled_by(label.id);
+            if response.changed() {
+                dragged = Some(EditGroup(response.id));
+            }
+        }
+        if toggled || dragged.is_some() {
+            edits.push((
+                Edit::SetParallelism {
+                    id: node.id.clone(),
+                    parallelism: (!per_core).then_some(count),
+                },
+                dragged,
+            ));
+        }
+    });
 }
 
 /// The id field: a rename applies when the field loses focus, if the new id is valid and free.

@@ -13,22 +13,32 @@ pub struct PaletteDrag(pub KindId);
 
 /// The palette panel; returns the kind the user chose to add.
 pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<KindId> {
-    ui.heading("Add a node");
+    let heading = ui.strong("Add a node");
     ui.add(egui::TextEdit::singleline(search).hint_text("search…"))
-        .on_hover_text("Filter the node kinds by name");
+        .labelled_by(heading.id)
+        .on_hover_text("Find node kinds by name or by what they do: late, key, sql, kinesis…");
     ui.separator();
     let mut chosen = None;
-    let needle = search.to_lowercase();
+    let found: Vec<KindId> = KindId::ALL
+        .iter()
+        .copied()
+        .filter(|kind| kind.entry().matches(search))
+        .collect();
+    if found.is_empty() {
+        ui.label(format!(
+            "No node kind matches “{}”. Try a word for what it should do: late, key, join, file, sql.",
+            search.trim()
+        ));
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
+        // Compact, so every kind fits above the dock in an 800-pixel window.
+        ui.spacing_mut().item_spacing.y = 2.0;
         let mut last_family = None;
-        for &kind in KindId::ALL {
+        for kind in found {
             let entry = kind.entry();
-            if !needle.is_empty() && !entry.name.to_lowercase().contains(&needle) {
-                continue;
-            }
             let family = entry.family;
             if last_family != Some(family) {
-                ui.add_space(4.0);
+                ui.add_space(2.0);
                 ui.label(
                     egui::RichText::new(theme::family_label(family).to_uppercase())
                         .small()
@@ -39,7 +49,7 @@ pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<KindId> {
             let text = egui::RichText::new(entry.name).color(theme::family_color(family));
             let tooltip = Command::AddNode { kind, at: None }.tooltip();
             let button = ui
-                .add_sized([ui.available_width(), 24.0], egui::Button::new(text))
+                .add_sized([ui.available_width(), 20.0], egui::Button::new(text))
                 .on_hover_text(tooltip);
             theme::paint_family_icon(
                 ui.painter(),

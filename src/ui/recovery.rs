@@ -15,6 +15,12 @@ pub fn folder() -> PathBuf {
     if let Some(dir) = std::env::var_os("EDDY_RECOVERY_DIR") {
         return PathBuf::from(dir);
     }
+    user_data_dir()
+}
+
+/// Eddy's folder for the user's things: `$XDG_DATA_HOME/eddy`, `~/.local/share/eddy`, or the temp
+/// folder.
+pub fn user_data_dir() -> PathBuf {
     if let Some(data) = std::env::var_os("XDG_DATA_HOME") {
         return PathBuf::from(data).join("eddy");
     }
@@ -22,6 +28,15 @@ pub fn folder() -> PathBuf {
         return PathBuf::from(home).join(".local/share/eddy");
     }
     std::env::temp_dir().join("eddy")
+}
+
+/// Where copies of the examples run: their inputs are copied here and their outputs written here,
+/// never beside the installed examples (`EDDY_EXAMPLES_DIR` moves it, for tests).
+pub fn examples_workspace() -> PathBuf {
+    match std::env::var_os("EDDY_EXAMPLES_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => user_data_dir().join("examples"),
+    }
 }
 
 /// A recovery copy found at start-up.

@@ -121,6 +121,12 @@ impl KindModel for DeduplicateTransform {
         )
     }
 
+    fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        let input = inputs.first()?;
+        let output = PortOutput::new(input.schema.clone(), input.time.clone());
+        Some(vec![output.clone(), output])
+    }
+
     fn summary(&self) -> String {
         format!("by {} within {}", self.key_by.join(", "), self.within)
     }

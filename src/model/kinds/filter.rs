@@ -67,6 +67,14 @@ impl KindModel for FilterTransform {
         }
     }
 
+    fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        let input = inputs.first()?;
+        Some(vec![PortOutput::new(
+            input.schema.clone(),
+            input.time.clone(),
+        )])
+    }
+
     fn summary(&self) -> String {
         format!("where {}", short(&self.predicate, 60))
     }

@@ -152,6 +152,42 @@ impl KindModel for MapTransform {
         ))
     }
 
+    /// The columns that plan, so the nodes downstream are checked while some do not.
+    fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        let input = inputs.first()?;
+        let mut fields: Vec<ArrowField> = if self.keep_input_columns {
+            input
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for text in &self.columns {
+            let Ok(item) = ProjectionItem::plan(text, &input.schema) else {
+                continue;
+            };
+            let field =
+                ArrowField::new(&item.name, item.expr.data_type.clone(), item.expr.nullable);
+            match fields.iter().position(|f| f.name() == &item.name) {
+                Some(at) => fields[at] = field,
+                None => fields.push(field),
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let time = match &input.time {
+            TimeAttr::Event { column, .. } if schema.field_with_name(column).is_err() => {
+                TimeAttr::None {
+                    why: format!("a Map drops the event-time column `{column}`"),
+                }
+            }
+            other => other.clone(),
+        };
+        Some(vec![PortOutput::new(schema, time)])
+    }
+
     fn summary(&self) -> String {
         let names: Vec<String> = self
             .columns

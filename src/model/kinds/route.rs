@@ -120,6 +120,12 @@ impl KindModel for RouteTransform {
         ))
     }
 
+    fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        let input = inputs.first()?;
+        let output = PortOutput::new(input.schema.clone(), input.time.clone());
+        Some(vec![output; self.routes.len() + 1])
+    }
+
     fn summary(&self) -> String {
         let names: Vec<&str> = self.routes.iter().map(|x| x.name.as_str()).collect();
         format!("to {} or unmatched", names.join(", "))

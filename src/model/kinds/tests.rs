@@ -97,3 +97,31 @@ fn windows_read_like_the_design() {
         "tumbling 1m by pickup_location_id: count, sum(total_amount), avg(price_per_mile)"
     );
 }
+
+#[test]
+fn a_search_finds_kinds_by_what_they_do_not_only_by_name() {
+    let found = |query: &str| -> BTreeSet<KindId> {
+        KindId::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.entry().matches(query))
+            .collect()
+    };
+    // Every window kind deals with late rows; the search finds each.
+    let late = found("late");
+    for window in [
+        KindId::TumblingWindow,
+        KindId::SlidingWindow,
+        KindId::SessionWindow,
+    ] {
+        assert!(late.contains(&window), "{window:?} not found by `late`");
+    }
+    let sql = found("SQL");
+    for kind in [KindId::Filter, KindId::Map, KindId::Route] {
+        assert!(sql.contains(&kind), "{kind:?} not found by `sql`");
+    }
+    assert!(found("kinesis").contains(&KindId::Deduplicate));
+    // All words must match.
+    assert_eq!(found("csv read"), BTreeSet::from([KindId::CsvFileSource]));
+    assert!(found("no such thing").is_empty());
+}

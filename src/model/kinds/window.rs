@@ -412,8 +412,9 @@ impl KindModel for WindowConfig {
             WindowShape::Session(s) => format!("session gap {}", s.gap),
             WindowShape::Count(c) => format!("every {} rows", c.size),
         };
+        // No key is one global window per span (Flink's windowAll): one instance does all of it.
         let keys = if self.key_by.is_empty() {
-            String::new()
+            " of all rows (no key, one instance)".to_string()
         } else {
             format!(" by {}", self.key_by.join(", "))
         };
@@ -484,7 +485,7 @@ impl KindModel for WindowConfig {
         fields.extend([
             Field::new(
                 "key by",
-                "Each key gets its own windows (keyed state); none makes one window for all rows",
+                "Each key gets its own windows (keyed state), spread over the instances; none makes one window for all rows, which a single instance runs (Flink's windowAll)",
                 FieldValue::Columns(&mut self.key_by),
             ),
             Field::new(

@@ -47,9 +47,8 @@ impl EddyApp {
         match command {
             Command::New => self.request(AfterDiscard::New),
             Command::Open => self.request(AfterDiscard::OpenDialog),
-            Command::OpenExample(path) | Command::OpenRecent(path) => {
-                self.request(AfterDiscard::Open(path))
-            }
+            Command::OpenExample(path) => self.request(AfterDiscard::OpenExample(path)),
+            Command::OpenRecent(path) => self.request(AfterDiscard::Open(path)),
             Command::Save => self.save(),
             Command::SaveAs => self.save_as(),
             Command::ExportSvg => self.request_export(DialogPurpose::ExportSvg, "svg"),
@@ -92,7 +91,7 @@ impl EddyApp {
             Command::Step => self.run_action(ctx, RunAction::Step),
             Command::Stop => self.run_action(ctx, RunAction::Stop),
             Command::Control(action) => self.run_action(ctx, action),
-            Command::About => self.show_about = true,
+            Command::Help(page) => self.help = Some(page),
             Command::AddNode { kind, at } => {
                 let at = at.unwrap_or_else(|| self.beside_the_others());
                 self.add_node(kind, at);
@@ -122,6 +121,11 @@ impl EddyApp {
             RunAction::Pause => self.with_run(|l| l.handle.pause()),
             RunAction::Resume => self.with_run(|l| l.handle.resume()),
             RunAction::Step => self.with_run(|l| l.handle.step()),
+            RunAction::StepToFiring => {
+                if let Some(live) = &mut self.live {
+                    live.step_to_next_firing();
+                }
+            }
             RunAction::Stop => self.with_run(|l| l.handle.stop()),
             RunAction::SetSpeed(speed) => {
                 self.speed = speed;

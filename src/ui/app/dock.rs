@@ -84,8 +84,13 @@ impl EddyApp {
     }
 
     pub(super) fn dock_ui(&mut self, ui: &mut Ui) {
+        // egui sizes a panel by what it holds: claiming the whole height keeps the size the user
+        // dragged to, instead of snapping back to the content.
+        ui.set_min_size(ui.available_size());
         self.dock_tabs_ui(ui);
         ui.separator();
+        // Every tab fills the height the user gave the dock and no more (lists scroll, plots take
+        // what is there), so the dock and its tab bar stay where they are as tabs and rows change.
         match (self.dock, &self.live) {
             (Dock::Problems, _) => {
                 let (pipeline, validation) = self.doc.checked();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use egui::Key;
+use egui::{Key, RichText};
 
 use super::{AfterDiscard, EddyApp};
 use crate::model::starter::starter_pipeline;
@@ -39,6 +39,26 @@ impl EddyApp {
         }
     }
 
+    /// Opens a shipped example as an untitled copy that runs in the examples workspace.
+    pub fn open_example(&mut self, example: &Path) {
+        let workspace = crate::ui::recovery::examples_workspace();
+        match EditorDocument::open_example(example, &workspace) {
+            Ok(doc) => {
+                self.end_run();
+                self.doc = doc;
+                self.description_closed = false;
+                self.selection = Selection::default();
+                self.canvas.request_fit();
+                self.say(format!(
+                    "opened a copy of the example {}: Save asks where to keep it; runs write into {}",
+                    example.display(),
+                    workspace.display()
+                ));
+            }
+            Err(e) => self.say(e),
+        }
+    }
+
     pub(super) fn save(&mut self) {
         match self.doc.path.clone() {
             Some(path) => self.save_to(&path),
@@ -48,9 +68,11 @@ impl EddyApp {
 
     pub(super) fn save_as(&mut self) {
         let name = format!("{}.ron", self.doc.pipeline().name.replace(' ', "_"));
-        let dir = match &self.doc.path {
-            Some(_) => Some(self.doc.base_dir()),
-            None => std::env::current_dir().ok(),
+        // An example's copy is offered its workspace, where its inputs are.
+        let dir = if self.doc.path.is_some() || self.doc.example_of.is_some() {
+            Some(self.doc.base_dir())
+        } else {
+            std::env::current_dir().ok()
         };
         self.dialogs.request(DialogPurpose::SaveAs, dir, &name);
     }
@@ -91,6 +113,22 @@ impl EddyApp {
             .request(purpose, Some(self.doc.base_dir()), &name);
     }
 
+    /// What the typed-path field starts with: the pipeline's folder, with a file name that fits.
+    fn suggested_path(&self, purpose: DialogPurpose) -> PathBuf {
+        let dir = std::path::absolute(self.doc.base_dir()).unwrap_or_else(|_| self.doc.base_dir());
+        let stem = self.doc.pipeline().name.replace(' ', "_");
+        match purpose {
+            DialogPurpose::Open => dir.join(""),
+            DialogPurpose::SaveAs => self
+                .doc
+                .path
+                .clone()
+                .unwrap_or_else(|| dir.join(format!("{stem}.ron"))),
+            DialogPurpose::ExportSvg => dir.join(format!("{stem}.svg")),
+            DialogPurpose::ExportPng => dir.join(format!("{stem}.png")),
+        }
+    }
+
     fn export_svg(&mut self, path: &Path) {
         let svg = crate::ui::picture::to_svg(self.doc.pipeline());
         match crate::model::file::write_atomically(path, svg.as_bytes()) {
@@ -117,6 +155,7 @@ impl EddyApp {
                 self.canvas.request_fit();
             }
             AfterDiscard::Open(path) => self.open_path(&path),
+            AfterDiscard::OpenExample(path) => self.open_example(&path),
             AfterDiscard::OpenDialog => {
                 let dir = Some(self.doc.base_dir());
                 self.dialogs.request(DialogPurpose::Open, dir, "");
@@ -164,13 +203,8 @@ impl EddyApp {
                 self.export_png(ctx, path)
             }
             Some(DialogOutcome::NoDialogAvailable(purpose)) => {
-                let start = self
-                    .doc
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "pipeline.ron".into());
-                self.path_prompt = Some((purpose, start));
+                let start = self.suggested_path(purpose);
+                self.path_prompt = Some((purpose, start.display().to_string()));
             }
             None => {}
         }
@@ -186,6 +220,12 @@ impl EddyApp {
             };
             egui::Window::new(title).collapsible(false).show(ctx, |ui| {
                 ui.label("No file dialog is available on this system; type a path:");
+                if let Ok(here) = std::env::current_dir() {
+                    ui.label(
+                        RichText::new(format!("A relative path starts in {}", here.display()))
+                            .weak(),
+                    );
+                }
                 let field = ui.text_edit_singleline(&mut text);
                 let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                 ui.horizontal(|ui| {
@@ -211,6 +251,26 @@ impl EddyApp {
     }
 }
 
+/// The examples in the order the course meets them; others follow by name.
+const COURSE_ORDER: [&str; 8] = [
+    "taxi_workshop",
+    "late_data_lab",
+    "iot_alerts",
+    "clickstream_leaderboard",
+    "fraud_payments",
+    "log_analytics",
+    "user_sessions",
+    "at_least_once",
+];
+
+fn course_place(path: &Path) -> usize {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    COURSE_ORDER
+        .iter()
+        .position(|s| *s == stem)
+        .unwrap_or(COURSE_ORDER.len())
+}
+
 /// Example pipelines next to the working folder or the executable, with their descriptions.
 pub fn examples() -> Vec<(PathBuf, String, String)> {
     let mut dirs = vec![PathBuf::from("pipelines")];
@@ -233,7 +293,7 @@ pub fn examples() -> Vec<(PathBuf, String, String)> {
             })
             .collect();
         if !found.is_empty() {
-            found.sort_by(|a, b| a.1.cmp(&b.1));
+            found.sort_by_key(|(path, name, _)| (course_place(path), name.clone()));
             return found;
         }
     }

@@ -4,7 +4,7 @@
 use egui::{RichText, Ui};
 
 use super::EddyApp;
-use crate::ui::command::{Align, Command, Theme, menu_item};
+use crate::ui::command::{Align, Command, HelpPage, Theme, menu_item};
 use crate::ui::live::controls::controls_ui;
 
 impl EddyApp {
@@ -67,7 +67,17 @@ impl EddyApp {
                 }
             });
             ui.menu_button("Help", |ui| {
-                chosen.extend(menu_item(ui, Command::About, true));
+                chosen.extend(menu_item(ui, Command::Help(HelpPage::Shortcuts), true));
+                chosen.extend(menu_item(ui, Command::Help(HelpPage::EventTime), true));
+                ui.menu_button("Examples", |ui| {
+                    for (path, name, description) in self.examples().to_vec() {
+                        if ui.button(&name).on_hover_text(description).clicked() {
+                            chosen.push(Command::OpenExample(path));
+                        }
+                    }
+                });
+                ui.separator();
+                chosen.extend(menu_item(ui, Command::Help(HelpPage::About), true));
             });
             ui.separator();
             let can_run = !self.doc.validation().has_errors();

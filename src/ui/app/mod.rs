@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 
 use super::canvas::{Canvas, Selection};
-use super::command::Command;
+use super::command::{Command, HelpPage};
 use super::document::{Edit, EditGroup, EditorDocument};
 use super::files::{DialogPurpose, FileDialogs};
 use super::inspector::{InspectorState, inspector_ui};
@@ -33,6 +33,8 @@ pub use self::file_ops::examples;
 enum AfterDiscard {
     New,
     Open(PathBuf),
+    /// An example, as an untitled copy.
+    OpenExample(PathBuf),
     OpenDialog,
     Quit,
 }
@@ -53,7 +55,8 @@ pub struct EddyApp {
     recent: Vec<PathBuf>,
     /// The examples found next to the app, read once.
     examples: Option<Vec<(PathBuf, String, String)>>,
-    show_about: bool,
+    /// The Help page open, if any.
+    help: Option<HelpPage>,
     last_title: String,
     autosave: Option<super::recovery::Autosave>,
     offer_recovery: Option<super::recovery::Recovered>,
@@ -65,7 +68,7 @@ pub struct EddyApp {
     dock: Dock,
     taps: TapPanel,
     event_time: super::live::event_time::EventTimeView,
-    results: super::live::charts::ResultsView,
+    results: super::live::results::ResultsView,
     /// Show the welcome window (first start).
     pub welcome: bool,
     /// The description strip above the canvas was closed for this document.
@@ -94,7 +97,7 @@ impl EddyApp {
             status: None,
             recent,
             examples: None,
-            show_about: false,
+            help: None,
             last_title: String::new(),
             autosave: None,
             offer_recovery: None,
@@ -271,11 +274,20 @@ impl EddyApp {
             .resizable(true)
             .default_size(320.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    let edits =
-                        inspector_ui(ui, &mut self.doc, &mut self.selection, &mut self.inspector);
-                    self.edits.extend(edits);
-                });
+                // One scroll position per selection: a newly selected node starts at its top.
+                let scroll_id = self.selection.nodes.iter().next().cloned();
+                egui::ScrollArea::vertical()
+                    .id_salt(("inspector", scroll_id))
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        let edits = inspector_ui(
+                            ui,
+                            &mut self.doc,
+                            &mut self.selection,
+                            &mut self.inspector,
+                        );
+                        self.edits.extend(edits);
+                    });
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.description_ui(ui);
@@ -300,7 +312,7 @@ impl EddyApp {
         self.welcome_ui(&ctx);
         self.files_dropped(&ctx);
         self.quick_add_ui(&ctx);
-        self.about_ui(&ctx);
+        self.help_ui(&ctx);
         self.apply_frame(&ctx);
         if self.offer_recovery.is_none()
             && let Some(autosave) = &mut self.autosave

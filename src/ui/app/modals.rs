@@ -1,5 +1,5 @@
 //! The small windows over the designer: recovering unsaved work, the unsaved-changes prompt, the
-//! first-run welcome, the quick "add a node here" search, and About.
+//! first-run welcome, the quick "add a node here" search, and the Help pages.
 
 use std::path::PathBuf;
 
@@ -7,8 +7,9 @@ use egui::{Key, RichText};
 
 use super::EddyApp;
 use crate::model::KindId;
-use crate::ui::command::Command;
+use crate::ui::command::{Command, HelpPage};
 use crate::ui::document::EditorDocument;
+use crate::ui::live::event_time::HOW_TO_READ;
 
 impl EddyApp {
     pub(super) fn recovery_ui(&mut self, ctx: &egui::Context) {
@@ -171,24 +172,69 @@ impl EddyApp {
                 ui.label(RichText::new("Or close this window and build your own from the palette on the left.").weak());
             });
         if let Some(path) = chosen {
-            self.open_path(&path);
+            self.open_example(&path);
             self.welcome = false;
         } else if !open {
             self.welcome = false;
         }
     }
 
-    pub(super) fn about_ui(&mut self, ctx: &egui::Context) {
-        if !self.show_about {
+    pub(super) fn help_ui(&mut self, ctx: &egui::Context) {
+        let Some(page) = self.help else {
             return;
-        }
-        egui::Window::new("About Eddy")
-            .open(&mut self.show_about)
+        };
+        let mut open = true;
+        egui::Window::new(Command::Help(page).text())
+            .open(&mut open)
             .collapsible(false)
-            .show(ctx, |ui| {
-                ui.heading(format!("Eddy {}", env!("CARGO_PKG_VERSION")));
-                ui.label("Design, run and watch streaming pipelines on your own machine.");
-                ui.label("Pipelines are RON files: diff them in git, share them, run them headless with `eddy run`.");
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
+            .default_width(460.0)
+            .show(ctx, |ui| match page {
+                HelpPage::Shortcuts => shortcuts_ui(ui),
+                HelpPage::EventTime => {
+                    for paragraph in HOW_TO_READ.split(". ") {
+                        let end = if paragraph.ends_with('.') { "" } else { "." };
+                        ui.label(format!("{paragraph}{end}"));
+                    }
+                }
+                HelpPage::About => {
+                    ui.heading(format!("Eddy {}", env!("CARGO_PKG_VERSION")));
+                    ui.label("Design, run and watch streaming pipelines on your own machine.");
+                    ui.label("Pipelines are RON files: diff them in git, share them, run them headless with `eddy run`.");
+                }
             });
+        if !open {
+            self.help = None;
+        }
     }
+}
+
+/// Every command with keys, and the keys of the canvas that are gestures rather than commands.
+fn shortcuts_ui(ui: &mut egui::Ui) {
+    let mut commands = Command::with_shortcuts();
+    commands.extend([Command::Copy, Command::Cut, Command::Paste]);
+    egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+        for command in commands {
+            let keys: Vec<String> = command
+                .shortcuts()
+                .iter()
+                .map(|k| ui.ctx().format_shortcut(k))
+                .collect();
+            ui.label(egui::RichText::new(keys.join(" or ")).monospace());
+            ui.label(command.text());
+            ui.end_row();
+        }
+        for (keys, what) in [
+            ("drag a port to a port", "Connect two nodes"),
+            ("double-click the canvas", "Add a node there"),
+            ("drag the canvas, or scroll", "Pan"),
+            ("Ctrl + scroll", "Zoom around the pointer"),
+            ("Shift + click", "Add a node to the selection"),
+        ] {
+            ui.label(egui::RichText::new(keys).monospace());
+            ui.label(what);
+            ui.end_row();
+        }
+    });
 }

@@ -15,6 +15,9 @@ use crate::ui::document::EditorDocument;
 use crate::ui::live::NodeLive;
 use crate::ui::theme::{self, CARD_WIDTH, HEADER_HEIGHT, PORT_RADIUS, SUMMARY_HEIGHT};
 
+/// How much of its summary a card shows; the rest is in its tooltip.
+pub(super) const SUMMARY_CHARS: usize = ((CARD_WIDTH - 16.0) / 6.2) as usize;
+
 impl Canvas {
     /// Edges under the cards: red with a problem; while running as thick as their traffic, coloured
     /// by the receiver's queue, with moving dots. Returns each edge's curve, for clicks.
@@ -334,8 +337,7 @@ impl Canvas {
             Color32::from_white_alpha(200),
         );
         let summary_text = node.kind.summary();
-        let max_chars = ((CARD_WIDTH - 16.0) / 6.2) as usize;
-        let shown = crate::ui::picture::elide(&summary_text, max_chars);
+        let shown = crate::ui::picture::elide(&summary_text, SUMMARY_CHARS);
         painter.text(
             Pos2::new(text_x, header.bottom() + SUMMARY_HEIGHT * z / 2.0),
             Align2::LEFT_CENTER,

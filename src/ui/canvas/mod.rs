@@ -149,8 +149,15 @@ impl Canvas {
         live: Option<&HashMap<String, NodeLive>>,
     ) -> Edits {
         let mut edits = Edits::new();
-        let (area, background) =
-            ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+        let (area, _) = ui.allocate_exact_size(ui.available_size(), Sense::hover());
+        // The canvas stops short of its edges so the panels' resize handles there stay
+        // grabbable: drawn after them, it would otherwise take their drags and pan instead.
+        let grab = ui.style().interaction.resize_grab_radius_side + 1.0;
+        let background = ui.interact(
+            area.shrink(grab),
+            ui.scope_id().with("canvas_background"),
+            Sense::click_and_drag(),
+        );
         let painter = ui.painter_at(area);
         self.last_area = area;
         painter.rect_filled(area, CornerRadius::ZERO, ui.visuals().extreme_bg_color);
@@ -316,6 +323,25 @@ impl Canvas {
                 None => format!("{port}: drag to an input to connect"),
             };
             background.clone().on_hover_text_at_pointer(text);
+        } else if let Some(p) = pointer
+            && matches!(self.drag, Drag::None)
+            && let Some(id) = node_under(p)
+            && let Some(node) = pipeline.node(&id)
+        {
+            // A card cuts its summary to fit; hovering shows what was cut, and the note.
+            let summary = node.kind.summary();
+            let mut text = Vec::new();
+            if summary.chars().count() > draw::SUMMARY_CHARS {
+                text.push(summary);
+            }
+            if !node.note.is_empty() {
+                text.push(node.note.clone());
+            }
+            if !text.is_empty() {
+                background
+                    .clone()
+                    .on_hover_text_at_pointer(text.join("\n\n"));
+            }
         }
         edits
     }

@@ -14,6 +14,8 @@ pub enum RunAction {
     Pause,
     Resume,
     Step,
+    /// While paused: step until a window emits a result.
+    StepToFiring,
     Stop,
     Restart,
     SetSpeed(Speed),
@@ -70,6 +72,14 @@ pub fn controls_ui(
                 .clicked()
             {
                 action = Some(RunAction::Step);
+            }
+            let stepping = live.is_some_and(LiveRun::is_stepping_to_firing);
+            if ui
+                .add_enabled(!stepping, egui::Button::new("Step to the next firing"))
+                .on_hover_text("Let batches through one at a time until a window fires")
+                .clicked()
+            {
+                action = Some(RunAction::StepToFiring);
             }
         } else if ui
             .button("Pause")

@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use egui::{Color32, RichText, Ui};
+use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points, Polygon};
 
 use super::LiveRun;
 use crate::model::{Family, Pipeline};
 use crate::runtime::trace::{FiringKind, OTHER_KEYS, Outcome, TraceData, TraceKey};
 use crate::ui::theme;
-use crate::values::{cell_text, row_text};
+use crate::values::{cell_text, display_text, row_display_text};
 
 /// What the user chose in the view, and the traced keys' names formatted so far.
 #[derive(Default)]
@@ -44,7 +44,7 @@ fn firing_values(data: &TraceData, firing: &crate::runtime::trace::TracedFiring)
             format!(
                 "{}={}",
                 schema.field(c).name(),
-                cell_text(batch.column(c).as_ref(), row)
+                display_text(batch.column(c).as_ref(), row)
             )
         })
         .collect::<Vec<_>>()
@@ -53,6 +53,15 @@ fn firing_values(data: &TraceData, firing: &crate::runtime::trace::TracedFiring)
 
 /// A window's band: first seen (wall s), when it fired on the watermark, its late firings.
 type Band = (f64, Option<f64>, Vec<f64>);
+
+/// The view explained, for its "How to read this" tooltip.
+pub const HOW_TO_READ: &str = "Each dot is an event: across, its event time; up, when it arrived (seconds since the run started). \
+The line is the watermark: the event time the window is sure it has seen everything before. \
+Each band is a window over its event-time span, grey while open; it fires (turns coloured) when the watermark passes its end. \
+A dot to the left of the watermark line is still in time as long as its window has not fired: it is counted in that window. \
+Orange dots came after their window fired but within the allowed lateness (the paler band): the window fires again with them (a late firing, the orange bar). \
+Red crosses came too late for any window: they go to the `late` port, or are dropped. \
+Pause and use \"Step to the next firing\" to watch one window close at a time.";
 
 const IN_TIME: Color32 = Color32::from_rgb(0x6f, 0x9f, 0xd8);
 const LATE_UPDATE: Color32 = Color32::from_rgb(0xe0, 0x9b, 0x2d);
@@ -124,13 +133,7 @@ impl EventTimeView {
                 })
                 .response
                 .labelled_by(name.id);
-            ui.label(
-                RichText::new(
-                    "dots: events at (event time, arrival); line: watermark; bands: windows",
-                )
-                .small()
-                .weak(),
-            );
+            ui.label("How to read this (?)").on_hover_text(HOW_TO_READ);
         });
         if data.events.is_empty() {
             ui.label("Waiting for events… (at 0.1x a learner can follow single events)");
@@ -172,8 +175,9 @@ impl EventTimeView {
         let watermark_color = ui.visuals().strong_text_color();
         let mut hovered: Option<String> = None;
         let response = Plot::new("event_time_view")
-            .legend(Legend::default())
-            .height(ui.available_height().clamp(160.0, 320.0))
+            // The newest events come in at the top right; the legend stays out of their way.
+            .legend(Legend::default().position(egui_plot::Corner::LeftBottom))
+            .height(ui.available_height().max(60.0))
             .x_axis_label("event time")
             .y_axis_label("arrival (s since the run started)")
             .x_axis_formatter(|mark, _| time_of_day(mark.value))
@@ -276,7 +280,16 @@ impl EventTimeView {
                     });
                     let mut text = String::new();
                     if let Some(e) = nearest {
+                        let behind_watermark = data
+                            .watermarks
+                            .iter()
+                            .take_while(|(wall, _)| *wall <= e.wall_secs)
+                            .last()
+                            .is_some_and(|(_, w)| *w >= e.event_time);
                         let what = match e.outcome {
+                            Outcome::InTime if behind_watermark => {
+                                "in time: behind the watermark, but its window had not fired yet, so it still counts"
+                            }
                             Outcome::InTime => "in time",
                             Outcome::LateUpdate => {
                                 "late but within the allowed lateness: its window fired again"
@@ -292,7 +305,7 @@ impl EventTimeView {
                             e.wall_secs
                         ));
                         if let Some((batch, row)) = data.event_row(e) {
-                            text.push_str(&format!("\nrow: {}", row_text(batch, row)));
+                            text.push_str(&format!("\nrow: {}", row_display_text(batch, row)));
                         }
                     }
                     if let Some((&(start, end), (_, fired, late))) = bands
@@ -334,9 +347,11 @@ impl EventTimeView {
                     hovered = Some(text);
                 }
             });
-        let _ = response;
         if let Some(text) = hovered {
-            ui.label(RichText::new(text).small());
+            response.response.on_hover_ui_at_pointer(|ui| {
+                ui.set_max_width(420.0);
+                ui.label(text);
+            });
         }
     }
 }

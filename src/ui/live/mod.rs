@@ -1,13 +1,18 @@
 //! A pipeline running inside the app: the run handle, smoothed per-node numbers for the canvas, and
 //! the history the live charts draw.
 
+pub mod axes;
 pub mod charts;
 pub mod controls;
 pub mod event_time;
+pub mod results;
+pub mod rows_table;
+pub mod series_colours;
 pub mod taps;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::model::plan::Plan;
 use crate::model::{Family, Pipeline};
@@ -61,7 +66,13 @@ pub struct LiveRun {
     ended_reported: bool,
     /// Charts and tables frozen by the user: the rows they show, per sink.
     pub frozen: Option<BTreeMap<String, Arc<Collected>>>,
+    /// Stepping a paused run until a window fires: the windows' result count when it began, and
+    /// the steps taken so far.
+    stepping_to_firing: Option<(u64, u32)>,
 }
+
+/// "Step to the next firing" gives up after this many steps (a pipeline whose windows never fire).
+const MAX_STEPS_TO_FIRING: u32 = 100_000;
 
 impl LiveRun {
     /// Starts `plan` (made from `pipeline`); `wake` is called whenever new numbers arrive (the
@@ -97,6 +108,7 @@ impl LiveRun {
             final_status: None,
             ended_reported: false,
             frozen: None,
+            stepping_to_firing: None,
         })
     }
 
@@ -108,8 +120,46 @@ impl LiveRun {
         self.handle.collected(node).map(|rows| rows.snapshot())
     }
 
+    /// While paused: steps until one of the windows emits a result.
+    pub fn step_to_next_firing(&mut self) {
+        self.stepping_to_firing = Some((self.handle.window_results(), 0));
+    }
+
+    /// Whether "step to the next firing" is still on its way.
+    pub fn is_stepping_to_firing(&self) -> bool {
+        self.stepping_to_firing.is_some()
+    }
+
+    /// Steps on for a few milliseconds of this frame while no window has fired since stepping
+    /// began. Each step waits a moment after a source took it, so the operators downstream see
+    /// its batch before the next one comes (the run stops close after the firing).
+    fn keep_stepping(&mut self) {
+        let Some((before, mut steps)) = self.stepping_to_firing else {
+            return;
+        };
+        let budget = Instant::now() + Duration::from_millis(12);
+        let done = loop {
+            if self.handle.status() != RunStatus::Paused
+                || self.handle.window_results() > before
+                || steps >= MAX_STEPS_TO_FIRING
+            {
+                break true;
+            }
+            if Instant::now() >= budget {
+                break false;
+            }
+            if !self.handle.step_pending() {
+                self.handle.step();
+                steps += 1;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        self.stepping_to_firing = (!done).then_some((before, steps));
+    }
+
     /// Takes in the snapshots that arrived since the last frame.
     pub fn update(&mut self) {
+        self.keep_stepping();
         let snapshots: Vec<MetricsSnapshot> = self.handle.snapshots().try_iter().collect();
         for snapshot in snapshots {
             self.absorb(&snapshot);

@@ -5,7 +5,7 @@ use arrow::record_batch::RecordBatch;
 use egui::{RichText, Ui};
 
 use super::LiveRun;
-use super::charts::rows_table_ui;
+use super::rows_table::TableText;
 use crate::expr::plan_predicate;
 use crate::model::{Edge, Pipeline};
 use crate::runtime::operators::evaluate::predicate_mask;
@@ -99,7 +99,7 @@ impl TapPanel {
                 .small()
                 .weak(),
         );
-        rows_table_ui(ui, title, &shown);
+        TableText::new(&shown).ui(ui, title);
     }
 
     /// The rows on one edge.

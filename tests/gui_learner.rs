@@ -1,0 +1,187 @@
+//! A learner's pass through the designer, headlessly: examples open as untitled copies that run
+//! in their own folder, the palette finds kinds by what they do, everything in the file has a
+//! form (the pipeline's name and description, a node's parallelism), and Help lists the keys.
+#![cfg(feature = "gui")]
+
+use std::path::Path;
+
+use egui_kittest::kittest::Queryable;
+
+#[path = "support/gui_harness.rs"]
+mod gui_harness;
+use gui_harness::{click_at, example, harness, text_field};
+
+fn shipped(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines")
+        .join(name)
+}
+
+#[test]
+fn an_example_opens_as_an_untitled_copy_that_finds_its_data_in_its_own_folder() {
+    let workspace = std::env::temp_dir().join(format!("eddy-gui-examples-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&workspace);
+    // SAFETY: this test binary sets the variable once, before any test reads it.
+    unsafe { std::env::set_var("EDDY_EXAMPLES_DIR", &workspace) };
+    let mut h = harness(example("late_data_lab.ron"));
+    h.state_mut().open_example(&shipped("log_analytics.ron"));
+    h.run_steps(4);
+    let problems = h.state_mut().doc.validation().problems.clone();
+    assert!(!problems.iter().any(|p| p.is_error()), "{problems:?}");
+    let app = h.state();
+    assert_eq!(
+        app.doc.path, None,
+        "saving asks where, never over the shipped file"
+    );
+    assert!(
+        app.doc
+            .title()
+            .contains("unsaved copy of the example log_analytics.ron")
+    );
+    assert_eq!(app.doc.base_dir(), workspace);
+    assert!(
+        workspace.join("data/app_logs.jsonl").is_file(),
+        "its input was copied"
+    );
+    // The new document's cards are placed and drawn, not the previous document's.
+    assert!(app.canvas.node_rect(app.doc.pipeline(), "logs").is_some());
+    let _ = std::fs::remove_dir_all(&workspace);
+}
+
+#[test]
+fn the_palette_finds_kinds_by_what_they_do_and_says_when_nothing_matches() {
+    let mut h = harness(example("late_data_lab.ron"));
+    let search = h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Add a node");
+    search.focus();
+    search.type_text("late");
+    h.run_steps(3);
+    assert!(h.query_by_label("Tumbling window").is_some());
+    assert!(h.query_by_label("Map").is_none());
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Add a node")
+        .type_text(" zzz");
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("No node kind matches").is_some());
+}
+
+#[test]
+fn the_pipeline_name_and_a_node_parallelism_are_edited_in_forms() {
+    let mut h = harness(example("late_data_lab.ron"));
+    // With nothing selected the inspector shows the pipeline itself.
+    let name = text_field(&h, "Late-data lab");
+    name.focus();
+    name.type_text(" 2");
+    h.run_steps(3);
+    assert_eq!(h.state().doc.pipeline().name, "Late-data lab 2");
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(app.doc.pipeline(), "per_10s").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    h.get_by_label("one per core").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state()
+            .doc
+            .pipeline()
+            .node("per_10s")
+            .unwrap()
+            .parallelism,
+        Some(2)
+    );
+    h.get_by_label("one per core").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state()
+            .doc
+            .pipeline()
+            .node("per_10s")
+            .unwrap()
+            .parallelism,
+        None
+    );
+}
+
+#[test]
+fn help_lists_the_shortcuts_and_explains_the_event_time_view() {
+    let mut h = harness(example("late_data_lab.ron"));
+    h.get_by_label("Help").click();
+    h.run_steps(2);
+    h.get_by_label("Keyboard shortcuts").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Zoom around the pointer").is_some());
+    assert!(h.query_by_label("Save As…").is_some());
+    h.get_by_label("Help").click();
+    h.run_steps(2);
+    h.get_by_label("How to read the event-time view").click();
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("still in time as long as its window has not fired")
+            .is_some()
+    );
+}
+
+#[test]
+fn step_to_the_next_firing_stops_once_a_window_has_fired() {
+    let mut h = harness(example("late_data_lab.ron"));
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    h.get_by_label("Pause").click();
+    h.run_steps(2);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_steps(2);
+    let results = |h: &egui_kittest::Harness<'static, eddy::ui::EddyApp>| {
+        h.state()
+            .live
+            .as_ref()
+            .map_or(0, |l| l.handle.window_results())
+    };
+    let before = results(&h);
+    h.get_by_label("Step to the next firing").click();
+    // Each frame steps for a few milliseconds; a 10-second window needs a few hundred steps.
+    for _ in 0..400 {
+        h.run_steps(1);
+        if !h
+            .state()
+            .live
+            .as_ref()
+            .is_some_and(|l| l.is_stepping_to_firing())
+        {
+            break;
+        }
+    }
+    let live = h.state().live.as_ref().unwrap();
+    assert!(!live.is_stepping_to_firing(), "it stopped stepping");
+    assert!(
+        results(&h) > before,
+        "a window fired: {before} then {}",
+        results(&h)
+    );
+    assert_eq!(
+        live.status(),
+        eddy::runtime::RunStatus::Paused,
+        "and the run is still paused"
+    );
+    // Nothing more flows until the learner asks.
+    let after = results(&h);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_steps(2);
+    assert_eq!(results(&h), after);
+}
+
+#[test]
+fn every_kind_in_the_palette_is_in_sight_above_the_dock() {
+    let h = harness(example("late_data_lab.ron"));
+    let dock = h.get_by_label("Console output").rect().top();
+    for kind in eddy::model::KindId::ALL {
+        let name = kind.entry().name;
+        let rect = h
+            .query_all_by_label(name)
+            .map(|n| n.rect())
+            .find(|r| r.left() < 200.0)
+            .unwrap_or_else(|| panic!("{name} is not in the palette"));
+        assert!(
+            rect.bottom() < dock,
+            "{name} is hidden under the dock: {rect:?}"
+        );
+    }
+}
