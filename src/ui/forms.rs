@@ -316,9 +316,11 @@ fn check_sql(text: &str, input: Option<&Schema>, role: SqlRole) -> Option<String
     result.err().map(|e| e.to_string())
 }
 
-/// Lays out SQL text with syntax colours in a text field.
+/// Lays out SQL text with syntax colours in a text field; `wraps` for a multi-line field (a
+/// one-line field scrolls instead, rather than breaking a column name in two).
 fn sql_layouter(
     dark: bool,
+    wraps: bool,
 ) -> impl FnMut(&Ui, &dyn egui::TextBuffer, f32) -> std::sync::Arc<egui::Galley> {
     move |ui, buffer, wrap| {
         let mut job = highlight(
@@ -326,7 +328,7 @@ fn sql_layouter(
             dark,
             egui::TextStyle::Monospace.resolve(ui.style()),
         );
-        job.wrap.max_width = wrap;
+        job.wrap.max_width = if wraps { wrap } else { f32::INFINITY };
         ui.fonts_mut(|f| f.layout_job(job))
     }
 }
@@ -341,10 +343,10 @@ fn sql(
 ) {
     let error = check_sql(text, input, role);
     ui.vertical(|ui| {
-        // As wide as the inspector allows, never so narrow that a column name breaks in two.
-        let width = ui.available_width().max(220.0);
-        ui.set_min_width(width);
-        let mut layouter = sql_layouter(ui.visuals().dark_mode);
+        // As wide as the inspector allows. Never wider: a panel grows to what it holds, so a
+        // field that asked for more than there is would widen the inspector frame after frame.
+        let width = (ui.available_width() - 8.0).max(120.0);
+        let mut layouter = sql_layouter(ui.visuals().dark_mode, true);
         let edit = egui::TextEdit::multiline(text)
             .code_editor()
             .desired_rows(1)
@@ -376,13 +378,20 @@ fn sql_list(
         let error = check_sql(item, input, role);
         ui.vertical(|ui| {
             ui.horizontal(|ui| {
-                let mut layouter = sql_layouter(ui.visuals().dark_mode);
-                let width = (ui.available_width() - 28.0).max(210.0);
+                let mut layouter = sql_layouter(ui.visuals().dark_mode, false);
+                let width = (ui.available_width() - 40.0).max(120.0);
                 let edit = egui::TextEdit::singleline(item)
                     .code_editor()
                     .desired_width(width)
                     .layouter(&mut layouter);
-                change.note(&ui.add(edit), true);
+                let response = ui.add(edit);
+                // A long item scrolls in its one-line field; the whole of it is in the tooltip.
+                let response = if item.chars().count() > 24 {
+                    response.on_hover_text(item.as_str())
+                } else {
+                    response
+                };
+                change.note(&response, true);
                 if ui
                     .small_button("x")
                     .on_hover_text("Remove this item")

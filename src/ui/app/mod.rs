@@ -273,6 +273,7 @@ impl EddyApp {
         egui::Panel::right("inspector")
             .resizable(true)
             .default_size(320.0)
+            .max_size(640.0)
             .show(ui, |ui| {
                 // One scroll position per selection: a newly selected node starts at its top.
                 let scroll_id = self.selection.nodes.iter().next().cloned();

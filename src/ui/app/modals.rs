@@ -231,6 +231,7 @@ fn shortcuts_ui(ui: &mut egui::Ui) {
             ("drag the canvas, or scroll", "Pan"),
             ("Ctrl + scroll", "Zoom around the pointer"),
             ("Shift + click", "Add a node to the selection"),
+            ("Shift + drag", "Select the nodes in a rubber band"),
         ] {
             ui.label(egui::RichText::new(keys).monospace());
             ui.label(what);

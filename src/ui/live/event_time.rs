@@ -176,7 +176,11 @@ impl EventTimeView {
         let mut hovered: Option<String> = None;
         let response = Plot::new("event_time_view")
             // The newest events come in at the top right; the legend stays out of their way.
-            .legend(Legend::default().position(egui_plot::Corner::LeftBottom))
+            .legend(
+                Legend::default()
+                    .position(egui_plot::Corner::LeftBottom)
+                    .text_style(egui::TextStyle::Small),
+            )
             .height(ui.available_height().max(60.0))
             .x_axis_label("event time")
             .y_axis_label("arrival (s since the run started)")
