@@ -177,13 +177,15 @@ impl EddyApp {
                     }
                 });
             });
-            ui.label(RichText::new(description).small());
+            // Body-sized text, a few lines high; a long description scrolls.
+            egui::ScrollArea::vertical()
+                .id_salt("description")
+                .max_height(64.0)
+                .show(ui, |ui| {
+                    ui.label(description);
+                });
             if self.live.is_none() {
-                ui.label(
-                    RichText::new("Press Run (F5) to watch it.")
-                        .small()
-                        .strong(),
-                );
+                ui.label(RichText::new("Press Run (F5) to watch it.").strong());
             }
         });
     }

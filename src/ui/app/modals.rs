@@ -113,31 +113,30 @@ impl EddyApp {
         };
         let mut chosen = None;
         let mut open = true;
-        egui::Window::new("Add a node here")
+        let mut window = egui::Window::new("Add a node here")
             .open(&mut open)
-            .collapsible(false)
-            .show(ctx, |ui| {
-                let field = ui.add(
-                    egui::TextEdit::singleline(&mut self.quick_add_search)
-                        .hint_text("type to search…"),
-                );
-                field.request_focus();
-                let needle = self.quick_add_search.to_lowercase();
-                let matches: Vec<KindId> = KindId::ALL
-                    .iter()
-                    .copied()
-                    .filter(|k| {
-                        needle.is_empty() || k.entry().name.to_lowercase().contains(&needle)
-                    })
-                    .collect();
-                let enter = ui.input(|i| i.key_pressed(Key::Enter));
-                for (i, kind) in matches.into_iter().enumerate() {
-                    if ui.button(kind.entry().name).clicked() || (enter && i == 0) {
-                        chosen = Some(kind);
-                        break;
-                    }
+            .collapsible(false);
+        if let Some(p) = self.canvas.quick_add_screen {
+            window = window.default_pos(p);
+        }
+        window.show(ctx, |ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.quick_add_search).hint_text("type to search…"),
+            );
+            field.request_focus();
+            let matches: Vec<KindId> = KindId::ALL
+                .iter()
+                .copied()
+                .filter(|k| k.entry().matches(&self.quick_add_search))
+                .collect();
+            let enter = ui.input(|i| i.key_pressed(Key::Enter));
+            for (i, kind) in matches.into_iter().enumerate() {
+                if ui.button(kind.entry().name).clicked() || (enter && i == 0) {
+                    chosen = Some(kind);
+                    break;
                 }
-            });
+            }
+        });
         if let Some(kind) = chosen {
             self.commands.push(Command::AddNode { kind, at: Some(at) });
             self.canvas.quick_add_at = None;

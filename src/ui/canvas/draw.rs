@@ -256,6 +256,25 @@ impl Canvas {
         }
         let font = FontId::monospace(10.5 * z);
         let mut y = g.rect.bottom() + 4.0 * z;
+        // The numbers sit on the canvas's own colour, so the grid dots do not show through them.
+        let strip = Rect::from_min_size(
+            Pos2::new(g.rect.left(), g.rect.bottom() + 2.0 * z),
+            Vec2::new(
+                // Monospace digits are about 0.6 of the font size wide.
+                g.rect.width().max(
+                    lines
+                        .iter()
+                        .map(|(t, _)| t.chars().count())
+                        .max()
+                        .unwrap_or(0) as f32
+                        * 6.4
+                        * z
+                        + 6.0 * z,
+                ),
+                (13.0 * lines.len() as f32 + 4.0) * z,
+            ),
+        );
+        painter.rect_filled(strip, 2.0 * z, ui.visuals().extreme_bg_color);
         for (text, color) in lines {
             painter.text(
                 Pos2::new(g.rect.left() + 2.0 * z, y),

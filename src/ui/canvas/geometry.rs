@@ -121,6 +121,25 @@ impl Canvas {
                 ));
             }
         }
+        // An edge into a node to the left of its source loops out past both cards: keep its curve
+        // in view too (sampled, with ports taken at the cards' middles).
+        for edge in &pipeline.edges {
+            let ends = pipeline
+                .node(&edge.from.node)
+                .zip(pipeline.node(&edge.to.node));
+            let places = self
+                .places
+                .get(&edge.from.node)
+                .zip(self.places.get(&edge.to.node));
+            if let (Some((from_node, to_node)), Some((from, to))) = (ends, places) {
+                let start = Pos2::new(from.0 + CARD_WIDTH, from.1 + card_height(from_node) / 2.0);
+                let end = Pos2::new(to.0, to.1 + card_height(to_node) / 2.0);
+                let curve = super::draw::bezier(start, end, 1.0, egui::Stroke::NONE);
+                for i in 0..=16 {
+                    bounds.extend_with(curve.sample(i as f32 / 16.0));
+                }
+            }
+        }
         if !bounds.is_positive() {
             self.offset = Vec2::ZERO;
             self.zoom = 1.0;

@@ -69,6 +69,8 @@ pub struct Canvas {
     pub frame_node: Option<String>,
     /// Where the user double-clicked the empty canvas, to add a node there.
     pub quick_add_at: Option<Position>,
+    /// Where on screen the double-click was, so the search box opens there.
+    pub quick_add_screen: Option<Pos2>,
     /// The screen area of the last frame, to answer where things are (tests, tooltips).
     last_area: Rect,
     /// Why the last attempted connection was refused.
@@ -90,6 +92,7 @@ impl Default for Canvas {
             fit_requested: true,
             frame_node: None,
             quick_add_at: None,
+            quick_add_screen: None,
             last_area: Rect::NOTHING,
             last_refused: None,
             dropped_kind: None,
@@ -297,6 +300,7 @@ impl Canvas {
         {
             let c = self.to_canvas(area, p);
             self.quick_add_at = Some(Position(c.x, c.y));
+            self.quick_add_screen = Some(p);
         }
         if let Some(p) = pointer
             && let Some((port, _, is_input)) = port_under(p)

@@ -145,8 +145,7 @@ pub fn controls_ui(
                 "event time {event_time}   wall {:.1}s",
                 live.handle.elapsed().as_secs_f64()
             ))
-            .monospace()
-            .small(),
+            .monospace(),
         )
         .on_hover_text("How far the sources' event time has got, and how long the run has taken");
     }
