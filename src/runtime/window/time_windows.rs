@@ -78,7 +78,13 @@ pub struct TimeWindowOperator {
 impl TimeWindowOperator {
     pub fn new(config: TimeWindowConfig, keys: KeyTable, metrics: Arc<InstanceMetrics>) -> Self {
         Self {
-            tracer: Tracer::new(config.trace.clone()),
+            tracer: Tracer::new(
+                config.trace.clone(),
+                match config.assigner {
+                    Assigner::Tumbling { size, .. } | Assigner::Sliding { size, .. } => size,
+                    Assigner::Session { gap } => gap,
+                },
+            ),
             config,
             keys,
             windows: FxHashMap::default(),

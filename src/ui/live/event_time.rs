@@ -61,6 +61,7 @@ Each band is a window over its event-time span, grey while open; it fires (turns
 A dot to the left of the watermark line is still in time as long as its window has not fired: it is counted in that window. \
 Orange dots came after their window fired but within the allowed lateness (the paler band): the window fires again with them (a late firing, the orange bar). \
 Red crosses came too late for any window: they go to the `late` port, or are dropped. \
+At speed the in-time dots are a sample (about 50 per window, spread over its span, so the view reads at any rate); every late event is shown. \
 Pause and use \"Step to the next firing\" to watch one window close at a time.";
 
 const IN_TIME: Color32 = Color32::from_rgb(0x6f, 0x9f, 0xd8);
