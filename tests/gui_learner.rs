@@ -185,3 +185,45 @@ fn every_kind_in_the_palette_is_in_sight_above_the_dock() {
         );
     }
 }
+
+#[test]
+fn a_selected_node_previews_its_first_rows_while_no_run_is_going() {
+    use eddy::model::PortRef;
+    let mut h = harness(example("late_data_lab.ron"));
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(app.doc.pipeline(), "per_10s").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    // The preview runs in the background a moment after the document settles.
+    let ready = |h: &egui_kittest::Harness<'static, eddy::ui::EddyApp>| {
+        let app = h.state();
+        app.preview.is_current(&app.doc)
+    };
+    for _ in 0..300 {
+        h.run_steps(1);
+        if ready(&h) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(ready(&h), "the preview came");
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.preview.rows(&PortRef::new("readings", "out")), Some(20));
+    // 1,000 sample readings are 20 s of event time: the 10-second windows have fired.
+    assert!(
+        app.preview
+            .rows(&PortRef::new("per_10s", "out"))
+            .is_some_and(|n| n > 0)
+    );
+    // Selecting the node opened the Preview tab, which shows its table; the inspector says the
+    // same in a line.
+    assert_eq!(app.dock_tab(), eddy::ui::Dock::Preview);
+    assert!(
+        h.query_all_by_label_contains("per_10s.out: the first")
+            .count()
+            >= 2
+    );
+    assert!(app.live.is_none(), "a preview is not a run");
+}

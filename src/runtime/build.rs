@@ -9,7 +9,7 @@ use arrow::datatypes::SchemaRef;
 use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
-use super::operators::{deduplicate, filter, map, route, union};
+use super::operators::{deduplicate, discard, filter, map, route, union};
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
 use super::window;
@@ -31,6 +31,8 @@ pub struct BuildContext<'a> {
     pub trace: Option<Arc<EventTrace>>,
     /// The run's file commits, which file sinks hand their files to.
     pub commits: &'a Arc<Commits>,
+    /// Sinks that write take their rows and write nothing (a preview).
+    pub dry_run: bool,
 }
 
 /// One running instance of a node.
@@ -117,6 +119,11 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 operator,
                 collected: Some(rows),
             }
+        }
+        PlannedKind::Console(_) | PlannedKind::CsvSink(_) | PlannedKind::JsonLinesSink(_)
+            if ctx.dry_run =>
+        {
+            sink(ctx, discard::build())
         }
         PlannedKind::Console(c) => sink(ctx, console::build(&node.id, c, ctx.console)),
         PlannedKind::CsvSink(p) => {

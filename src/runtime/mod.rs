@@ -10,6 +10,7 @@ pub mod handle;
 pub mod keys;
 pub mod metrics;
 pub mod operators;
+pub mod preview;
 pub mod run;
 pub mod source_loop;
 pub mod tap;

@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub sample_every: Duration,
     /// Called after each metrics snapshot (the app requests a repaint here).
     pub on_update: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Sinks that write (files, the console) take their rows and write nothing: a preview.
+    pub dry_run: bool,
+    /// Every edge's tap keeps its first this many rows from the first batch on (a preview).
+    pub tap_first_rows: Option<usize>,
 }
 
 impl Default for RunOptions {
@@ -57,6 +61,8 @@ impl Default for RunOptions {
             collect_all_sinks: false,
             sample_every: Duration::from_millis(100),
             on_update: None,
+            dry_run: false,
+            tap_first_rows: None,
         }
     }
 }
@@ -83,6 +89,12 @@ pub fn start_pipeline(
 pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
     let counts = instance_counts(plan, options.parallelism);
     let wiring = wire(plan, &counts, options.channel_capacity)?;
+    if let Some(rows) = options.tap_first_rows {
+        // Before any thread starts, so the very first rows are kept.
+        for tap in wiring.taps.values() {
+            tap.enable_first(rows);
+        }
+    }
     let clock = Arc::new(Clock::new(options.speed));
     let run_tag = format!(
         "{}-{}",
@@ -122,6 +134,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 collect_all_sinks: options.collect_all_sinks,
                 trace: traces.get(&node.id).cloned(),
                 commits: &commits,
+                dry_run: options.dry_run,
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));

@@ -1,5 +1,6 @@
-//! Taps: the last rows that crossed an edge, kept in a small ring the UI reads. A tap never slows
-//! the pipeline: when disabled it costs one atomic load, and a busy reader makes it skip a batch.
+//! Taps: the last rows that crossed an edge, kept in a small ring the UI reads (or, for a
+//! preview, the first rows). A tap never slows the pipeline: when disabled it costs one atomic
+//! load, and a busy reader makes it skip a batch.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -17,6 +18,8 @@ pub struct Tap {
 #[derive(Debug, Default)]
 struct TapRing {
     capacity_rows: usize,
+    /// Keep the first rows and then nothing more, instead of the last ones.
+    keep_first: bool,
     rows: usize,
     batches: VecDeque<RecordBatch>,
 }
@@ -31,8 +34,18 @@ impl Tap {
 
     /// Starts keeping the last `rows` rows.
     pub fn enable(&self, rows: usize) {
+        self.enable_keeping(rows, false);
+    }
+
+    /// Starts keeping the first `rows` rows, and nothing after them (a preview).
+    pub fn enable_first(&self, rows: usize) {
+        self.enable_keeping(rows, true);
+    }
+
+    fn enable_keeping(&self, rows: usize, keep_first: bool) {
         if let Ok(mut ring) = self.ring.lock() {
             ring.capacity_rows = rows.max(1);
+            ring.keep_first = keep_first;
         }
         self.enabled.store(true, Ordering::Release);
     }
@@ -60,6 +73,15 @@ impl Tap {
         };
         let ring = &mut *guard;
         let capacity = ring.capacity_rows;
+        if ring.keep_first {
+            let room = capacity.saturating_sub(ring.rows);
+            if room > 0 {
+                let batch = batch.slice(0, room.min(batch.num_rows()));
+                ring.rows += batch.num_rows();
+                ring.batches.push_back(batch);
+            }
+            return;
+        }
         let batch = if batch.num_rows() > capacity {
             batch.slice(batch.num_rows() - capacity, capacity)
         } else {
@@ -124,5 +146,23 @@ mod tests {
             })
             .collect();
         assert_eq!(kept, vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_preview_tap_keeps_the_first_rows_and_then_nothing() {
+        let tap = Tap::new();
+        tap.enable_first(4);
+        tap.offer(&batch(vec![1, 2, 3]));
+        tap.offer(&batch(vec![4, 5, 6]));
+        tap.offer(&batch(vec![7]));
+        let kept: Vec<i64> = tap
+            .rows()
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect();
+        assert_eq!(kept, vec![1, 2, 3, 4]);
     }
 }

@@ -21,7 +21,7 @@ pub mod theme;
 
 use std::path::PathBuf;
 
-pub use app::EddyApp;
+pub use app::{Dock, EddyApp};
 
 /// Whether a desktop to open a window on seems to be there (on Linux: X11 or Wayland).
 fn display_available() -> bool {

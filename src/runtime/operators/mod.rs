@@ -1,7 +1,8 @@
-//! The operators of transform nodes, one file each (build, operator, tests), and how operators
-//! evaluate expressions.
+//! The operators of transform nodes, one file each (build, operator, tests), how operators
+//! evaluate expressions, and the sink a preview puts in place of those that write.
 
 pub mod deduplicate;
+pub mod discard;
 pub mod evaluate;
 pub mod filter;
 pub mod map;

@@ -5,6 +5,7 @@ use egui::Ui;
 
 use super::EddyApp;
 use crate::ui::canvas::Selection;
+use crate::ui::live::LiveRun;
 use crate::ui::live::charts::{lag_ui, throughput_ui};
 use crate::ui::problems::problems_ui;
 
@@ -12,6 +13,8 @@ use crate::ui::problems::problems_ui;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dock {
     Problems,
+    /// The rows of a sample run, while no run is going.
+    Preview,
     Results,
     Throughput,
     Lag,
@@ -22,6 +25,10 @@ pub enum Dock {
 
 impl EddyApp {
     fn dock_tabs_ui(&mut self, ui: &mut Ui) {
+        let run_active = self.live.as_ref().is_some_and(LiveRun::is_active);
+        if run_active && self.dock == Dock::Preview {
+            self.dock = Dock::Tap;
+        }
         ui.horizontal(|ui| {
             let errors = self
                 .doc
@@ -40,6 +47,11 @@ impl EddyApp {
                     Dock::Problems,
                     problems_label.as_str(),
                     "Errors and warnings of the pipeline",
+                ),
+                (
+                    Dock::Preview,
+                    "Preview",
+                    "The first rows the selected node produces on a sample, before you run",
                 ),
                 (
                     Dock::Results,
@@ -64,6 +76,10 @@ impl EddyApp {
                 ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
+                // The preview stands in for the live views while nothing runs.
+                if tab == Dock::Preview && run_active {
+                    continue;
+                }
                 ui.selectable_value(&mut self.dock, tab, label)
                     .on_hover_text(help);
             }
@@ -99,6 +115,7 @@ impl EddyApp {
                     self.canvas.frame_node = Some(id);
                 }
             }
+            (Dock::Preview, _) => self.preview.dock_ui(ui, &self.doc, &self.selection),
             (_, None) => {
                 ui.label("Press Run to start the pipeline here and watch it.");
             }

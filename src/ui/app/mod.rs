@@ -69,6 +69,10 @@ pub struct EddyApp {
     taps: TapPanel,
     event_time: super::live::event_time::EventTimeView,
     results: super::live::results::ResultsView,
+    /// The first rows of every node on a sample, while no run is going.
+    pub preview: super::live::preview::PreviewView,
+    /// The node whose selection last opened the Preview tab, so it opens once per selection.
+    previewed_node: Option<String>,
     /// Show the welcome window (first start).
     pub welcome: bool,
     /// The description strip above the canvas was closed for this document.
@@ -108,6 +112,8 @@ impl EddyApp {
             taps: TapPanel::default(),
             event_time: Default::default(),
             results: Default::default(),
+            preview: Default::default(),
+            previewed_node: None,
             welcome: false,
             description_closed: false,
             run_on_start: false,
@@ -249,6 +255,27 @@ impl EddyApp {
     }
 
     /// The whole window; also used by the headless UI tests.
+    /// The tab the dock shows.
+    pub fn dock_tab(&self) -> Dock {
+        self.dock
+    }
+
+    /// Selecting a node while nothing runs shows its preview, unless the dock shows errors the
+    /// user is working through or a tab they chose.
+    fn open_preview_on_selection(&mut self, run_active: bool) {
+        let single = (self.selection.nodes.len() == 1)
+            .then(|| self.selection.nodes.iter().next().cloned())
+            .flatten();
+        if single.is_none() || single == self.previewed_node {
+            return;
+        }
+        self.previewed_node = single;
+        let errors = self.doc.validation().problems.iter().any(|p| p.is_error());
+        if !run_active && !errors && self.dock == Dock::Problems {
+            self.dock = Dock::Preview;
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
         let typing = ctx.egui_wants_keyboard_input();
@@ -259,6 +286,8 @@ impl EddyApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar_ui(ui));
         self.follow_run(&ctx);
+        let run_active = self.live.as_ref().is_some_and(LiveRun::is_active);
+        self.preview.update(&ctx, &mut self.doc, run_active);
         self.changed_while_running_ui(ui);
         egui::Panel::bottom("dock")
             .resizable(true)
@@ -290,6 +319,16 @@ impl EddyApp {
                             &mut self.inspector,
                         );
                         self.edits.extend(edits);
+                        let single = (self.selection.nodes.len() == 1
+                            && self.selection.edge.is_none())
+                        .then(|| self.selection.nodes.iter().next().cloned())
+                        .flatten();
+                        if let Some(id) = single
+                            && !run_active
+                            && self.preview.inspector_ui(ui, &self.doc, &id)
+                        {
+                            self.dock = Dock::Preview;
+                        }
                     });
             });
         egui::CentralPanel::default().show(ui, |ui| {
@@ -298,6 +337,7 @@ impl EddyApp {
             let edits = self.canvas.ui(ui, &mut self.doc, &mut self.selection, live);
             self.edits.extend(edits);
         });
+        self.open_preview_on_selection(run_active);
         if let Some((kind, at)) = self.canvas.dropped_kind.take() {
             self.commands.push(Command::AddNode { kind, at: Some(at) });
         }

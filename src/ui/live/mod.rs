@@ -5,6 +5,7 @@ pub mod axes;
 pub mod charts;
 pub mod controls;
 pub mod event_time;
+pub mod preview;
 pub mod results;
 pub mod rows_table;
 pub mod series_colours;
