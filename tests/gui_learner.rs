@@ -227,3 +227,67 @@ fn a_selected_node_previews_its_first_rows_while_no_run_is_going() {
     );
     assert!(app.live.is_none(), "a preview is not a run");
 }
+
+#[test]
+fn a_row_injected_into_a_paused_run_far_behind_the_watermark_goes_to_late() {
+    let mut h = harness(example("late_data_lab.ron"));
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    // Let the window's watermark move, then hold the run still: only the injected row moves.
+    let watermark = |h: &egui_kittest::Harness<'static, eddy::ui::EddyApp>| {
+        h.state()
+            .live
+            .as_ref()
+            .and_then(|l| l.nodes.get("per_10s"))
+            .and_then(|n| n.watermark)
+    };
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run_steps(1);
+        if watermark(&h).is_some_and(|w| w > 1_709_294_412_000) {
+            break;
+        }
+    }
+    h.get_by_label("Pause").click();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    h.run_steps(3);
+    let late_before = h.state().live.as_ref().unwrap().nodes["per_10s"].late;
+    let rect = {
+        let app = h.state();
+        app.canvas.node_rect(app.doc.pipeline(), "per_10s").unwrap()
+    };
+    click_at(&mut h, rect.center());
+    h.get_by_label("Inject a row").click();
+    h.run_steps(20);
+    eprintln!(
+        "DEBUG {:?}",
+        h.query_all_by_label_contains("Inject")
+            .map(|n| format!("{:?}", n))
+            .collect::<Vec<_>>()
+    );
+    // The time starts at the watermark; 20 s earlier is past the lab's 15 s allowed lateness.
+    for _ in 0..4 {
+        h.get_by_label("-5 s").click();
+        h.run_steps(1);
+    }
+    h.get_by_label("Inject").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("behind the watermark here: late")
+            .is_some()
+    );
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run_steps(1);
+        if h.state().live.as_ref().unwrap().nodes["per_10s"].late > late_before {
+            break;
+        }
+    }
+    let live = h.state().live.as_ref().unwrap();
+    assert_eq!(
+        live.nodes["per_10s"].late,
+        late_before + 1,
+        "one row went to late"
+    );
+    assert_eq!(live.status(), eddy::runtime::RunStatus::Paused);
+}

@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 
 use super::clock::{Clock, Speed};
 use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
+use super::inject::Injectors;
 use super::metrics::MetricsSnapshot;
 use super::tap::Tap;
 use super::trace::EventTrace;
@@ -126,6 +127,7 @@ pub struct RunHandle {
     pub(crate) collected: BTreeMap<String, CollectedRows>,
     pub(crate) taps: BTreeMap<Edge, Arc<Tap>>,
     pub(crate) traces: BTreeMap<String, Arc<EventTrace>>,
+    pub(crate) injectors: Injectors,
 }
 
 /// The outcome of a run.
@@ -230,6 +232,12 @@ impl RunHandle {
     }
 
     /// The tap of an edge; enable it to start keeping rows.
+    /// Where rows can be injected by hand (every input port, when the run was started with
+    /// `injectable`).
+    pub fn injectors(&self) -> &Injectors {
+        &self.injectors
+    }
+
     pub fn tap(&self, edge: &Edge) -> Option<Arc<Tap>> {
         self.taps.get(edge).cloned()
     }

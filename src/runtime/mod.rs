@@ -7,6 +7,7 @@ pub mod clock;
 pub mod contract;
 pub mod edges;
 pub mod handle;
+pub mod inject;
 pub mod keys;
 pub mod metrics;
 pub mod operators;

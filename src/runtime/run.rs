@@ -15,6 +15,7 @@ use super::clock::{Clock, Speed};
 use super::contract::error::panic_message;
 use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::handle::{RunHandle, Shared};
+use super::inject::Injectors;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::source_loop::run_source;
 use super::task::{TaskEnd, run_operator};
@@ -44,6 +45,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Every edge's tap keeps its first this many rows from the first batch on (a preview).
     pub tap_first_rows: Option<usize>,
+    /// Rows can be injected by hand into every input port ([`RunHandle::injectors`]); the app
+    /// asks for it, `eddy run` does not (each input then has one more channel to watch).
+    pub injectable: bool,
 }
 
 impl Default for RunOptions {
@@ -63,6 +67,7 @@ impl Default for RunOptions {
             on_update: None,
             dry_run: false,
             tap_first_rows: None,
+            injectable: false,
         }
     }
 }
@@ -88,7 +93,7 @@ pub fn start_pipeline(
 /// Starts a planned pipeline.
 pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
     let counts = instance_counts(plan, options.parallelism);
-    let wiring = wire(plan, &counts, options.channel_capacity)?;
+    let wiring = wire(plan, &counts, options.channel_capacity, options.injectable)?;
     if let Some(rows) = options.tap_first_rows {
         // Before any thread starts, so the very first rows are kept.
         for tap in wiring.taps.values() {
@@ -184,6 +189,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         collected,
         taps: wiring.taps,
         traces,
+        injectors: Injectors::new(wiring.injectors),
     })
 }
 

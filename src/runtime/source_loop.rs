@@ -217,7 +217,11 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (sink, _) = Output::capturing(1);
         let ticks = Box::new(Ticks(Arc::clone(&log)));
-        let inputs = vec![Input { rx, port: 0 }];
+        let inputs = vec![Input {
+            rx,
+            port: 0,
+            injected: false,
+        }];
         assert!(run_operator(ticks, inputs, sink, Arc::new(InstanceMetrics::new(1))).is_ok());
         assert!(reader.join().unwrap());
         log.lock().unwrap().clone()

@@ -17,6 +17,9 @@ use super::contract::{
 pub struct Input {
     pub rx: Receiver<Message>,
     pub port: usize,
+    /// Rows a user pushes in by hand (the app's Inject): never holds back the watermark, the
+    /// clock, a barrier or the end, and may close at any time.
+    pub injected: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -28,11 +31,17 @@ struct InputState {
     ended: bool,
     /// The barrier this channel delivered; it is not read again until every channel has.
     barrier: Option<BarrierId>,
+    injected: bool,
 }
 
 impl InputState {
     fn active(&self) -> bool {
-        !self.ended && !self.idle
+        !self.ended && !self.idle && !self.injected
+    }
+
+    /// Whether the task may finish (and barriers align) without waiting for this channel.
+    fn done(&self) -> bool {
+        self.ended || self.injected
     }
 }
 
@@ -60,16 +69,17 @@ pub fn run_operator(
     mut out: Output,
     metrics: Arc<InstanceMetrics>,
 ) -> Result<TaskEnd, SendFailure> {
-    let mut state = vec![
-        InputState {
+    let mut state: Vec<InputState> = inputs
+        .iter()
+        .map(|input| InputState {
             watermark: MIN_WATERMARK,
             time: MIN_WATERMARK,
             idle: false,
             ended: false,
             barrier: None,
-        };
-        inputs.len()
-    ];
+            injected: input.injected,
+        })
+        .collect();
     let mut progress = Progress {
         watermark: MIN_WATERMARK,
         time: MIN_WATERMARK,
@@ -130,13 +140,13 @@ pub fn run_operator(
             operator.as_mut(),
             &mut out,
         )?;
-        let now_idle = state.iter().all(|s| !s.active()) && !state.iter().all(|s| s.ended);
+        let now_idle = state.iter().all(|s| !s.active()) && !state.iter().all(InputState::done);
         if now_idle && !progress.all_idle {
             out.idle()?;
         }
         progress.all_idle = now_idle;
         InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
-        if state.iter().all(|s| s.ended) {
+        if state.iter().all(InputState::done) {
             operator.on_end(&mut out)?;
             out.end()?;
             return Ok(TaskEnd::Finished);
@@ -154,7 +164,7 @@ fn align_barriers(
     let Some(id) = state.iter().find_map(|s| s.barrier) else {
         return Ok(());
     };
-    let aligned = state.iter().all(|s| s.ended || s.barrier == Some(id));
+    let aligned = state.iter().all(|s| s.done() || s.barrier == Some(id));
     if !aligned {
         return Ok(());
     }
@@ -174,7 +184,7 @@ fn advance_watermark(
     out: &mut Output,
     metrics: &InstanceMetrics,
 ) -> OpResult {
-    if state.iter().all(|s| s.ended) {
+    if state.iter().all(InputState::done) {
         return Ok(());
     }
     let combined = state
@@ -227,13 +237,17 @@ fn advance_clock(
 }
 
 /// Waits for the next message on a channel that has neither ended nor delivered a barrier the
-/// others have not yet; `None` if a channel vanished.
+/// others have not yet; `None` if a channel vanished (an injecting channel that closes just ends).
 fn receive(inputs: &[Input], state: &[InputState]) -> Option<(usize, Message)> {
     let open: Vec<usize> = (0..inputs.len())
         .filter(|&i| !state[i].ended && state[i].barrier.is_none())
         .collect();
+    let closed = |index: usize| inputs[index].injected.then_some((index, Message::End));
     if let [only] = open.as_slice() {
-        return inputs[*only].rx.recv().ok().map(|m| (*only, m));
+        return match inputs[*only].rx.recv() {
+            Ok(message) => Some((*only, message)),
+            Err(_) => closed(*only),
+        };
     }
     if open.is_empty() {
         return None;
@@ -244,7 +258,10 @@ fn receive(inputs: &[Input], state: &[InputState]) -> Option<(usize, Message)> {
     }
     let operation = select.select();
     let index = open[operation.index()];
-    operation.recv(&inputs[index].rx).ok().map(|m| (index, m))
+    match operation.recv(&inputs[index].rx) {
+        Ok(message) => Some((index, message)),
+        Err(_) => closed(index),
+    }
 }
 
 #[cfg(test)]
@@ -320,7 +337,11 @@ mod tests {
                 tx.send(m).unwrap();
             }
             keep.push(tx);
-            inputs.push(Input { rx, port });
+            inputs.push(Input {
+                rx,
+                port,
+                injected: false,
+            });
         }
         let (out, captured) = Output::capturing(1);
         let operator = Box::new(Recorder {
@@ -341,6 +362,52 @@ mod tests {
         log.iter()
             .position(|l| l == entry)
             .unwrap_or_else(|| panic!("{entry} missing from {log:?}"))
+    }
+
+    #[test]
+    fn an_injecting_channel_holds_back_neither_the_watermark_nor_the_end() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = unbounded();
+        let (inject, injected) = unbounded();
+        tx.send(rows(1, 1)).unwrap();
+        tx.send(Message::Watermark(100)).unwrap();
+        inject.send(rows(5, 1)).unwrap();
+        let operator = Box::new(Recorder {
+            log: Arc::clone(&log),
+            tick_every: None,
+        });
+        let inputs = vec![
+            Input {
+                rx,
+                port: 0,
+                injected: false,
+            },
+            Input {
+                rx: injected,
+                port: 0,
+                injected: true,
+            },
+        ];
+        let task = std::thread::spawn(move || {
+            let (out, _) = Output::capturing(1);
+            run_operator(operator, inputs, out, Arc::new(InstanceMetrics::new(1)))
+        });
+        let seen = |entry: &str| log.lock().unwrap().iter().any(|l| l == entry);
+        let started = Instant::now();
+        while !(seen("watermark 100") && seen("batch 5 on port 0 with 1 columns")) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{:?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The app going away closes its channel; the task goes on, and ends with its input.
+        drop(inject);
+        tx.send(rows(2, 1)).unwrap();
+        tx.send(Message::End).unwrap();
+        assert!(matches!(task.join().unwrap(), Ok(TaskEnd::Finished)));
+        assert!(seen("batch 2 on port 0 with 1 columns"));
     }
 
     #[test]
@@ -390,7 +457,18 @@ mod tests {
             log: Arc::clone(&log),
             tick_every: None,
         });
-        let inputs = vec![Input { rx: rx0, port: 0 }, Input { rx: rx1, port: 1 }];
+        let inputs = vec![
+            Input {
+                rx: rx0,
+                port: 0,
+                injected: false,
+            },
+            Input {
+                rx: rx1,
+                port: 1,
+                injected: false,
+            },
+        ];
         let task = std::thread::spawn(move || {
             let (out, _) = Output::capturing(1);
             run_operator(operator, inputs, out, Arc::new(InstanceMetrics::new(2))).is_ok()

@@ -8,13 +8,15 @@ use crossbeam_channel::bounded;
 
 use super::contract::{EdgeSink, InstanceMetrics, RunError};
 use super::edges::{EdgeSender, Spread};
+use super::inject::Injector;
 use super::keys::KeyEncoder;
 use super::metrics::NodeMetrics;
 use super::tap::Tap;
 use super::task::Input;
-use crate::model::Edge;
 use crate::model::kind::Partitioning;
 use crate::model::plan::Plan;
+use crate::model::time::TimeAttr;
+use crate::model::{Edge, PortRef};
 
 /// One instance of a node before it runs: its counters, the channels feeding it, and the edges
 /// leaving each of its output ports.
@@ -24,11 +26,13 @@ pub struct Instance {
     pub ports: Vec<Vec<Box<dyn EdgeSink>>>,
 }
 
-/// Every node's instances, their counters for the sampler, and the taps of every edge.
+/// Every node's instances, their counters for the sampler, the taps of every edge, and (when
+/// asked for) a sender into every input port for rows injected by hand.
 pub struct Wiring {
     pub instances: Vec<Vec<Instance>>,
     pub node_metrics: Vec<NodeMetrics>,
     pub taps: BTreeMap<Edge, Arc<Tap>>,
+    pub injectors: BTreeMap<PortRef, Injector>,
 }
 
 /// How many instances each node runs: a node whose inputs are partitioned runs its own
@@ -48,8 +52,14 @@ pub fn instance_counts(plan: &Plan, default_parallelism: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Makes every instance and connects them as the plan's edges say.
-pub fn wire(plan: &Plan, counts: &[usize], channel_capacity: usize) -> Result<Wiring, RunError> {
+/// Makes every instance and connects them as the plan's edges say; with `injectable`, every input
+/// port also gets a channel of its own per instance for rows injected by hand.
+pub fn wire(
+    plan: &Plan,
+    counts: &[usize],
+    channel_capacity: usize,
+    injectable: bool,
+) -> Result<Wiring, RunError> {
     let mut instances: Vec<Vec<Instance>> = Vec::with_capacity(plan.nodes.len());
     let mut node_metrics = Vec::with_capacity(plan.nodes.len());
     for (index, node) in plan.nodes.iter().enumerate() {
@@ -84,6 +94,7 @@ pub fn wire(plan: &Plan, counts: &[usize], channel_capacity: usize) -> Result<Wi
                 target.inputs.push(Input {
                     rx,
                     port: planned.to_port,
+                    injected: false,
                 });
             }
             let spread = spread(&input.partitioning, &input.schema, counts[planned.to_node])
@@ -97,10 +108,46 @@ pub fn wire(plan: &Plan, counts: &[usize], channel_capacity: usize) -> Result<Wi
             ));
         }
     }
+    let mut injectors = BTreeMap::new();
+    if injectable {
+        for (index, node) in plan.nodes.iter().enumerate() {
+            for (port, input) in node.inputs.iter().enumerate() {
+                let mut senders = Vec::new();
+                for target in instances[index].iter_mut() {
+                    let (tx, rx) = bounded(channel_capacity.max(1));
+                    senders.push(tx);
+                    target.inputs.push(Input {
+                        rx,
+                        port,
+                        injected: true,
+                    });
+                }
+                let spread = spread(&input.partitioning, &input.schema, counts[index])
+                    .map_err(|e| e.in_node(&node.id))?;
+                let sender = EdgeSender {
+                    senders,
+                    spread,
+                    tap: Arc::new(Tap::new()),
+                };
+                injectors.insert(
+                    PortRef::new(&node.id, &input.name),
+                    Injector {
+                        sender,
+                        schema: Arc::clone(&input.schema),
+                        time_column: match &input.time {
+                            TimeAttr::Event { column, .. } => Some(column.clone()),
+                            _ => None,
+                        },
+                    },
+                );
+            }
+        }
+    }
     Ok(Wiring {
         instances,
         node_metrics,
         taps,
+        injectors,
     })
 }
 

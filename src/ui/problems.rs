@@ -19,10 +19,7 @@ pub fn problems_ui(
     ui.horizontal(|ui| {
         ui.strong("Problems");
         if problems.is_empty() {
-            ui.label(
-                RichText::new("none: the pipeline is valid")
-                    .color(egui::Color32::from_rgb(0x3a, 0x9a, 0x5b)),
-            );
+            ui.label(RichText::new("none: the pipeline is valid").color(theme::OK));
         } else {
             ui.label(RichText::new(format!("{errors} error(s)")).color(theme::ERROR));
             ui.label(RichText::new(format!("{warnings} warning(s)")).color(theme::WARNING));

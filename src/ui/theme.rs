@@ -24,6 +24,8 @@ pub fn family_label(family: Family) -> &'static str {
     }
 }
 
+/// Good news: a valid pipeline, a row that went in.
+pub const OK: Color32 = Color32::from_rgb(0x3a, 0x9a, 0x5b);
 pub const ERROR: Color32 = Color32::from_rgb(0xd0, 0x3b, 0x3b);
 pub const WARNING: Color32 = Color32::from_rgb(0xd9, 0x92, 0x1a);
 pub const SELECTED: Color32 = Color32::from_rgb(0x40, 0x9c, 0xff);

@@ -71,6 +71,8 @@ pub struct EddyApp {
     results: super::live::results::ResultsView,
     /// The first rows of every node on a sample, while no run is going.
     pub preview: super::live::preview::PreviewView,
+    /// The inspector's form for injecting a row into the running pipeline.
+    inject: super::live::inject::InjectForm,
     /// The node whose selection last opened the Preview tab, so it opens once per selection.
     previewed_node: Option<String>,
     /// Show the welcome window (first start).
@@ -114,6 +116,7 @@ impl EddyApp {
             results: Default::default(),
             preview: Default::default(),
             previewed_node: None,
+            inject: Default::default(),
             welcome: false,
             description_closed: false,
             run_on_start: false,
@@ -312,6 +315,16 @@ impl EddyApp {
                     .id_salt(("inspector", scroll_id))
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
+                        let single = (self.selection.nodes.len() == 1
+                            && self.selection.edge.is_none())
+                        .then(|| self.selection.nodes.iter().next().cloned())
+                        .flatten();
+                        // While a run goes on, pushing a row in comes first: the form is on top.
+                        if let (Some(id), Some(live)) = (&single, &self.live)
+                            && run_active
+                        {
+                            self.inject.ui(ui, live, id);
+                        }
                         let edits = inspector_ui(
                             ui,
                             &mut self.doc,
@@ -319,13 +332,9 @@ impl EddyApp {
                             &mut self.inspector,
                         );
                         self.edits.extend(edits);
-                        let single = (self.selection.nodes.len() == 1
-                            && self.selection.edge.is_none())
-                        .then(|| self.selection.nodes.iter().next().cloned())
-                        .flatten();
-                        if let Some(id) = single
+                        if let Some(id) = &single
                             && !run_active
-                            && self.preview.inspector_ui(ui, &self.doc, &id)
+                            && self.preview.inspector_ui(ui, &self.doc, id)
                         {
                             self.dock = Dock::Preview;
                         }

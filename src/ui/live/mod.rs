@@ -5,6 +5,7 @@ pub mod axes;
 pub mod charts;
 pub mod controls;
 pub mod event_time;
+pub mod inject;
 pub mod preview;
 pub mod results;
 pub mod rows_table;
@@ -97,6 +98,7 @@ impl LiveRun {
                     }
                 }
             }),
+            injectable: true,
             ..RunOptions::default()
         };
         let handle = start(plan, options).map_err(|e| e.to_string())?;
