@@ -8,7 +8,7 @@ use egui::{
     epaint::CubicBezierShape,
 };
 
-use super::geometry::{Geometry, card_height};
+use super::geometry::{Geometry, LIVE_NUMBERS_HEIGHT, card_height, overview_corner, overview_rect};
 use super::{Canvas, Selection};
 use crate::model::{Edge, Node, Pipeline, Severity, Subject};
 use crate::ui::document::EditorDocument;
@@ -120,7 +120,18 @@ impl Canvas {
         }
         let world = bounds.union(visible).expand(20.0);
         let size = Vec2::new(200.0, 130.0);
-        let map = Rect::from_min_size(area.right_bottom() - size - Vec2::splat(10.0), size);
+        // The overview goes to the corner where it hides the fewest cards (and their numbers).
+        let on_screen: Vec<Rect> = cards
+            .iter()
+            .map(|(rect, _)| {
+                Rect::from_two_pos(
+                    self.to_screen(area, rect.min),
+                    self.to_screen(area, rect.max + Vec2::new(0.0, LIVE_NUMBERS_HEIGHT)),
+                )
+            })
+            .collect();
+        self.overview_corner = overview_corner(area, size, &on_screen, self.overview_corner);
+        let map = overview_rect(area, size, self.overview_corner);
         let scale = (map.width() / world.width()).min(map.height() / world.height());
         let to_map = |p: Pos2| map.min + (p - world.min) * scale;
         painter.rect_filled(

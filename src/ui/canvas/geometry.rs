@@ -183,3 +183,99 @@ impl Canvas {
         }
     }
 }
+
+/// How far below a card its live numbers reach, in canvas units (three lines of small text).
+pub const LIVE_NUMBERS_HEIGHT: f32 = 48.0;
+
+/// The overview's corner of `area` (0 bottom right, 1 bottom left, 2 top right, 3 top left) for a
+/// map of `size`: the one covering the least of `cards` (screen rectangles). It stays in
+/// `current` unless that corner covers a card and another covers less, so it does not jump about
+/// while the view pans over empty space.
+pub fn overview_corner(area: Rect, size: Vec2, cards: &[Rect], current: usize) -> usize {
+    let covered = |corner: usize| -> f32 {
+        let map = overview_rect(area, size, corner);
+        cards
+            .iter()
+            .map(|card| {
+                let overlap = map.intersect(*card);
+                if overlap.is_positive() {
+                    overlap.area()
+                } else {
+                    0.0
+                }
+            })
+            .sum()
+    };
+    let here = covered(current);
+    if here == 0.0 {
+        return current;
+    }
+    let (best, least) =
+        (0..4)
+            .map(|corner| (corner, covered(corner)))
+            .fold((current, here), |best, candidate| {
+                if candidate.1 < best.1 {
+                    candidate
+                } else {
+                    best
+                }
+            });
+    if least < here { best } else { current }
+}
+
+/// The overview's rectangle in `corner` of `area` (see [`overview_corner`]), 10 points in.
+pub fn overview_rect(area: Rect, size: Vec2, corner: usize) -> Rect {
+    let margin = 10.0;
+    let x = if corner.is_multiple_of(2) {
+        area.right() - size.x - margin
+    } else {
+        area.left() + margin
+    };
+    let y = if corner < 2 {
+        area.bottom() - size.y - margin
+    } else {
+        area.top() + margin
+    };
+    Rect::from_min_size(Pos2::new(x, y), size)
+}
+
+#[cfg(test)]
+mod overview_tests {
+    use super::*;
+
+    const AREA: Rect = Rect {
+        min: Pos2::new(0.0, 0.0),
+        max: Pos2::new(800.0, 600.0),
+    };
+    const SIZE: Vec2 = Vec2::new(200.0, 130.0);
+
+    fn card(x: f32, y: f32) -> Rect {
+        Rect::from_min_size(Pos2::new(x, y), Vec2::new(230.0, 120.0))
+    }
+
+    #[test]
+    fn the_overview_leaves_the_corner_a_card_is_in() {
+        // Nothing under the bottom right: it stays there.
+        assert_eq!(overview_corner(AREA, SIZE, &[card(10.0, 10.0)], 0), 0);
+        // A card in the lower right: the overview moves to the free bottom left.
+        let lower_right = card(560.0, 470.0);
+        assert_eq!(overview_corner(AREA, SIZE, &[lower_right], 0), 1);
+        // Cards in both lower corners: it goes up to the top right.
+        let lower_left = card(0.0, 470.0);
+        assert_eq!(
+            overview_corner(AREA, SIZE, &[lower_right, lower_left], 0),
+            2
+        );
+        // Every corner covered alike: it stays where it is.
+        let all = [lower_right, lower_left, card(560.0, 0.0), card(0.0, 0.0)];
+        assert_eq!(overview_corner(AREA, SIZE, &all, 3), 3);
+    }
+
+    #[test]
+    fn each_corner_is_ten_points_inside_the_area() {
+        assert_eq!(overview_rect(AREA, SIZE, 0).max, Pos2::new(790.0, 590.0));
+        assert_eq!(overview_rect(AREA, SIZE, 1).min.x, 10.0);
+        assert_eq!(overview_rect(AREA, SIZE, 2).min, Pos2::new(590.0, 10.0));
+        assert_eq!(overview_rect(AREA, SIZE, 3).min, Pos2::new(10.0, 10.0));
+    }
+}

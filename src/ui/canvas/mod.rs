@@ -80,6 +80,8 @@ pub struct Canvas {
     /// Where each node was drawn last frame, and the document version that was.
     places: BTreeMap<String, Position>,
     places_version: Option<u64>,
+    /// The corner the overview map is in (see `geometry::overview_corner`).
+    overview_corner: usize,
 }
 
 impl Default for Canvas {
@@ -98,6 +100,7 @@ impl Default for Canvas {
             dropped_kind: None,
             places: BTreeMap::new(),
             places_version: None,
+            overview_corner: 0,
         }
     }
 }
