@@ -45,12 +45,38 @@ fn every_example_has_a_test_here() {
         "clickstream_leaderboard",
         "fraud_payments",
         "iot_alerts",
+        "kinesis_hot_shard",
         "late_data_lab",
         "log_analytics",
         "taxi_workshop",
         "user_sessions",
     ];
     assert_eq!(example_names(), tested, "add a test for the new example");
+}
+
+#[test]
+fn kinesis_hot_shard_writes_each_record_to_one_shard_or_throttles_it() {
+    let out = run_example("kinesis_hot_shard");
+    let trips = out.node("trips").rows_out;
+    assert_eq!(trips, 5 * 60 * 1_600);
+    let stream = out.node("trip_stream");
+    assert_eq!(
+        stream.rows_out + stream.throttled_rows,
+        trips,
+        "nothing lost"
+    );
+    // Every written record is on the hot shard: both vendor keys hash there.
+    let written: u64 = out
+        .lines("written")
+        .iter()
+        .map(|l| {
+            assert!(l.starts_with("shardId-000000000001|"), "{l}");
+            column(l, 3).parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(written, stream.rows_out);
+    // Each 10-second window of the hot shard holds exactly its limit: 10,000 records.
+    assert!(out.lines("written").iter().all(|l| column(l, 3) == "10000"));
 }
 
 #[test]

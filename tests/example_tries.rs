@@ -11,7 +11,7 @@ use eddy::model::file::parse;
 use support::{Outcome, run_pipeline, scratch};
 
 /// The examples whose descriptions make a suggestion; each has a test below.
-const TRIED: [&str; 2] = ["at_least_once", "late_data_lab"];
+const TRIED: [&str; 3] = ["at_least_once", "kinesis_hot_shard", "late_data_lab"];
 
 fn example_text(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -93,6 +93,31 @@ fn late_data_lab_without_allowed_lateness_every_late_reading_goes_to_the_late_fi
     assert_eq!(after.late_rows, before.late_firings + before.late_rows);
     assert!(after.late_rows > before.late_rows, "the late file grows");
     assert_eq!(strict.lines("too_late").len() as u64, after.late_rows);
+}
+
+#[test]
+fn kinesis_hot_shard_a_key_that_spreads_ends_the_throttling() {
+    let shipped = run_with("kinesis_hot_shard", "shipped", &[]);
+    // Both vendor ids hash into the second of two shards (MD5 of "1" and of "2" are both at
+    // least 2^127): it takes 1,000 records a second of the 1,600 and throttles the rest.
+    let stream = shipped.node("trip_stream");
+    let seconds = 5 * 60;
+    assert_eq!(stream.rows_out, 1_000 * seconds);
+    assert_eq!(stream.throttled_rows, 600 * seconds);
+    let spread = run_with(
+        "kinesis_hot_shard",
+        "trip-key",
+        &[(
+            r#"partition_key: "CAST(vendor_id AS VARCHAR)""#,
+            r#"partition_key: "CAST(trip_id AS VARCHAR)""#,
+        )],
+    );
+    let stream = spread.node("trip_stream");
+    assert_eq!(
+        stream.throttled_rows, 0,
+        "about 800 a second per shard is under 1,000"
+    );
+    assert_eq!(stream.rows_out, 1_600 * seconds);
 }
 
 #[test]

@@ -184,8 +184,17 @@ fn thousands(n: u64) -> String {
 
 fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
     let secs = wall.as_secs_f64().max(1e-9);
+    // Streams throttle writes: their column appears when the pipeline has one.
+    let streams = plan.nodes.iter().any(|n| n.family == Family::Stream);
+    let throttled = |text: String| {
+        if streams {
+            format!(" {text:>10}")
+        } else {
+            String::new()
+        }
+    };
     out!(
-        "\n{:<22} {:<18} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9} {:>12}",
+        "\n{:<22} {:<19} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9}{} {:>12}",
         "node",
         "kind",
         "rows in",
@@ -194,6 +203,7 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
         "late firings",
         "dropped",
         "errors",
+        throttled("throttled".into()),
         "rows/s"
     );
     for node in &plan.nodes {
@@ -206,7 +216,7 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
             m.rows_in
         };
         out!(
-            "{:<22} {:<18} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9} {:>12}",
+            "{:<22} {:<19} {:>12} {:>12} {:>9} {:>12} {:>9} {:>9}{} {:>12}",
             node.id,
             node.kind_id.entry().name,
             thousands(m.rows_in),
@@ -215,6 +225,7 @@ fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {
             thousands(m.late_firings),
             thousands(m.dropped_rows),
             thousands(m.error_rows),
+            throttled(thousands(m.throttled_rows)),
             thousands((through as f64 / secs) as u64),
         );
     }

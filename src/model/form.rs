@@ -27,6 +27,8 @@ pub enum SqlRole {
     Projection,
     /// `count(*) AS n`.
     Aggregate,
+    /// One value per row, e.g. a partition key.
+    Expression,
 }
 
 /// The sorts of values a setting can hold.
@@ -45,6 +47,8 @@ pub enum FieldValue<'a> {
     Duration(&'a mut Duration),
     OptionalDuration(&'a mut Option<Duration>),
     Sql(&'a mut String, SqlRole),
+    /// SQL that may be absent (an explicit hash key).
+    OptionalSql(&'a mut Option<String>, SqlRole),
     SqlList(&'a mut Vec<String>, SqlRole),
     /// One column of the input.
     Column(&'a mut String),

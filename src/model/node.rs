@@ -4,12 +4,14 @@ use serde::{Deserialize, Serialize};
 
 pub use super::kinds::NodeKind;
 
-/// The four families of nodes, each with its own colour on the canvas.
+/// The families of nodes, each with its own colour on the canvas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
     Source,
     Transform,
     Window,
+    /// Streaming systems records pass through: Kinesis data streams.
+    Stream,
     Sink,
 }
 

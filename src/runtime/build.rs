@@ -9,7 +9,7 @@ use arrow::datatypes::SchemaRef;
 use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
-use super::operators::{deduplicate, discard, filter, map, route, union};
+use super::operators::{deduplicate, discard, filter, kinesis_stream, map, route, union};
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
 use super::window;
@@ -61,6 +61,7 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Union(_)
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
+        | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
         | PlannedKind::Console(_)
@@ -113,6 +114,7 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             operator(deduplicate::build(p, &input_schema(node, 0)?, ctx.metrics)?)
         }
         PlannedKind::Window(p) => operator(window::build(p, node, ctx.metrics, ctx.trace.clone())?),
+        PlannedKind::KinesisStream(p) => operator(kinesis_stream::build(p, ctx.metrics)),
         PlannedKind::Chart(_) | PlannedKind::Table(_) => {
             let (operator, rows) = collector::build(ctx.collector_max_rows);
             Built::Operator {

@@ -25,6 +25,7 @@ pub struct NodeSnapshot {
     pub rows_out_per_sec: f64,
     pub late_rows: u64,
     pub dropped_rows: u64,
+    pub throttled_rows: u64,
     pub error_rows: u64,
     pub late_firings: u64,
     /// The slowest instance's watermark; `None` before the first one.
@@ -115,6 +116,7 @@ impl Sampler {
                 rows_out_per_sec: rows_out.saturating_sub(last.1) as f64 / interval,
                 late_rows: sum(|m| &m.late_rows),
                 dropped_rows: sum(|m| &m.dropped_rows),
+                throttled_rows: sum(|m| &m.throttled_rows),
                 error_rows: sum(|m| &m.error_rows),
                 late_firings: sum(|m| &m.late_firings),
                 watermark,

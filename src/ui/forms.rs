@@ -177,6 +177,18 @@ fn field_ui(
             }
         }
         FieldValue::Sql(text, role) => sql(ui, help, text, input, *role, change),
+        FieldValue::OptionalSql(value, role) => {
+            ui.vertical(|ui| {
+                let mut on = value.is_some();
+                if ui.checkbox(&mut on, "").on_hover_text(help).changed() {
+                    **value = on.then(|| "'0'".to_string());
+                    change.mark();
+                }
+                if let Some(text) = value.as_mut() {
+                    sql(ui, help, text, input, *role, change);
+                }
+            });
+        }
         FieldValue::Column(value) => {
             column_choice(ui, &label, name.id, value, input, false, change)
         }
@@ -312,6 +324,7 @@ fn check_sql(text: &str, input: Option<&Schema>, role: SqlRole) -> Option<String
         SqlRole::Predicate => plan_predicate(text, schema).map(|_| ()),
         SqlRole::Projection => ProjectionItem::plan(text, schema).map(|_| ()),
         SqlRole::Aggregate => plan_aggregate(text, schema).map(|_| ()),
+        SqlRole::Expression => crate::expr::plan_expr(text, schema).map(|_| ()),
     };
     result.err().map(|e| e.to_string())
 }
@@ -415,6 +428,7 @@ fn sql_list(
         SqlRole::Aggregate => "count(*) AS events",
         SqlRole::Projection => "expression AS name",
         SqlRole::Predicate => "true",
+        SqlRole::Expression => "expression",
     };
     if ui
         .button("+ add")

@@ -32,7 +32,7 @@ pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<KindId> {
     }
     egui::ScrollArea::vertical().show(ui, |ui| {
         // Compact, so every kind fits above the dock in an 800-pixel window.
-        ui.spacing_mut().item_spacing.y = 2.0;
+        ui.spacing_mut().item_spacing.y = 1.0;
         let mut last_family = None;
         for kind in found {
             let entry = kind.entry();
@@ -49,7 +49,7 @@ pub fn palette_ui(ui: &mut Ui, search: &mut String) -> Option<KindId> {
             let text = egui::RichText::new(entry.name).color(theme::family_color(family));
             let tooltip = Command::AddNode { kind, at: None }.tooltip();
             let button = ui
-                .add_sized([ui.available_width(), 20.0], egui::Button::new(text))
+                .add_sized([ui.available_width(), 18.0], egui::Button::new(text))
                 .on_hover_text(tooltip);
             theme::paint_family_icon(
                 ui.painter(),

@@ -10,6 +10,7 @@ pub fn family_color(family: Family) -> Color32 {
         Family::Source => Color32::from_rgb(0x2f, 0x80, 0x6f),
         Family::Transform => Color32::from_rgb(0x3b, 0x6e, 0xa8),
         Family::Window => Color32::from_rgb(0x8a, 0x5a, 0xb0),
+        Family::Stream => Color32::from_rgb(0xa8, 0x45, 0x6a),
         Family::Sink => Color32::from_rgb(0xb0, 0x6b, 0x2e),
     }
 }
@@ -20,6 +21,7 @@ pub fn family_label(family: Family) -> &'static str {
         Family::Source => "source",
         Family::Transform => "transform",
         Family::Window => "window",
+        Family::Stream => "stream",
         Family::Sink => "sink",
     }
 }
@@ -38,7 +40,7 @@ pub const PORT_ROW: f32 = 20.0;
 pub const PORT_RADIUS: f32 = 5.0;
 
 /// A small vector icon per family (drawn, so it needs no icon font): a play triangle for sources,
-/// a diamond for transforms, a clock for windows, a tray for sinks.
+/// a diamond for transforms, a clock for windows, lanes (shards) for streams, a tray for sinks.
 pub fn paint_family_icon(
     painter: &Painter,
     center: Pos2,
@@ -70,6 +72,16 @@ pub fn paint_family_icon(
             painter.circle_stroke(center, r, stroke);
             painter.line_segment([center, center + Vec2::new(0.0, -r * 0.7)], stroke);
             painter.line_segment([center, center + Vec2::new(r * 0.55, 0.0)], stroke);
+        }
+        Family::Stream => {
+            let stroke = Stroke::new((size / 7.0).max(1.0), color);
+            for lane in [-0.6, 0.0, 0.6] {
+                let y = center.y + r * lane;
+                painter.line_segment(
+                    [Pos2::new(center.x - r, y), Pos2::new(center.x + r, y)],
+                    stroke,
+                );
+            }
         }
         Family::Sink => {
             let stroke = Stroke::new((size / 7.0).max(1.0), color);

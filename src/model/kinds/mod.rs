@@ -12,6 +12,7 @@ pub mod filter;
 pub mod generator;
 pub mod json_lines_sink;
 pub mod json_lines_source;
+pub mod kinesis;
 pub mod map;
 pub mod output_file;
 pub mod route;
@@ -31,6 +32,7 @@ pub enum NodeKind {
     Source(SourceKind),
     Transform(TransformKind),
     Window(window::WindowConfig),
+    Stream(StreamKind),
     Sink(SinkKind),
 }
 
@@ -50,6 +52,12 @@ pub enum TransformKind {
     Union(union::UnionTransform),
     Route(route::RouteTransform),
     Deduplicate(deduplicate::DeduplicateTransform),
+}
+
+/// Every kind of stream: systems records are written into and read out of (Kinesis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamKind {
+    Kinesis(kinesis::KinesisStream),
 }
 
 /// Every kind of sink.
@@ -76,6 +84,7 @@ macro_rules! each_kind {
             NodeKind::Transform(TransformKind::Route($k)) => $body,
             NodeKind::Transform(TransformKind::Deduplicate($k)) => $body,
             NodeKind::Window($k) => $body,
+            NodeKind::Stream(StreamKind::Kinesis($k)) => $body,
             NodeKind::Sink(SinkKind::Chart($k)) => $body,
             NodeKind::Sink(SinkKind::Table($k)) => $body,
             NodeKind::Sink(SinkKind::Console($k)) => $body,
@@ -121,6 +130,7 @@ catalogue! {
     SlidingWindow => window::SLIDING_ENTRY,
     SessionWindow => window::SESSION_ENTRY,
     CountWindow => window::COUNT_ENTRY,
+    KinesisStream => kinesis::ENTRY,
     Chart => chart::ENTRY,
     Table => table::TABLE_ENTRY,
     Leaderboard => table::LEADERBOARD_ENTRY,
@@ -142,6 +152,7 @@ pub enum PlannedKind {
     Route(route::PlannedRoute),
     Deduplicate(deduplicate::PlannedDeduplicate),
     Window(window::PlannedWindow),
+    KinesisStream(Box<kinesis::PlannedKinesisStream>),
     Chart(chart::ChartSink),
     Table(table::TableSink),
     Console(console::ConsoleSink),
@@ -173,6 +184,7 @@ impl NodeKind {
             NodeKind::Source(_) => Family::Source,
             NodeKind::Transform(_) => Family::Transform,
             NodeKind::Window(_) => Family::Window,
+            NodeKind::Stream(_) => Family::Stream,
             NodeKind::Sink(_) => Family::Sink,
         }
     }

@@ -121,6 +121,12 @@ fn a_search_finds_kinds_by_what_they_do_not_only_by_name() {
         assert!(sql.contains(&kind), "{kind:?} not found by `sql`");
     }
     assert!(found("kinesis").contains(&KindId::Deduplicate));
+    for query in ["kinesis", "shard", "partition key", "throttle"] {
+        assert!(
+            found(query).contains(&KindId::KinesisStream),
+            "the stream not found by `{query}`"
+        );
+    }
     // All words must match.
     assert_eq!(found("csv read"), BTreeSet::from([KindId::CsvFileSource]));
     assert!(found("no such thing").is_empty());

@@ -16,6 +16,8 @@ pub struct InstanceMetrics {
     pub late_rows: AtomicU64,
     /// Rows thrown away because the port they belong on (`late`, `duplicates`) is not connected.
     pub dropped_rows: AtomicU64,
+    /// Writes refused for going over a stream's shard limits.
+    pub throttled_rows: AtomicU64,
     /// Rows that could not be read (sources) and went to `errors` or were counted.
     pub error_rows: AtomicU64,
     /// Results emitted again because a late row updated a fired window.
@@ -39,6 +41,7 @@ impl InstanceMetrics {
             batches_in: AtomicU64::new(0),
             late_rows: AtomicU64::new(0),
             dropped_rows: AtomicU64::new(0),
+            throttled_rows: AtomicU64::new(0),
             error_rows: AtomicU64::new(0),
             late_firings: AtomicU64::new(0),
             watermark: AtomicI64::new(MIN_WATERMARK),

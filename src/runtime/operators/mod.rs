@@ -5,6 +5,8 @@ pub mod deduplicate;
 pub mod discard;
 pub mod evaluate;
 pub mod filter;
+pub mod json_size;
+pub mod kinesis_stream;
 pub mod map;
 pub mod route;
 pub mod union;

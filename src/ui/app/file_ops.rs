@@ -252,8 +252,9 @@ impl EddyApp {
 }
 
 /// The examples in the order the course meets them; others follow by name.
-const COURSE_ORDER: [&str; 8] = [
+const COURSE_ORDER: [&str; 9] = [
     "taxi_workshop",
+    "kinesis_hot_shard",
     "late_data_lab",
     "iot_alerts",
     "clickstream_leaderboard",

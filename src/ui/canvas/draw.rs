@@ -262,7 +262,14 @@ impl Canvas {
                 theme::WARNING,
             ));
         }
-        if n.errors > 0 {
+        if matches!(family, crate::model::Family::Stream) {
+            if n.throttled > 0 {
+                lines.push((format!("throttled {}", n.throttled), theme::WARNING));
+            }
+            if n.errors > 0 {
+                lines.push((format!("{} records refused", n.errors), theme::ERROR));
+            }
+        } else if n.errors > 0 {
             lines.push((format!("{} rows could not be read", n.errors), theme::ERROR));
         }
         let font = FontId::monospace(10.5 * z);

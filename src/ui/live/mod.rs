@@ -38,6 +38,7 @@ pub struct NodeLive {
     pub lag_ms: Option<i64>,
     pub late: u64,
     pub dropped: u64,
+    pub throttled: u64,
     pub errors: u64,
     pub late_firings: u64,
     pub open_windows: u64,
@@ -222,6 +223,7 @@ impl LiveRun {
             live.lag_ms = n.watermark_lag_ms;
             live.late = n.late_rows;
             live.dropped = n.dropped_rows;
+            live.throttled = n.throttled_rows;
             live.errors = n.error_rows;
             live.late_firings = n.late_firings;
             live.open_windows = n.open_windows;

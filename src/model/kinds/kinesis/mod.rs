@@ -1,0 +1,371 @@
+//! Kinesis data stream: the records written into it are routed to shards by the MD5 of their
+//! partition key, checked against each shard's write limits per second of simulated arrival time,
+//! and given a shard id, a sequence number and an arrival time — as Kinesis Data Streams does
+//! (streaming-facts §1). Records over the limits go to `throttled`, invalid ones to `errors`.
+
+pub mod hash_ranges;
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+use super::{KindId, NodeKind, PlannedKind, StreamKind};
+use crate::expr::{PlannedExpr, plan_expr};
+use crate::model::columns::timestamp_type;
+use crate::model::duration::Duration;
+use crate::model::form::{Choice, Field, FieldValue, SqlRole};
+use crate::model::kind::{
+    CatalogueEntry, CheckContext, FileUse, KindModel, OutputPort, Planned, PortInput, PortOutput,
+    Ports, Report, short,
+};
+use crate::model::node::{ERRORS, Family, IN, OUT};
+use crate::model::time::RowTime;
+
+/// The port of records refused for going over a shard's write limits.
+pub const THROTTLED_PORT: &str = "throttled";
+
+/// The most shards a stream may have (the default shard quota of an account in the largest
+/// regions, streaming-facts §1.1); each shard's state is allocated when the run starts.
+pub const MAX_SHARDS: u32 = 20_000;
+/// Shards of a new on-demand stream (4 MB/s of writes; kinesis-local creates 4).
+pub const ON_DEMAND_SHARDS: u32 = 4;
+/// Retention bounds: 24 hours to 365 days (streaming-facts §1.4).
+pub const MIN_RETENTION_HOURS: i64 = 24;
+pub const MAX_RETENTION_HOURS: i64 = 8_760;
+
+/// The columns the stream adds to every record it accepts.
+pub const SHARD_ID: &str = "shard_id";
+pub const SEQUENCE_NUMBER: &str = "sequence_number";
+pub const PARTITION_KEY: &str = "partition_key";
+pub const ARRIVAL: &str = "approximate_arrival_timestamp";
+
+/// How many shards the stream has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Capacity {
+    /// A fixed number of shards.
+    Provisioned { shards: u32 },
+    /// Kinesis plans the shards; a new stream starts with 4 shards' worth.
+    OnDemand,
+}
+
+impl Capacity {
+    /// The shards the stream starts with.
+    pub fn initial_shards(&self) -> u32 {
+        match self {
+            Capacity::Provisioned { shards } => *shards,
+            Capacity::OnDemand => ON_DEMAND_SHARDS,
+        }
+    }
+}
+
+/// How the records are written into the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Producer {
+    /// The SDK's `PutRecord`: one call per record; a call over the shard's limits fails with
+    /// `ProvisionedThroughputExceededException` and is not retried.
+    #[default]
+    PutRecord,
+}
+
+/// A Kinesis data stream, simulated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KinesisStream {
+    pub capacity: Capacity,
+    /// SQL giving each record's partition key (text), e.g. `CAST(pickup_location_id AS VARCHAR)`.
+    pub partition_key: String,
+    /// SQL giving a decimal hash key that overrides the partition key's hash, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit_hash_key: Option<String>,
+    /// How long records stay readable.
+    #[serde(default = "default_retention")]
+    pub retention: Duration,
+    #[serde(default)]
+    pub producer: Producer,
+}
+
+fn default_retention() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
+/// The runnable form of a Kinesis stream.
+#[derive(Debug, Clone)]
+pub struct PlannedKinesisStream {
+    /// The stream's name in Kinesis's messages: the node's id.
+    pub stream_name: String,
+    pub shards: u32,
+    pub partition_key: PlannedExpr,
+    pub explicit_hash_key: Option<PlannedExpr>,
+    pub producer: Producer,
+    /// Where the rows' event time is read: the arrival time follows it.
+    pub time: RowTime,
+    pub accepted: SchemaRef,
+    pub throttled: SchemaRef,
+    pub errors: SchemaRef,
+}
+
+pub const ENTRY: CatalogueEntry = CatalogueEntry {
+    name: "Kinesis data stream",
+    family: Family::Stream,
+    id_stem: "stream",
+    explanation: "A Kinesis data stream, simulated faithfully: each record goes to the shard whose hash-key range holds the MD5 of its partition key, and each shard takes at most 1,000 records and 1 MiB per second; writes over that are throttled (ProvisionedThroughputExceededException) and go to `throttled`. Accepted records get their shard id, a sequence number and an arrival time.\nExample: 2 shards, partition key `CAST(pickup_location_id AS VARCHAR)`.",
+    keywords: "kinesis aws shard shards partition key hash md5 throughput throttle throttling putrecord producer data streams kds",
+    default: || {
+        NodeKind::Stream(StreamKind::Kinesis(KinesisStream {
+            capacity: Capacity::Provisioned { shards: 2 },
+            partition_key: "'key'".into(),
+            explicit_hash_key: None,
+            retention: default_retention(),
+            producer: Producer::PutRecord,
+        }))
+    },
+};
+
+impl KindModel for KinesisStream {
+    fn kind_id(&self) -> KindId {
+        KindId::KinesisStream
+    }
+
+    fn ports(&self) -> Ports {
+        Ports {
+            inputs: vec![IN.into()],
+            outputs: vec![
+                OutputPort::new(OUT),
+                OutputPort::optional(THROTTLED_PORT),
+                OutputPort::optional(ERRORS),
+            ],
+        }
+    }
+
+    fn check(&self, _: &CheckContext, report: &mut Report) {
+        if let Capacity::Provisioned { shards } = self.capacity
+            && !(1..=MAX_SHARDS).contains(&shards)
+        {
+            report.error(
+                "capacity",
+                format!("a stream has 1 to {MAX_SHARDS} shards, not {shards}"),
+            );
+        }
+        let hours = self.retention.as_millis() / 3_600_000;
+        if self.retention.as_millis() % 3_600_000 != 0
+            || !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours)
+        {
+            report.error(
+                "retention",
+                format!(
+                    "retention is whole hours from 24h to 8760h (365 days), not {}",
+                    self.retention
+                ),
+            );
+        }
+    }
+
+    fn plan(&self, inputs: &[PortInput], _: &CheckContext, report: &mut Report) -> Option<Planned> {
+        let input = inputs.first()?;
+        let partition_key = plan_text(
+            report,
+            "partition_key",
+            &self.partition_key,
+            &input.schema,
+            "a partition key is text: write e.g. `CAST(pickup_location_id AS VARCHAR)`",
+        );
+        let explicit_hash_key = match &self.explicit_hash_key {
+            Some(text) => Some(plan_text(
+                report,
+                "explicit_hash_key",
+                text,
+                &input.schema,
+                "an explicit hash key is a decimal number as text, e.g. `'0'`",
+            )?),
+            None => None,
+        };
+        let partition_key = partition_key?;
+        let time = match input.time.row_time(&input.schema) {
+            Ok(time) => time,
+            Err(_) => RowTime::Processing,
+        };
+        let mut clash = false;
+        for added in [SHARD_ID, SEQUENCE_NUMBER, PARTITION_KEY, ARRIVAL] {
+            if input.schema.index_of(added).is_ok() {
+                report.node_error(format!(
+                    "the input already has a column `{added}`, which the stream adds to each record; rename it in a Map first"
+                ));
+                clash = true;
+            }
+        }
+        if clash {
+            return None;
+        }
+        let [accepted, throttled, errors] = output_schemas(&input.schema);
+        let outputs = vec![
+            PortOutput::new(accepted.clone(), input.time.clone()),
+            PortOutput::new(throttled.clone(), input.time.clone()),
+            PortOutput::new(errors.clone(), input.time.clone()),
+        ];
+        let planned = PlannedKinesisStream {
+            stream_name: report.node().to_string(),
+            shards: self.capacity.initial_shards(),
+            partition_key,
+            explicit_hash_key,
+            producer: self.producer.clone(),
+            time,
+            accepted,
+            throttled,
+            errors,
+        };
+        Some(Planned::new(
+            PlannedKind::KinesisStream(Box::new(planned)),
+            1,
+            outputs,
+        ))
+    }
+
+    fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
+        let input = inputs.first()?;
+        let schemas = output_schemas(&input.schema);
+        Some(
+            schemas
+                .into_iter()
+                .map(|schema| PortOutput::new(schema, input.time.clone()))
+                .collect(),
+        )
+    }
+
+    fn summary(&self) -> String {
+        let shards = match self.capacity {
+            Capacity::Provisioned { shards: 1 } => "1 shard".to_string(),
+            Capacity::Provisioned { shards } => format!("{shards} shards"),
+            Capacity::OnDemand => "on-demand".to_string(),
+        };
+        format!("{shards}, key {}", short(&self.partition_key, 40))
+    }
+
+    fn files(&self) -> Vec<FileUse> {
+        Vec::new()
+    }
+
+    fn form(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "capacity",
+                "Provisioned: you choose the shards (each takes 1,000 records and 1 MiB a second). On-demand: Kinesis plans them; a new stream starts with 4.",
+                FieldValue::Choice(&mut self.capacity),
+            ),
+            Field::new(
+                "partition key",
+                "SQL giving each record's partition key (text, 1 to 256 characters). Records with the same key go to the same shard, in order.",
+                FieldValue::Sql(&mut self.partition_key, SqlRole::Expression),
+            ),
+            Field::new(
+                "explicit hash key",
+                "Optional SQL giving a decimal hash key (0 to 2^128 - 1) that places the record instead of its partition key's MD5",
+                FieldValue::OptionalSql(&mut self.explicit_hash_key, SqlRole::Expression),
+            ),
+            Field::new(
+                "retention",
+                "How long records stay readable: 24h to 8760h (365 days)",
+                FieldValue::Duration(&mut self.retention),
+            ),
+        ]
+    }
+}
+
+impl Choice for Capacity {
+    fn options(&self) -> Vec<&'static str> {
+        vec!["Provisioned", "OnDemand"]
+    }
+
+    fn selected(&self) -> usize {
+        match self {
+            Capacity::Provisioned { .. } => 0,
+            Capacity::OnDemand => 1,
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        if index == self.selected() {
+            return;
+        }
+        *self = match index {
+            0 => Capacity::Provisioned { shards: 2 },
+            _ => Capacity::OnDemand,
+        };
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        match self {
+            Capacity::Provisioned { shards } => vec![Field::new(
+                "shards",
+                "How many shards (1 to 20,000)",
+                FieldValue::Count(shards),
+            )],
+            Capacity::OnDemand => Vec::new(),
+        }
+    }
+}
+
+/// Plans `text` and requires it to give text (or a whole number, read as its decimal digits).
+fn plan_text(
+    report: &mut Report,
+    field: &str,
+    text: &str,
+    schema: &Schema,
+    hint: &str,
+) -> Option<PlannedExpr> {
+    match plan_expr(text, schema) {
+        Ok(planned) => match planned.data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(planned),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64 => Some(planned),
+            ref other => {
+                report.error(
+                    field,
+                    format!(
+                        "`{text}` gives {}; {hint}",
+                        crate::expr::sql_type_name(other)
+                    ),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            report.expr(field, None, text, e);
+            None
+        }
+    }
+}
+
+/// The columns of `out` (the row and what the stream adds), `throttled` (the row, its key and
+/// shard, and the error) and `errors` (the row and why it was refused).
+fn output_schemas(input: &SchemaRef) -> [SchemaRef; 3] {
+    let with = |extra: Vec<ArrowField>| -> SchemaRef {
+        let mut fields: Vec<ArrowField> =
+            input.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.extend(extra);
+        Arc::new(Schema::new(fields))
+    };
+    let text = |name: &str| ArrowField::new(name, DataType::Utf8, false);
+    [
+        with(vec![
+            text(SHARD_ID),
+            text(SEQUENCE_NUMBER),
+            text(PARTITION_KEY),
+            ArrowField::new(ARRIVAL, timestamp_type(), false),
+        ]),
+        with(vec![
+            text(PARTITION_KEY),
+            text(SHARD_ID),
+            ArrowField::new(ARRIVAL, timestamp_type(), false),
+            text("error_code"),
+            text("error_message"),
+        ]),
+        with(vec![text("reason")]),
+    ]
+}

@@ -1,0 +1,548 @@
+//! The simulated Kinesis data stream: routes each record to its shard by the MD5 of its partition
+//! key (or its explicit hash key), holds every shard to 1,000 records and 1 MiB per second of
+//! simulated arrival time, and stamps accepted records with their shard, sequence number and
+//! arrival time (streaming-facts §1.1–1.2).
+//!
+//! A record's arrival time is the newest event time the stream has seen, this record's included:
+//! an event is written when it happens, and one that comes out of order arrives among the newer
+//! ones. It depends on the data alone, so a run at full speed and a paced run throttle alike.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, StringArray, StringBuilder, TimestampMillisecondArray, UInt32Array,
+};
+use arrow::compute::{cast, take};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+use super::evaluate::evaluate;
+use super::json_size::json_sizes;
+use crate::model::kinds::kinesis::PlannedKinesisStream;
+use crate::model::kinds::kinesis::hash_ranges::{
+    HashRange, even_split, hash_key, parse_explicit_hash_key, shard_id, shard_of,
+};
+use crate::model::time::RowTime;
+use crate::runtime::clock::Clock;
+use crate::runtime::contract::{
+    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
+};
+
+/// Per shard and second: at most this many records (streaming-facts §1.1)...
+pub const RECORDS_PER_SECOND: u32 = 1_000;
+/// ...and this many bytes, partition keys included.
+pub const BYTES_PER_SECOND: u64 = 1024 * 1024;
+/// The largest record: data and partition key together.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The longest partition key, in characters.
+pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+
+const OUT_PORT: usize = 0;
+const THROTTLED_PORT: usize = 1;
+const ERRORS_PORT: usize = 2;
+
+/// What one shard has taken in during the current second, and its last sequence number.
+#[derive(Debug, Clone, Copy)]
+struct ShardWrites {
+    second: i64,
+    records: u32,
+    bytes: u64,
+    sequence: u64,
+}
+
+pub struct KinesisStreamOperator {
+    planned: PlannedKinesisStream,
+    ranges: Vec<HashRange>,
+    shards: Vec<ShardWrites>,
+    arrival: Timestamp,
+    metrics: Arc<InstanceMetrics>,
+}
+
+pub fn build(planned: &PlannedKinesisStream, metrics: &Arc<InstanceMetrics>) -> Box<dyn Operator> {
+    let ranges = even_split(planned.shards);
+    let shards = vec![
+        ShardWrites {
+            second: i64::MIN,
+            records: 0,
+            bytes: 0,
+            sequence: 0,
+        };
+        ranges.len()
+    ];
+    Box::new(KinesisStreamOperator {
+        planned: planned.clone(),
+        ranges,
+        shards,
+        arrival: MIN_WATERMARK,
+        metrics: Arc::clone(metrics),
+    })
+}
+
+/// What became of one record.
+enum Fate {
+    Accepted { shard: usize, sequence: u64 },
+    Throttled { shard: usize },
+    Refused(String),
+}
+
+impl Operator for KinesisStreamOperator {
+    fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
+        let rows = batch.num_rows();
+        let keys = as_text(evaluate(&self.planned.partition_key, &batch)?)?;
+        let explicit = match &self.planned.explicit_hash_key {
+            Some(expr) => Some(as_text(evaluate(expr, &batch)?)?),
+            None => None,
+        };
+        let times = event_times(&self.planned.time, &batch)?;
+        // The data blob is the row as compact JSON, as a producer would send it.
+        let sizes = json_sizes(&batch);
+        let mut arrivals = Vec::with_capacity(rows);
+        let mut fates = Vec::with_capacity(rows);
+        for (row, (time, size)) in times.iter().zip(&sizes).enumerate().take(rows) {
+            if let Some(t) = time {
+                self.arrival = self.arrival.max(*t);
+            }
+            arrivals.push(self.arrival);
+            let fate = self.write(row, &keys, explicit.as_ref(), *size);
+            fates.push(fate);
+        }
+        self.emit(&batch, &keys, &arrivals, &fates, out)
+    }
+}
+
+impl KinesisStreamOperator {
+    /// One `PutRecord` of row `row`: valid, routed, and within its shard's limits this second?
+    fn write(
+        &mut self,
+        row: usize,
+        keys: &StringArray,
+        explicit: Option<&StringArray>,
+        data_bytes: usize,
+    ) -> Fate {
+        let key = if keys.is_valid(row) {
+            keys.value(row)
+        } else {
+            return Fate::Refused("the partition key is NULL".into());
+        };
+        let chars = key.chars().count();
+        if chars == 0 {
+            return Fate::Refused("the partition key is empty".into());
+        }
+        if chars > MAX_PARTITION_KEY_CHARS {
+            return Fate::Refused(format!(
+                "the partition key has {chars} characters; Kinesis takes 1 to {MAX_PARTITION_KEY_CHARS}"
+            ));
+        }
+        let hash = match explicit.filter(|e| e.is_valid(row)) {
+            Some(e) => match parse_explicit_hash_key(e.value(row)) {
+                Ok(hash) => hash,
+                Err(why) => return Fate::Refused(why),
+            },
+            None => hash_key(key),
+        };
+        let size = data_bytes + key.len();
+        if size > MAX_RECORD_BYTES {
+            return Fate::Refused(format!(
+                "the record is {size} bytes (data and partition key); Kinesis takes at most {MAX_RECORD_BYTES}"
+            ));
+        }
+        let shard = shard_of(&self.ranges, hash);
+        let second = self.arrival.div_euclid(1000);
+        let Some(writes) = self.shards.get_mut(shard) else {
+            return Fate::Refused(format!("no shard {shard}"));
+        };
+        if writes.second != second {
+            writes.second = second;
+            writes.records = 0;
+            writes.bytes = 0;
+        }
+        if writes.records + 1 > RECORDS_PER_SECOND || writes.bytes + size as u64 > BYTES_PER_SECOND
+        {
+            return Fate::Throttled { shard };
+        }
+        writes.records += 1;
+        writes.bytes += size as u64;
+        writes.sequence += 1;
+        Fate::Accepted {
+            shard,
+            sequence: writes.sequence,
+        }
+    }
+
+    fn emit(
+        &self,
+        batch: &RecordBatch,
+        keys: &StringArray,
+        arrivals: &[Timestamp],
+        fates: &[Fate],
+        out: &mut Output,
+    ) -> OpResult {
+        let pick = |wanted: fn(&Fate) -> bool| -> Vec<u32> {
+            (0..fates.len() as u32)
+                .filter(|&i| wanted(&fates[i as usize]))
+                .collect()
+        };
+        let accepted = pick(|f| matches!(f, Fate::Accepted { .. }));
+        let throttled = pick(|f| matches!(f, Fate::Throttled { .. }));
+        let refused = pick(|f| matches!(f, Fate::Refused(_)));
+        if !accepted.is_empty() {
+            let mut shard_ids = StringBuilder::new();
+            let mut sequences = StringBuilder::new();
+            for &i in &accepted {
+                if let Fate::Accepted { shard, sequence } = fates[i as usize] {
+                    shard_ids.append_value(shard_id(shard as u32));
+                    sequences.append_value(sequence_number(shard, sequence));
+                }
+            }
+            let extra: Vec<ArrayRef> = vec![
+                Arc::new(shard_ids.finish()),
+                Arc::new(sequences.finish()),
+                take_text(keys, &accepted)?,
+                arrival_column(arrivals, &accepted),
+            ];
+            out.emit(
+                OUT_PORT,
+                with_columns(batch, &accepted, extra, &self.planned.accepted)?,
+            )?;
+        }
+        if !throttled.is_empty() {
+            InstanceMetrics::add(&self.metrics.throttled_rows, throttled.len() as u64);
+            let mut shard_ids = StringBuilder::new();
+            let mut codes = StringBuilder::new();
+            let mut messages = StringBuilder::new();
+            for &i in &throttled {
+                if let Fate::Throttled { shard } = fates[i as usize] {
+                    let id = shard_id(shard as u32);
+                    codes.append_value("ProvisionedThroughputExceededException");
+                    // The message Kinesis gives, with this node as the stream.
+                    messages.append_value(format!(
+                        "Rate exceeded for shard {id} in stream {} under account 000000000000.",
+                        self.planned.stream_name
+                    ));
+                    shard_ids.append_value(id);
+                }
+            }
+            let extra: Vec<ArrayRef> = vec![
+                take_text(keys, &throttled)?,
+                Arc::new(shard_ids.finish()),
+                arrival_column(arrivals, &throttled),
+                Arc::new(codes.finish()),
+                Arc::new(messages.finish()),
+            ];
+            out.emit_side(
+                THROTTLED_PORT,
+                with_columns(batch, &throttled, extra, &self.planned.throttled)?,
+            )?;
+        }
+        if !refused.is_empty() {
+            InstanceMetrics::add(&self.metrics.error_rows, refused.len() as u64);
+            let reasons: StringArray = refused
+                .iter()
+                .map(|&i| match &fates[i as usize] {
+                    Fate::Refused(why) => Some(why.as_str()),
+                    _ => None,
+                })
+                .collect();
+            out.emit_side(
+                ERRORS_PORT,
+                with_columns(
+                    batch,
+                    &refused,
+                    vec![Arc::new(reasons)],
+                    &self.planned.errors,
+                )?,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A sequence number: 56 digits like the ones Kinesis gives, strictly increasing within a shard.
+pub fn sequence_number(shard: usize, sequence: u64) -> String {
+    format!("49{shard:012}{sequence:042}")
+}
+
+fn event_times(time: &RowTime, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, SendFailure> {
+    match time {
+        RowTime::Processing => Ok(vec![Some(Clock::now_millis()); batch.num_rows()]),
+        RowTime::Event { column, shift_ms } => {
+            let array = batch
+                .column(*column)
+                .as_any()
+                .downcast_ref::<TimestampMillisecondArray>()
+                .ok_or_else(|| fail("the time column is not a TIMESTAMP(3)"))?;
+            Ok((0..array.len())
+                .map(|i| array.is_valid(i).then(|| array.value(i) + shift_ms))
+                .collect())
+        }
+    }
+}
+
+fn as_text(array: ArrayRef) -> Result<StringArray, SendFailure> {
+    let text = cast(&array, &DataType::Utf8).map_err(|e| fail(e.to_string()))?;
+    text.as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .ok_or_else(|| fail("a partition key is not text"))
+}
+
+fn take_text(keys: &StringArray, rows: &[u32]) -> Result<ArrayRef, SendFailure> {
+    take(keys, &UInt32Array::from(rows.to_vec()), None).map_err(|e| fail(e.to_string()))
+}
+
+fn arrival_column(arrivals: &[Timestamp], rows: &[u32]) -> ArrayRef {
+    Arc::new(TimestampMillisecondArray::from(
+        rows.iter()
+            .map(|&i| arrivals[i as usize])
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Rows `rows` of `batch` with `extra` columns after them, as `schema`.
+fn with_columns(
+    batch: &RecordBatch,
+    rows: &[u32],
+    extra: Vec<ArrayRef>,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, SendFailure> {
+    let indices = UInt32Array::from(rows.to_vec());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + extra.len());
+    for column in batch.columns() {
+        columns.push(take(column.as_ref(), &indices, None).map_err(|e| fail(e.to_string()))?);
+    }
+    columns.extend(extra);
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::plan_expr;
+    use crate::model::kinds::kinesis::{
+        ARRIVAL, PARTITION_KEY, Producer, SEQUENCE_NUMBER, SHARD_ID,
+    };
+    use crate::runtime::contract::Captured;
+    use arrow::array::{AsArray, TimestampMillisecondArray};
+    use arrow::datatypes::{Field, Schema, TimeUnit};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                false,
+            ),
+            Field::new("key", DataType::Utf8, true),
+            Field::new("payload", DataType::Utf8, false),
+        ]))
+    }
+
+    /// The stream as planned by its model, with `shards` shards.
+    fn stream(shards: u32, key: &str) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
+        let schema = schema();
+        let mut report = crate::model::kind::Report::new("trips_stream");
+        let config = crate::model::kinds::kinesis::KinesisStream {
+            capacity: crate::model::kinds::kinesis::Capacity::Provisioned { shards },
+            partition_key: key.into(),
+            explicit_hash_key: None,
+            retention: crate::model::duration::Duration::from_secs(24 * 3600),
+            producer: Producer::PutRecord,
+        };
+        let input = crate::model::kind::PortInput {
+            schema: Arc::clone(&schema),
+            time: crate::model::time::TimeAttr::Event {
+                column: "ts".into(),
+                shift_ms: 0,
+            },
+        };
+        let ctx = crate::model::kind::CheckContext {
+            base_dir: std::path::Path::new("."),
+        };
+        use crate::model::kind::KindModel;
+        let planned = config.plan(&[input], &ctx, &mut report).unwrap();
+        let crate::model::kinds::PlannedKind::KinesisStream(planned) = planned.kind else {
+            panic!("not a stream");
+        };
+        assert!(plan_expr(key, &schema).is_ok());
+        let metrics = Arc::new(InstanceMetrics::new(1));
+        (build(&planned, &metrics), metrics)
+    }
+
+    fn rows(times: &[i64], keys: &[Option<&str>], payload: &str) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(TimestampMillisecondArray::from(times.to_vec())),
+                Arc::new(StringArray::from(keys.to_vec())),
+                Arc::new(StringArray::from(vec![payload; times.len()])),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn count(captured: &Captured, port: usize) -> usize {
+        captured.batches(port).iter().map(|b| b.num_rows()).sum()
+    }
+
+    fn column(captured: &Captured, port: usize, name: &str) -> Vec<String> {
+        captured
+            .batches(port)
+            .iter()
+            .flat_map(|b| {
+                let c = b.column_by_name(name).unwrap().clone();
+                (0..b.num_rows())
+                    .map(move |r| crate::values::cell_text(c.as_ref(), r))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shard_takes_a_thousand_records_a_second_and_throttles_the_rest() {
+        // 2,000 records a second for 3 seconds, all on one key: each second the first 1,000
+        // are accepted and the other 1,000 throttled.
+        let (mut op, metrics) = stream(1, "key");
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..6_000).map(|i| i / 2).collect();
+        let keys = vec![Some("k"); times.len()];
+        // Batches cut anywhere give the same result.
+        for (start, end) in [(0, 1_234), (1_234, 4_000), (4_000, 6_000)] {
+            let batch = rows(&times[start..end], &keys[start..end], "x");
+            op.on_batch(0, batch, &mut out).unwrap();
+        }
+        assert_eq!(count(&captured, OUT_PORT), 3_000);
+        assert_eq!(count(&captured, THROTTLED_PORT), 3_000);
+        assert_eq!(
+            metrics
+                .throttled_rows
+                .load(std::sync::atomic::Ordering::Relaxed),
+            3_000
+        );
+        let codes = column(&captured, THROTTLED_PORT, "error_code");
+        assert!(
+            codes
+                .iter()
+                .all(|c| c == "ProvisionedThroughputExceededException")
+        );
+        let message = &column(&captured, THROTTLED_PORT, "error_message")[0];
+        assert_eq!(
+            message,
+            "Rate exceeded for shard shardId-000000000000 in stream trips_stream under account 000000000000."
+        );
+        // The accepted ones are the first 1,000 of each second.
+        let accepted_times = column(&captured, OUT_PORT, "ts");
+        assert_eq!(accepted_times[999], crate::values::iso_millis(499));
+        assert_eq!(accepted_times[1_000], crate::values::iso_millis(1_000));
+    }
+
+    #[test]
+    fn a_shard_takes_one_mebibyte_a_second_keys_included() {
+        // Records of about 300,000 bytes: three fit in 1,048,576 bytes, a fourth does not,
+        // whatever the few bytes of JSON around the payload.
+        let (mut op, _) = stream(1, "key");
+        let (mut out, captured) = Output::capturing(3);
+        let payload = "x".repeat(300_000);
+        let times: Vec<i64> = (0..20).map(|i| i * 200).collect(); // 5 a second for 4 seconds
+        op.on_batch(0, rows(&times, &vec![Some("k"); 20], &payload), &mut out)
+            .unwrap();
+        assert_eq!(count(&captured, OUT_PORT), 4 * 3);
+        assert_eq!(count(&captured, THROTTLED_PORT), 4 * 2);
+    }
+
+    #[test]
+    fn bad_keys_and_oversized_records_are_refused_with_the_reason() {
+        let (mut op, metrics) = stream(2, "key");
+        let (mut out, captured) = Output::capturing(3);
+        let long = "k".repeat(257);
+        let longest = "k".repeat(256);
+        op.on_batch(
+            0,
+            rows(
+                &[1, 2, 3, 4],
+                &[None, Some(""), Some(&long), Some(&longest)],
+                "x",
+            ),
+            &mut out,
+        )
+        .unwrap();
+        let reasons = column(&captured, ERRORS_PORT, "reason");
+        assert_eq!(
+            reasons,
+            vec![
+                "the partition key is NULL",
+                "the partition key is empty",
+                "the partition key has 257 characters; Kinesis takes 1 to 256",
+            ]
+        );
+        assert_eq!(count(&captured, OUT_PORT), 1, "256 characters are fine");
+        let big = "x".repeat(MAX_RECORD_BYTES);
+        op.on_batch(0, rows(&[5], &[Some("k")], &big), &mut out)
+            .unwrap();
+        let reasons = column(&captured, ERRORS_PORT, "reason");
+        assert!(
+            reasons[3].contains("Kinesis takes at most 1048576"),
+            "{}",
+            reasons[3]
+        );
+        assert_eq!(
+            metrics
+                .error_rows
+                .load(std::sync::atomic::Ordering::Relaxed),
+            4
+        );
+    }
+
+    #[test]
+    fn records_carry_their_shard_a_rising_sequence_number_key_and_arrival() {
+        let (mut op, _) = stream(2, "key");
+        let (mut out, captured) = Output::capturing(3);
+        // Out of order: the record at 500 arrives after the one at 900, so it arrives at 900.
+        let times = [100, 900, 500, 1_200, 1_300, 1_400];
+        let keys = [
+            Some("trip-1"),
+            Some("a"),
+            Some("trip-1"),
+            Some("a"),
+            Some("b"),
+            Some("trip-1"),
+        ];
+        op.on_batch(0, rows(&times, &keys, "x"), &mut out).unwrap();
+        let shards = column(&captured, OUT_PORT, SHARD_ID);
+        // trip-1 and b hash into shard 1 of 2, a into shard 0 (streaming-facts §1.2).
+        assert_eq!(
+            shards,
+            vec![
+                "shardId-000000000001",
+                "shardId-000000000000",
+                "shardId-000000000001",
+                "shardId-000000000000",
+                "shardId-000000000001",
+                "shardId-000000000001",
+            ]
+        );
+        let sequences = column(&captured, OUT_PORT, SEQUENCE_NUMBER);
+        for shard in ["shardId-000000000000", "shardId-000000000001"] {
+            let of_shard: Vec<&String> = shards
+                .iter()
+                .zip(&sequences)
+                .filter(|(s, _)| *s == shard)
+                .map(|(_, q)| q)
+                .collect();
+            assert!(of_shard.iter().all(|q| q.len() == 56));
+            assert!(of_shard.windows(2).all(|w| w[0] < w[1]), "{of_shard:?}");
+        }
+        assert_eq!(
+            column(&captured, OUT_PORT, PARTITION_KEY),
+            keys.map(|k| k.unwrap().to_string())
+        );
+        let batch = &captured.batches(OUT_PORT)[0];
+        let arrivals = batch
+            .column_by_name(ARRIVAL)
+            .unwrap()
+            .as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+        assert_eq!(
+            arrivals.values().to_vec(),
+            vec![100, 900, 900, 1_200, 1_300, 1_400]
+        );
+    }
+}
