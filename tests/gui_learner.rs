@@ -291,3 +291,23 @@ fn a_row_injected_into_a_paused_run_far_behind_the_watermark_goes_to_late() {
     );
     assert_eq!(live.status(), eddy::runtime::RunStatus::Paused);
 }
+
+#[test]
+fn the_shards_tab_marks_the_hot_shard_of_a_kinesis_stream() {
+    let mut h = harness(example("kinesis_hot_shard.ron"));
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    h.get_by_label("Shards").click();
+    // Both vendor keys hash into shard 1: once a whole second has passed it is marked hot.
+    let mut found = false;
+    for _ in 0..300 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run_steps(1);
+        if h.query_by_label("shardId-000000000001 (hot)").is_some() {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the hot shard is marked");
+    assert!(h.query_by_label("shardId-000000000000").is_some());
+}

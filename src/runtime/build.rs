@@ -10,6 +10,7 @@ use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
 use super::operators::{deduplicate, discard, filter, kinesis_stream, map, route, union};
+use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
 use super::window;
@@ -33,6 +34,8 @@ pub struct BuildContext<'a> {
     pub commits: &'a Arc<Commits>,
     /// Sinks that write take their rows and write nothing (a preview).
     pub dry_run: bool,
+    /// The shard view of a stream node.
+    pub shard_stats: Option<Arc<ShardStats>>,
 }
 
 /// One running instance of a node.
@@ -62,6 +65,27 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
         | PlannedKind::KinesisStream(_)
+        | PlannedKind::Chart(_)
+        | PlannedKind::Table(_)
+        | PlannedKind::Console(_)
+        | PlannedKind::CsvSink(_)
+        | PlannedKind::JsonLinesSink(_) => None,
+    }
+}
+
+/// The shard view a stream node publishes for the app, made before the run starts.
+pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
+    match kind {
+        PlannedKind::KinesisStream(p) => Some(kinesis_stream::shard_stats(p.shards)),
+        PlannedKind::Generator(_)
+        | PlannedKind::CsvSource(_)
+        | PlannedKind::JsonLinesSource(_)
+        | PlannedKind::Filter(_)
+        | PlannedKind::Map(_)
+        | PlannedKind::Union(_)
+        | PlannedKind::Route(_)
+        | PlannedKind::Deduplicate(_)
+        | PlannedKind::Window(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
         | PlannedKind::Console(_)
@@ -114,7 +138,11 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             operator(deduplicate::build(p, &input_schema(node, 0)?, ctx.metrics)?)
         }
         PlannedKind::Window(p) => operator(window::build(p, node, ctx.metrics, ctx.trace.clone())?),
-        PlannedKind::KinesisStream(p) => operator(kinesis_stream::build(p, ctx.metrics)),
+        PlannedKind::KinesisStream(p) => operator(kinesis_stream::build(
+            p,
+            ctx.metrics,
+            ctx.shard_stats.clone(),
+        )),
         PlannedKind::Chart(_) | PlannedKind::Table(_) => {
             let (operator, rows) = collector::build(ctx.collector_max_rows);
             Built::Operator {

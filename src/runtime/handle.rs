@@ -13,6 +13,7 @@ use super::clock::{Clock, Speed};
 use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
 use super::inject::Injectors;
 use super::metrics::MetricsSnapshot;
+use super::shard_stats::ShardStats;
 use super::tap::Tap;
 use super::trace::EventTrace;
 use crate::model::Edge;
@@ -128,6 +129,7 @@ pub struct RunHandle {
     pub(crate) taps: BTreeMap<Edge, Arc<Tap>>,
     pub(crate) traces: BTreeMap<String, Arc<EventTrace>>,
     pub(crate) injectors: Injectors,
+    pub(crate) shard_stats: BTreeMap<String, Arc<ShardStats>>,
 }
 
 /// The outcome of a run.
@@ -232,6 +234,11 @@ impl RunHandle {
     }
 
     /// The tap of an edge; enable it to start keeping rows.
+    /// The shard view of stream node `node`.
+    pub fn shard_stats(&self, node: &str) -> Option<Arc<ShardStats>> {
+        self.shard_stats.get(node).cloned()
+    }
+
     /// Where rows can be injected by hand (every input port, when the run was started with
     /// `injectable`).
     pub fn injectors(&self) -> &Injectors {

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod operators;
 pub mod preview;
 pub mod run;
+pub mod shard_stats;
 pub mod source_loop;
 pub mod tap;
 pub mod task;

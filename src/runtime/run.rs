@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use crossbeam_channel::bounded;
 
-use super::build::{BuildContext, Built, build, event_trace_of};
+use super::build::{BuildContext, Built, build, event_trace_of, shard_stats_of};
 use super::clock::{Clock, Speed};
 use super::contract::error::panic_message;
 use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::handle::{RunHandle, Shared};
 use super::inject::Injectors;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
+use super::shard_stats::ShardStats;
 use super::source_loop::run_source;
 use super::task::{TaskEnd, run_operator};
 use super::trace::EventTrace;
@@ -118,6 +119,11 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
             ))
         })
         .collect();
+    let shard_stats: BTreeMap<String, Arc<ShardStats>> = plan
+        .nodes
+        .iter()
+        .filter_map(|node| Some((node.id.clone(), shard_stats_of(&node.kind)?)))
+        .collect();
     // Build every instance before starting any thread, so a build error starts nothing.
     let mut tasks: Vec<(String, Task)> = Vec::new();
     let mut collected = BTreeMap::new();
@@ -140,6 +146,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 trace: traces.get(&node.id).cloned(),
                 commits: &commits,
                 dry_run: options.dry_run,
+                shard_stats: shard_stats.get(&node.id).cloned(),
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
@@ -190,6 +197,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         taps: wiring.taps,
         traces,
         injectors: Injectors::new(wiring.injectors),
+        shard_stats,
     })
 }
 

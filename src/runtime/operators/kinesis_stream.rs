@@ -7,6 +7,7 @@
 //! an event is written when it happens, and one that comes out of order arrives among the newer
 //! ones. It depends on the data alone, so a run at full speed and a paced run throttle alike.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -27,6 +28,7 @@ use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
     InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
 };
+use crate::runtime::shard_stats::{KEYS_SHOWN, ShardCounts, ShardStats, ShardUpdate};
 
 /// Per shard and second: at most this many records (streaming-facts §1.1)...
 pub const RECORDS_PER_SECOND: u32 = 1_000;
@@ -56,10 +58,27 @@ pub struct KinesisStreamOperator {
     shards: Vec<ShardWrites>,
     arrival: Timestamp,
     metrics: Arc<InstanceMetrics>,
+    /// What the app's shard view shows, and what this stream counted towards it.
+    stats: Arc<ShardStats>,
+    second: Option<i64>,
+    second_counts: Vec<ShardCounts>,
+    shown_keys: HashSet<String>,
 }
 
-pub fn build(planned: &PlannedKinesisStream, metrics: &Arc<InstanceMetrics>) -> Box<dyn Operator> {
+/// The shard view of a stream of `shards` shards, before it runs.
+pub fn shard_stats(shards: u32) -> Arc<ShardStats> {
+    let ranges = even_split(shards);
+    let ids = (0..ranges.len() as u32).map(shard_id).collect();
+    Arc::new(ShardStats::new(ids, &ranges))
+}
+
+pub fn build(
+    planned: &PlannedKinesisStream,
+    metrics: &Arc<InstanceMetrics>,
+    stats: Option<Arc<ShardStats>>,
+) -> Box<dyn Operator> {
     let ranges = even_split(planned.shards);
+    let shard_count = ranges.len();
     let shards = vec![
         ShardWrites {
             second: i64::MIN,
@@ -75,6 +94,10 @@ pub fn build(planned: &PlannedKinesisStream, metrics: &Arc<InstanceMetrics>) -> 
         shards,
         arrival: MIN_WATERMARK,
         metrics: Arc::clone(metrics),
+        stats: stats.unwrap_or_else(|| shard_stats(planned.shards)),
+        second: None,
+        second_counts: vec![ShardCounts::default(); shard_count],
+        shown_keys: HashSet::new(),
     })
 }
 
@@ -98,19 +121,80 @@ impl Operator for KinesisStreamOperator {
         let sizes = json_sizes(&batch);
         let mut arrivals = Vec::with_capacity(rows);
         let mut fates = Vec::with_capacity(rows);
+        let mut update = ShardUpdate {
+            totals: vec![ShardCounts::default(); self.ranges.len()],
+            ..ShardUpdate::default()
+        };
         for (row, (time, size)) in times.iter().zip(&sizes).enumerate().take(rows) {
             if let Some(t) = time {
                 self.arrival = self.arrival.max(*t);
             }
             arrivals.push(self.arrival);
-            let fate = self.write(row, &keys, explicit.as_ref(), *size);
+            self.next_second(&mut update);
+            let fate = self.write(row, &keys, explicit.as_ref(), *size, &mut update);
             fates.push(fate);
         }
+        self.stats.publish(&update);
         self.emit(&batch, &keys, &arrivals, &fates, out)
     }
 }
 
 impl KinesisStreamOperator {
+    /// When the arrival time entered a new second, the counts of the one that ended go to the
+    /// shard view.
+    fn next_second(&mut self, update: &mut ShardUpdate) {
+        let second = self.arrival.div_euclid(1000);
+        match self.second {
+            Some(current) if current == second => {}
+            Some(current) => {
+                let ended = std::mem::replace(
+                    &mut self.second_counts,
+                    vec![ShardCounts::default(); self.ranges.len()],
+                );
+                update.finished_second = Some((current, ended));
+                self.second = Some(second);
+            }
+            None => self.second = Some(second),
+        }
+    }
+
+    /// Counts a written (with its bytes) or throttled record for the shard view.
+    fn count(
+        &mut self,
+        update: &mut ShardUpdate,
+        key: &str,
+        hash: u128,
+        shard: usize,
+        bytes: Option<usize>,
+    ) {
+        let (Some(total), Some(this_second)) = (
+            update.totals.get_mut(shard),
+            self.second_counts.get_mut(shard),
+        ) else {
+            return;
+        };
+        match bytes {
+            Some(bytes) => {
+                total.records += 1;
+                total.bytes += bytes as u64;
+                this_second.records += 1;
+                this_second.bytes += bytes as u64;
+            }
+            None => {
+                total.throttled += 1;
+                this_second.throttled += 1;
+            }
+        }
+        if let Some(entry) = update.keys.get_mut(key) {
+            entry.2 += 1;
+        } else if self.shown_keys.contains(key) || self.shown_keys.len() < KEYS_SHOWN {
+            self.shown_keys.insert(key.to_string());
+            update.keys.insert(key.to_string(), (hash, shard, 1));
+        } else {
+            update.other_key_records += 1;
+        }
+    }
+
     /// One `PutRecord` of row `row`: valid, routed, and within its shard's limits this second?
     fn write(
         &mut self,
@@ -118,6 +202,7 @@ impl KinesisStreamOperator {
         keys: &StringArray,
         explicit: Option<&StringArray>,
         data_bytes: usize,
+        update: &mut ShardUpdate,
     ) -> Fate {
         let key = if keys.is_valid(row) {
             keys.value(row)
@@ -158,15 +243,15 @@ impl KinesisStreamOperator {
         }
         if writes.records + 1 > RECORDS_PER_SECOND || writes.bytes + size as u64 > BYTES_PER_SECOND
         {
+            self.count(update, key, hash, shard, None);
             return Fate::Throttled { shard };
         }
         writes.records += 1;
         writes.bytes += size as u64;
         writes.sequence += 1;
-        Fate::Accepted {
-            shard,
-            sequence: writes.sequence,
-        }
+        let sequence = writes.sequence;
+        self.count(update, key, hash, shard, Some(size));
+        Fate::Accepted { shard, sequence }
     }
 
     fn emit(
@@ -339,6 +424,14 @@ mod tests {
 
     /// The stream as planned by its model, with `shards` shards.
     fn stream(shards: u32, key: &str) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
+        stream_showing(shards, key, None)
+    }
+
+    fn stream_showing(
+        shards: u32,
+        key: &str,
+        stats: Option<Arc<ShardStats>>,
+    ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
         let schema = schema();
         let mut report = crate::model::kind::Report::new("trips_stream");
         let config = crate::model::kinds::kinesis::KinesisStream {
@@ -365,7 +458,7 @@ mod tests {
         };
         assert!(plan_expr(key, &schema).is_ok());
         let metrics = Arc::new(InstanceMetrics::new(1));
-        (build(&planned, &metrics), metrics)
+        (build(&planned, &metrics, stats), metrics)
     }
 
     fn rows(times: &[i64], keys: &[Option<&str>], payload: &str) -> RecordBatch {
@@ -544,5 +637,37 @@ mod tests {
             arrivals.values().to_vec(),
             vec![100, 900, 900, 1_200, 1_300, 1_400]
         );
+    }
+
+    #[test]
+    fn the_shard_view_counts_each_shard_and_places_each_key() {
+        let stats = shard_stats(2);
+        let (mut op, _) = stream_showing(2, "key", Some(Arc::clone(&stats)));
+        let (mut out, _) = Output::capturing(3);
+        // Second 0: 1,200 records on `trip-1` (shard 1) and 10 on `a` (shard 0); then one on
+        // `b` (shard 1) at 1 s ends second 0.
+        let mut times: Vec<i64> = (0..1_210).map(|i| i * 800 / 1_210).collect();
+        times.push(1_000);
+        let mut keys = vec![Some("trip-1"); 1_200];
+        keys.extend(vec![Some("a"); 10]);
+        keys.push(Some("b"));
+        op.on_batch(0, rows(&times, &keys, "x"), &mut out).unwrap();
+        let view = stats.view();
+        assert_eq!(view.last_second, Some(0));
+        assert_eq!(view.shards[0].last_second_records, 10);
+        assert_eq!(view.shards[1].last_second_records, 1_000);
+        assert_eq!(view.shards[1].last_second_throttled, 200);
+        assert_eq!(
+            view.shards[1].written, 1_001,
+            "b went to shard 1 in second 1"
+        );
+        assert_eq!(view.shards[1].throttled, 200);
+        assert_eq!(view.hot_shard(), Some(1));
+        let trip = view.keys.iter().find(|k| k.key == "trip-1").unwrap();
+        assert_eq!(
+            (trip.hash, trip.shard, trip.records),
+            (178844115181461242134333118005111025133, 1, 1_200)
+        );
+        assert_eq!(view.keys.len(), 3);
     }
 }

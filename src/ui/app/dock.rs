@@ -20,12 +20,20 @@ pub enum Dock {
     Lag,
     Tap,
     EventTime,
+    /// The shards of a Kinesis stream node.
+    Shards,
     Console,
 }
 
 impl EddyApp {
     fn dock_tabs_ui(&mut self, ui: &mut Ui) {
         let run_active = self.live.as_ref().is_some_and(LiveRun::is_active);
+        let has_stream = self
+            .doc
+            .pipeline()
+            .nodes
+            .iter()
+            .any(|n| n.kind.family() == crate::model::Family::Stream);
         if run_active && self.dock == Dock::Preview {
             self.dock = Dock::Tap;
         }
@@ -74,10 +82,19 @@ impl EddyApp {
                     "Event time",
                     "How the selected window sees time: events, watermark, windows, late events",
                 ),
+                (
+                    Dock::Shards,
+                    "Shards",
+                    "A Kinesis stream's shards: key space, load against the limits, throttling",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 // The preview stands in for the live views while nothing runs.
                 if tab == Dock::Preview && run_active {
+                    continue;
+                }
+                // Only a pipeline with a stream has shards to show.
+                if tab == Dock::Shards && !has_stream {
                     continue;
                 }
                 ui.selectable_value(&mut self.dock, tab, label)
@@ -139,6 +156,7 @@ impl EddyApp {
                 self.event_time
                     .ui(ui, live, &live.started_from, selected.as_deref());
             }
+            (Dock::Shards, Some(live)) => self.shards.ui(ui, live),
             (Dock::Console, Some(live)) => {
                 let lines: Vec<String> = live
                     .console

@@ -69,6 +69,7 @@ pub struct EddyApp {
     taps: TapPanel,
     event_time: super::live::event_time::EventTimeView,
     results: super::live::results::ResultsView,
+    shards: super::live::shards::ShardsView,
     /// The first rows of every node on a sample, while no run is going.
     pub preview: super::live::preview::PreviewView,
     /// The inspector's form for injecting a row into the running pipeline.
@@ -115,6 +116,7 @@ impl EddyApp {
             event_time: Default::default(),
             results: Default::default(),
             preview: Default::default(),
+            shards: Default::default(),
             previewed_node: None,
             inject: Default::default(),
             welcome: false,

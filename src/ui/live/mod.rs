@@ -10,6 +10,7 @@ pub mod preview;
 pub mod results;
 pub mod rows_table;
 pub mod series_colours;
+pub mod shards;
 pub mod taps;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -1,0 +1,191 @@
+//! What a simulated Kinesis stream shows the app while it runs: per shard its hash-key range, the
+//! records, bytes and throttled writes so far and in the last whole second of arrival time, and the
+//! first partition keys seen with where their hashes fall. The stream publishes once per batch.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::model::kinds::kinesis::hash_ranges::HashRange;
+
+/// The partition keys placed on the key-space bar: the first this many distinct keys.
+pub const KEYS_SHOWN: usize = 256;
+
+/// One shard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardLine {
+    pub id: String,
+    pub range: HashRange,
+    pub written: u64,
+    pub bytes: u64,
+    pub throttled: u64,
+    /// The last whole second of arrival time: records and bytes written, writes throttled.
+    pub last_second_records: u32,
+    pub last_second_bytes: u64,
+    pub last_second_throttled: u32,
+}
+
+/// One partition key and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPoint {
+    pub key: String,
+    pub hash: u128,
+    pub shard: usize,
+    pub records: u64,
+}
+
+/// A consistent picture of the stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShardView {
+    pub shards: Vec<ShardLine>,
+    pub keys: Vec<KeyPoint>,
+    /// Records whose key is not among `keys` (there were more than [`KEYS_SHOWN`]).
+    pub other_key_records: u64,
+    /// The arrival second (epoch s) the `last_second_*` figures are of.
+    pub last_second: Option<i64>,
+}
+
+impl ShardView {
+    /// The shard taking the most records in the last second, if any took more than its share.
+    pub fn hot_shard(&self) -> Option<usize> {
+        let total: u64 = self
+            .shards
+            .iter()
+            .map(|s| u64::from(s.last_second_records + s.last_second_throttled))
+            .sum();
+        if total == 0 || self.shards.len() < 2 {
+            return None;
+        }
+        let (index, busiest) = self
+            .shards
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.last_second_records + s.last_second_throttled)?;
+        let load = u64::from(busiest.last_second_records + busiest.last_second_throttled);
+        // Hot: more than twice an even share, or throttling.
+        (load * self.shards.len() as u64 > 2 * total || busiest.last_second_throttled > 0)
+            .then_some(index)
+    }
+}
+
+/// Shared between the stream's operator and the app.
+#[derive(Debug, Default)]
+pub struct ShardStats {
+    view: Mutex<ShardView>,
+}
+
+impl ShardStats {
+    pub fn new(ids: Vec<String>, ranges: &[HashRange]) -> Self {
+        let shards = ids
+            .into_iter()
+            .zip(ranges)
+            .map(|(id, range)| ShardLine {
+                id,
+                range: *range,
+                written: 0,
+                bytes: 0,
+                throttled: 0,
+                last_second_records: 0,
+                last_second_bytes: 0,
+                last_second_throttled: 0,
+            })
+            .collect();
+        Self {
+            view: Mutex::new(ShardView {
+                shards,
+                ..ShardView::default()
+            }),
+        }
+    }
+
+    /// The picture now.
+    pub fn view(&self) -> ShardView {
+        self.view.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Takes in one batch's worth of changes.
+    pub fn publish(&self, update: &ShardUpdate) {
+        let Ok(mut view) = self.view.lock() else {
+            return;
+        };
+        for (shard, delta) in view.shards.iter_mut().zip(&update.totals) {
+            shard.written += delta.records;
+            shard.bytes += delta.bytes;
+            shard.throttled += delta.throttled;
+        }
+        if let Some((second, lines)) = &update.finished_second {
+            view.last_second = Some(*second);
+            for (shard, line) in view.shards.iter_mut().zip(lines) {
+                shard.last_second_records = line.records as u32;
+                shard.last_second_bytes = line.bytes;
+                shard.last_second_throttled = line.throttled as u32;
+            }
+        }
+        for (key, (hash, shard, records)) in &update.keys {
+            match view.keys.iter_mut().find(|k| &k.key == key) {
+                Some(point) => point.records += records,
+                None => view.keys.push(KeyPoint {
+                    key: key.clone(),
+                    hash: *hash,
+                    shard: *shard,
+                    records: *records,
+                }),
+            }
+        }
+        view.other_key_records += update.other_key_records;
+    }
+}
+
+/// Counts of one shard.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShardCounts {
+    pub records: u64,
+    pub bytes: u64,
+    pub throttled: u64,
+}
+
+/// What the stream saw in one batch, to publish at once.
+#[derive(Debug, Default)]
+pub struct ShardUpdate {
+    pub totals: Vec<ShardCounts>,
+    /// A second of arrival time that ended, with its counts per shard.
+    pub finished_second: Option<(i64, Vec<ShardCounts>)>,
+    /// Keys among the first [`KEYS_SHOWN`]: hash, shard and records in this batch.
+    pub keys: HashMap<String, (u128, usize, u64)>,
+    pub other_key_records: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(records: u32, throttled: u32) -> ShardLine {
+        ShardLine {
+            id: String::new(),
+            range: HashRange { start: 0, end: 0 },
+            written: 0,
+            bytes: 0,
+            throttled: 0,
+            last_second_records: records,
+            last_second_bytes: 0,
+            last_second_throttled: throttled,
+        }
+    }
+
+    #[test]
+    fn a_shard_is_hot_when_it_throttles_or_takes_more_than_twice_its_share() {
+        let view = |shards: Vec<ShardLine>| ShardView {
+            shards,
+            ..ShardView::default()
+        };
+        assert_eq!(view(vec![line(500, 0), line(520, 0)]).hot_shard(), None);
+        assert_eq!(
+            view(vec![line(0, 0), line(1_000, 600)]).hot_shard(),
+            Some(1)
+        );
+        assert_eq!(
+            view(vec![line(100, 0), line(100, 0), line(100, 0), line(900, 0)]).hot_shard(),
+            Some(3)
+        );
+        assert_eq!(view(vec![line(0, 0), line(0, 0)]).hot_shard(), None);
+    }
+}
