@@ -121,6 +121,20 @@ fn kinesis_hot_shard_a_key_that_spreads_ends_the_throttling() {
 }
 
 #[test]
+fn kinesis_hot_shard_the_kpl_keeps_the_hot_shard_under_its_limits() {
+    // Same key, same data: 1,600 trips a second of a few hundred bytes each go to one shard as
+    // aggregated records; that is far under 1,000 records and 1 MiB a second.
+    let kpl = run_with(
+        "kinesis_hot_shard",
+        "kpl",
+        &[("producer: PutRecord", "producer: Kpl()")],
+    );
+    let stream = kpl.node("trip_stream");
+    assert_eq!(stream.throttled_rows, 0);
+    assert_eq!(stream.rows_out, 1_600 * 5 * 60);
+}
+
+#[test]
 fn at_least_once_more_copies_change_the_raw_counts_but_not_the_deduplicated_ones() {
     let shipped = run_with("at_least_once", "shipped", &[]);
     let more = run_with(

@@ -21,10 +21,14 @@ fn two_per_millisecond(rows: usize) -> String {
 }
 
 fn pipeline(shards: u32, key: &str) -> String {
+    with_producer(shards, key, "PutRecord")
+}
+
+fn with_producer(shards: u32, key: &str, producer: &str) -> String {
     format!(
         r#"(format_version: 1, name: "stream", nodes: [
     (id: "trips", kind: Source(CsvFile(path: "trips.csv", schema: [(name: "ts", type: Timestamp), (name: "trip", type: Int64)], time: EventTime(column: "ts", max_out_of_orderness: "0s")))),
-    (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: {shards}), partition_key: "{key}"))),
+    (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: {shards}), partition_key: "{key}", producer: {producer}))),
     (id: "written", kind: Sink(Table(view: Latest(100)))),
     (id: "throttled", kind: Sink(Table(view: Latest(100)))),
     (id: "refused", kind: Sink(Table(view: Latest(100)))),
@@ -115,4 +119,22 @@ fn records_spread_over_shards_by_key_each_once_and_in_order_within_its_shard() {
         }
     }
     assert!(last_sequence.len() > 1, "the keys use several shards");
+}
+
+#[test]
+fn the_kpl_writes_two_thousand_user_records_a_second_into_one_shard() {
+    // The load PutRecord throttles by half fits when aggregated: 10 seconds, nothing throttled.
+    let dir = scratch("kinesis-kpl");
+    let kpl = r#"Kpl(aggregation_max_size: 51200, record_max_buffered_time: "100ms")"#;
+    let outcome = run_in(
+        &dir,
+        &with_producer(1, "'all-on-one-key'", kpl),
+        &[("trips.csv", &two_per_millisecond(20_000))],
+        2,
+    );
+    assert_eq!(outcome.lines("written").len(), 20_000);
+    assert!(outcome.lines("throttled").is_empty());
+    let batch = outcome.batch("written").unwrap();
+    let subs = batch.column_by_name("sub_sequence_number").unwrap();
+    assert_eq!(eddy::values::cell_text(subs.as_ref(), 0), "0");
 }

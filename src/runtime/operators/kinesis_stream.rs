@@ -19,10 +19,11 @@ use arrow::record_batch::RecordBatch;
 
 use super::evaluate::evaluate;
 use super::json_size::json_sizes;
-use crate::model::kinds::kinesis::PlannedKinesisStream;
+use super::kinesis_kpl::{Aggregate, Aggregator};
 use crate::model::kinds::kinesis::hash_ranges::{
     HashRange, even_split, hash_key, parse_explicit_hash_key, shard_id, shard_of,
 };
+use crate::model::kinds::kinesis::{PlannedKinesisStream, Producer};
 use crate::model::time::RowTime;
 use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
@@ -103,9 +104,24 @@ pub fn build(
 
 /// What became of one record.
 enum Fate {
-    Accepted { shard: usize, sequence: u64 },
-    Throttled { shard: usize },
+    /// Written; with the KPL, `sub` is its place in its aggregated record.
+    Accepted {
+        shard: usize,
+        sequence: u64,
+        sub: u64,
+    },
+    Throttled {
+        shard: usize,
+    },
     Refused(String),
+}
+
+/// A record that may be written: its key, where it goes and its size.
+struct Valid<'k> {
+    key: &'k str,
+    hash: u128,
+    shard: usize,
+    bytes: usize,
 }
 
 impl Operator for KinesisStreamOperator {
@@ -125,15 +141,84 @@ impl Operator for KinesisStreamOperator {
             totals: vec![ShardCounts::default(); self.ranges.len()],
             ..ShardUpdate::default()
         };
+        let mut aggregator = match &self.planned.producer {
+            Producer::PutRecord => None,
+            Producer::Kpl {
+                aggregation_max_size,
+                record_max_buffered_time,
+            } => Some(Aggregator::new(
+                self.ranges.len(),
+                *aggregation_max_size as usize,
+                record_max_buffered_time.as_millis(),
+            )),
+        };
+        let kpl = aggregator.is_some();
+        let mut hashes = vec![0u128; rows];
         for (row, (time, size)) in times.iter().zip(&sizes).enumerate().take(rows) {
             if let Some(t) = time {
                 self.arrival = self.arrival.max(*t);
             }
             arrivals.push(self.arrival);
             self.next_second(&mut update);
-            let fate = self.write(row, &keys, explicit.as_ref(), *size, &mut update);
-            fates.push(fate);
+            let valid = match self.validate(row, &keys, explicit.as_ref(), *size) {
+                Ok(valid) => valid,
+                Err(why) => {
+                    fates.push(Some(Fate::Refused(why)));
+                    continue;
+                }
+            };
+            hashes[row] = valid.hash;
+            fates.push(None);
+            let aggregated = aggregator.as_mut().filter(|a| a.takes(*size, valid.key));
+            match aggregated {
+                None => {
+                    let fate = match self.put(valid.shard, valid.bytes, self.arrival) {
+                        Some(sequence) => {
+                            self.count(&mut update, valid.shard, 1, Some(valid.bytes));
+                            Fate::Accepted {
+                                shard: valid.shard,
+                                sequence,
+                                sub: 0,
+                            }
+                        }
+                        None => {
+                            self.count(&mut update, valid.shard, 1, None);
+                            Fate::Throttled { shard: valid.shard }
+                        }
+                    };
+                    fates[row] = Some(fate);
+                    // With the KPL, every user record counts towards its key after the batch.
+                    if !kpl {
+                        self.count_key(&mut update, valid.key, valid.hash, valid.shard);
+                    }
+                }
+                Some(aggregator) => {
+                    let closed = aggregator.add(row, valid.shard, valid.key, *size, self.arrival);
+                    let wait = aggregator.max_buffered_ms();
+                    for aggregate in closed {
+                        self.send(aggregate, wait, &mut fates, &mut update);
+                    }
+                }
+            }
         }
+        if let Some(aggregator) = aggregator.as_mut() {
+            let wait = aggregator.max_buffered_ms();
+            for aggregate in aggregator.close_all() {
+                self.send(aggregate, wait, &mut fates, &mut update);
+            }
+            // The user records count towards their keys once their aggregates are settled.
+            for (row, fate) in fates.iter().enumerate() {
+                if let Some(Fate::Accepted { shard, .. } | Fate::Throttled { shard }) = fate
+                    && keys.is_valid(row)
+                {
+                    self.count_key(&mut update, keys.value(row), hashes[row], *shard);
+                }
+            }
+        }
+        let fates: Vec<Fate> = fates
+            .into_iter()
+            .map(|f| f.unwrap_or_else(|| Fate::Refused("never sent".into())))
+            .collect();
         self.stats.publish(&update);
         self.emit(&batch, &keys, &arrivals, &fates, out)
     }
@@ -158,13 +243,13 @@ impl KinesisStreamOperator {
         }
     }
 
-    /// Counts a written (with its bytes) or throttled record for the shard view.
+    /// Counts `records` Kinesis records written (with their bytes) or throttled on `shard` for
+    /// the shard view.
     fn count(
         &mut self,
         update: &mut ShardUpdate,
-        key: &str,
-        hash: u128,
         shard: usize,
+        records: u64,
         bytes: Option<usize>,
     ) {
         let (Some(total), Some(this_second)) = (
@@ -175,16 +260,20 @@ impl KinesisStreamOperator {
         };
         match bytes {
             Some(bytes) => {
-                total.records += 1;
+                total.records += records;
                 total.bytes += bytes as u64;
-                this_second.records += 1;
+                this_second.records += records;
                 this_second.bytes += bytes as u64;
             }
             None => {
-                total.throttled += 1;
-                this_second.throttled += 1;
+                total.throttled += records;
+                this_second.throttled += records;
             }
         }
+    }
+
+    /// Counts one user record towards its partition key on the key-space bar.
+    fn count_key(&mut self, update: &mut ShardUpdate, key: &str, hash: u128, shard: usize) {
         if let Some(entry) = update.keys.get_mut(key) {
             entry.2 += 1;
         } else if self.shown_keys.contains(key) || self.shown_keys.len() < KEYS_SHOWN {
@@ -195,63 +284,94 @@ impl KinesisStreamOperator {
         }
     }
 
-    /// One `PutRecord` of row `row`: valid, routed, and within its shard's limits this second?
-    fn write(
+    /// Sends one KPL aggregate as a single Kinesis record; every user record in it shares its
+    /// fate.
+    fn send(
         &mut self,
-        row: usize,
-        keys: &StringArray,
-        explicit: Option<&StringArray>,
-        data_bytes: usize,
+        aggregate: Aggregate,
+        wait: i64,
+        fates: &mut [Option<Fate>],
         update: &mut ShardUpdate,
-    ) -> Fate {
-        let key = if keys.is_valid(row) {
-            keys.value(row)
-        } else {
-            return Fate::Refused("the partition key is NULL".into());
-        };
-        let chars = key.chars().count();
-        if chars == 0 {
-            return Fate::Refused("the partition key is empty".into());
+    ) {
+        let at = aggregate.sent_at(self.arrival, wait);
+        let shard = aggregate.shard;
+        let written = self.put(shard, aggregate.bytes, at);
+        match written {
+            Some(_) => self.count(update, shard, 1, Some(aggregate.bytes)),
+            None => self.count(update, shard, 1, None),
         }
-        if chars > MAX_PARTITION_KEY_CHARS {
-            return Fate::Refused(format!(
-                "the partition key has {chars} characters; Kinesis takes 1 to {MAX_PARTITION_KEY_CHARS}"
-            ));
+        for (sub, row) in aggregate.rows.into_iter().enumerate() {
+            if let Some(slot) = fates.get_mut(row) {
+                *slot = Some(match written {
+                    Some(sequence) => Fate::Accepted {
+                        shard,
+                        sequence,
+                        sub: sub as u64,
+                    },
+                    None => Fate::Throttled { shard },
+                });
+            }
         }
-        let hash = match explicit.filter(|e| e.is_valid(row)) {
-            Some(e) => match parse_explicit_hash_key(e.value(row)) {
-                Ok(hash) => hash,
-                Err(why) => return Fate::Refused(why),
-            },
-            None => hash_key(key),
-        };
-        let size = data_bytes + key.len();
-        if size > MAX_RECORD_BYTES {
-            return Fate::Refused(format!(
-                "the record is {size} bytes (data and partition key); Kinesis takes at most {MAX_RECORD_BYTES}"
-            ));
-        }
-        let shard = shard_of(&self.ranges, hash);
-        let second = self.arrival.div_euclid(1000);
-        let Some(writes) = self.shards.get_mut(shard) else {
-            return Fate::Refused(format!("no shard {shard}"));
-        };
+    }
+
+    /// One write of a Kinesis record of `bytes` to `shard` at arrival time `at`: its sequence
+    /// number, or `None` when the shard has had its 1,000 records or 1 MiB in that second.
+    fn put(&mut self, shard: usize, bytes: usize, at: Timestamp) -> Option<u64> {
+        let second = at.div_euclid(1000);
+        let writes = self.shards.get_mut(shard)?;
         if writes.second != second {
             writes.second = second;
             writes.records = 0;
             writes.bytes = 0;
         }
-        if writes.records + 1 > RECORDS_PER_SECOND || writes.bytes + size as u64 > BYTES_PER_SECOND
+        if writes.records + 1 > RECORDS_PER_SECOND || writes.bytes + bytes as u64 > BYTES_PER_SECOND
         {
-            self.count(update, key, hash, shard, None);
-            return Fate::Throttled { shard };
+            return None;
         }
         writes.records += 1;
-        writes.bytes += size as u64;
+        writes.bytes += bytes as u64;
         writes.sequence += 1;
-        let sequence = writes.sequence;
-        self.count(update, key, hash, shard, Some(size));
-        Fate::Accepted { shard, sequence }
+        Some(writes.sequence)
+    }
+
+    /// Whether row `row` may be written at all (its key, its explicit hash key, its size), and
+    /// where it goes; the reason it is refused otherwise.
+    fn validate<'k>(
+        &self,
+        row: usize,
+        keys: &'k StringArray,
+        explicit: Option<&StringArray>,
+        data_bytes: usize,
+    ) -> Result<Valid<'k>, String> {
+        if !keys.is_valid(row) {
+            return Err("the partition key is NULL".into());
+        }
+        let key = keys.value(row);
+        let chars = key.chars().count();
+        if chars == 0 {
+            return Err("the partition key is empty".into());
+        }
+        if chars > MAX_PARTITION_KEY_CHARS {
+            return Err(format!(
+                "the partition key has {chars} characters; Kinesis takes 1 to {MAX_PARTITION_KEY_CHARS}"
+            ));
+        }
+        let hash = match explicit.filter(|e| e.is_valid(row)) {
+            Some(e) => parse_explicit_hash_key(e.value(row))?,
+            None => hash_key(key),
+        };
+        let bytes = data_bytes + key.len();
+        if bytes > MAX_RECORD_BYTES {
+            return Err(format!(
+                "the record is {bytes} bytes (data and partition key); Kinesis takes at most {MAX_RECORD_BYTES}"
+            ));
+        }
+        Ok(Valid {
+            key,
+            hash,
+            shard: shard_of(&self.ranges, hash),
+            bytes,
+        })
     }
 
     fn emit(
@@ -273,18 +393,26 @@ impl KinesisStreamOperator {
         if !accepted.is_empty() {
             let mut shard_ids = StringBuilder::new();
             let mut sequences = StringBuilder::new();
+            let mut subs = Vec::with_capacity(accepted.len());
             for &i in &accepted {
-                if let Fate::Accepted { shard, sequence } = fates[i as usize] {
+                if let Fate::Accepted {
+                    shard,
+                    sequence,
+                    sub,
+                } = fates[i as usize]
+                {
                     shard_ids.append_value(shard_id(shard as u32));
                     sequences.append_value(sequence_number(shard, sequence));
+                    subs.push(sub as i64);
                 }
             }
-            let extra: Vec<ArrayRef> = vec![
-                Arc::new(shard_ids.finish()),
-                Arc::new(sequences.finish()),
-                take_text(keys, &accepted)?,
-                arrival_column(arrivals, &accepted),
-            ];
+            let mut extra: Vec<ArrayRef> =
+                vec![Arc::new(shard_ids.finish()), Arc::new(sequences.finish())];
+            if matches!(self.planned.producer, Producer::Kpl { .. }) {
+                extra.push(Arc::new(arrow::array::Int64Array::from(subs)));
+            }
+            extra.push(take_text(keys, &accepted)?);
+            extra.push(arrival_column(arrivals, &accepted));
             out.emit(
                 OUT_PORT,
                 with_columns(batch, &accepted, extra, &self.planned.accepted)?,
@@ -432,6 +560,15 @@ mod tests {
         key: &str,
         stats: Option<Arc<ShardStats>>,
     ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
+        stream_with(shards, key, stats, Producer::PutRecord)
+    }
+
+    fn stream_with(
+        shards: u32,
+        key: &str,
+        stats: Option<Arc<ShardStats>>,
+        producer: Producer,
+    ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
         let schema = schema();
         let mut report = crate::model::kind::Report::new("trips_stream");
         let config = crate::model::kinds::kinesis::KinesisStream {
@@ -439,7 +576,7 @@ mod tests {
             partition_key: key.into(),
             explicit_hash_key: None,
             retention: crate::model::duration::Duration::from_secs(24 * 3600),
-            producer: Producer::PutRecord,
+            producer,
         };
         let input = crate::model::kind::PortInput {
             schema: Arc::clone(&schema),
@@ -669,5 +806,33 @@ mod tests {
             (178844115181461242134333118005111025133, 1, 1_200)
         );
         assert_eq!(view.keys.len(), 3);
+    }
+
+    #[test]
+    fn the_kpl_packs_a_hot_key_into_few_kinesis_records_and_nothing_is_throttled() {
+        // The load PutRecord throttles by half: 2,000 records a second on one key, 3 seconds.
+        let stats = shard_stats(1);
+        let kpl = Producer::Kpl {
+            aggregation_max_size: 51_200,
+            record_max_buffered_time: crate::model::duration::Duration::from_millis(100),
+        };
+        let (mut op, _) = stream_with(1, "key", Some(Arc::clone(&stats)), kpl);
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..6_000).map(|i| i / 2).collect();
+        let keys = vec![Some("k"); times.len()];
+        op.on_batch(0, rows(&times, &keys, "x"), &mut out).unwrap();
+        assert_eq!(count(&captured, THROTTLED_PORT), 0);
+        assert_eq!(count(&captured, OUT_PORT), 6_000);
+        // An aggregate goes out when its first record has waited 100 ms: 200 user records each
+        // (far under 51,200 bytes), 10 Kinesis records a second, 30 in all.
+        assert_eq!(stats.view().shards[0].written, 30);
+        let sequences = column(&captured, OUT_PORT, SEQUENCE_NUMBER);
+        let subs = column(&captured, OUT_PORT, "sub_sequence_number");
+        assert_eq!(sequences[0], sequences[199]);
+        assert_ne!(sequences[199], sequences[200]);
+        assert_eq!(
+            (subs[0].as_str(), subs[199].as_str(), subs[200].as_str()),
+            ("0", "199", "0")
+        );
     }
 }

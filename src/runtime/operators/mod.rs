@@ -6,6 +6,7 @@ pub mod discard;
 pub mod evaluate;
 pub mod filter;
 pub mod json_size;
+pub mod kinesis_kpl;
 pub mod kinesis_stream;
 pub mod map;
 pub mod route;

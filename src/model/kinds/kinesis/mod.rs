@@ -66,7 +66,31 @@ pub enum Producer {
     /// `ProvisionedThroughputExceededException` and is not retried.
     #[default]
     PutRecord,
+    /// The Kinesis Producer Library: user records for the same shard are aggregated into one
+    /// Kinesis record (streaming-facts §2.1, defaults from its `default_config.properties`).
+    Kpl {
+        /// `AggregationMaxSize`: the largest aggregated record, in bytes.
+        #[serde(default = "default_aggregation_max_size")]
+        aggregation_max_size: u32,
+        /// `RecordMaxBufferedTime`: how long a user record may wait to be sent.
+        #[serde(default = "default_record_max_buffered_time")]
+        record_max_buffered_time: Duration,
+    },
 }
+
+/// The KPL's `AggregationMaxSize` default: 51,200 bytes.
+pub const KPL_AGGREGATION_MAX_SIZE: u32 = 51_200;
+
+fn default_aggregation_max_size() -> u32 {
+    KPL_AGGREGATION_MAX_SIZE
+}
+
+fn default_record_max_buffered_time() -> Duration {
+    Duration::from_millis(100)
+}
+
+/// The column of a KPL user record's place inside its aggregated Kinesis record.
+pub const SUB_SEQUENCE_NUMBER: &str = "sub_sequence_number";
 
 /// A Kinesis data stream, simulated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +172,24 @@ impl KindModel for KinesisStream {
             );
         }
         let hours = self.retention.as_millis() / 3_600_000;
+        if let Producer::Kpl {
+            aggregation_max_size,
+            record_max_buffered_time,
+        } = &self.producer
+        {
+            // The KPL's own bounds for AggregationMaxSize: 64 bytes to 1 MiB.
+            if !(64..=1_048_576).contains(aggregation_max_size) {
+                report.error(
+                    "producer",
+                    format!(
+                        "the KPL's aggregation_max_size is 64 to 1048576 bytes, not {aggregation_max_size}"
+                    ),
+                );
+            }
+            if record_max_buffered_time.as_millis() < 0 {
+                report.error("producer", "record_max_buffered_time cannot be negative");
+            }
+        }
         if self.retention.as_millis() % 3_600_000 != 0
             || !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours)
         {
@@ -186,7 +228,13 @@ impl KindModel for KinesisStream {
             Err(_) => RowTime::Processing,
         };
         let mut clash = false;
-        for added in [SHARD_ID, SEQUENCE_NUMBER, PARTITION_KEY, ARRIVAL] {
+        for added in [
+            SHARD_ID,
+            SEQUENCE_NUMBER,
+            SUB_SEQUENCE_NUMBER,
+            PARTITION_KEY,
+            ARRIVAL,
+        ] {
             if input.schema.index_of(added).is_ok() {
                 report.node_error(format!(
                     "the input already has a column `{added}`, which the stream adds to each record; rename it in a Map first"
@@ -197,7 +245,8 @@ impl KindModel for KinesisStream {
         if clash {
             return None;
         }
-        let [accepted, throttled, errors] = output_schemas(&input.schema);
+        let kpl = matches!(self.producer, Producer::Kpl { .. });
+        let [accepted, throttled, errors] = output_schemas(&input.schema, kpl);
         let outputs = vec![
             PortOutput::new(accepted.clone(), input.time.clone()),
             PortOutput::new(throttled.clone(), input.time.clone()),
@@ -223,7 +272,8 @@ impl KindModel for KinesisStream {
 
     fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
         let input = inputs.first()?;
-        let schemas = output_schemas(&input.schema);
+        let kpl = matches!(self.producer, Producer::Kpl { .. });
+        let schemas = output_schemas(&input.schema, kpl);
         Some(
             schemas
                 .into_iter()
@@ -238,7 +288,14 @@ impl KindModel for KinesisStream {
             Capacity::Provisioned { shards } => format!("{shards} shards"),
             Capacity::OnDemand => "on-demand".to_string(),
         };
-        format!("{shards}, key {}", short(&self.partition_key, 40))
+        let producer = match self.producer {
+            Producer::PutRecord => "PutRecord",
+            Producer::Kpl { .. } => "KPL",
+        };
+        format!(
+            "{shards}, {producer}, key {}",
+            short(&self.partition_key, 40)
+        )
     }
 
     fn files(&self) -> Vec<FileUse> {
@@ -261,6 +318,11 @@ impl KindModel for KinesisStream {
                 "explicit hash key",
                 "Optional SQL giving a decimal hash key (0 to 2^128 - 1) that places the record instead of its partition key's MD5",
                 FieldValue::OptionalSql(&mut self.explicit_hash_key, SqlRole::Expression),
+            ),
+            Field::new(
+                "producer",
+                "PutRecord: one call per record, each counting against the shard's 1,000 records a second. KPL: records for the same shard packed into one Kinesis record of up to 50 KiB.",
+                FieldValue::Choice(&mut self.producer),
             ),
             Field::new(
                 "retention",
@@ -305,6 +367,53 @@ impl Choice for Capacity {
     }
 }
 
+impl Choice for Producer {
+    fn options(&self) -> Vec<&'static str> {
+        vec!["PutRecord", "Kpl"]
+    }
+
+    fn selected(&self) -> usize {
+        match self {
+            Producer::PutRecord => 0,
+            Producer::Kpl { .. } => 1,
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        if index == self.selected() {
+            return;
+        }
+        *self = match index {
+            0 => Producer::PutRecord,
+            _ => Producer::Kpl {
+                aggregation_max_size: KPL_AGGREGATION_MAX_SIZE,
+                record_max_buffered_time: default_record_max_buffered_time(),
+            },
+        };
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        match self {
+            Producer::PutRecord => Vec::new(),
+            Producer::Kpl {
+                aggregation_max_size,
+                record_max_buffered_time,
+            } => vec![
+                Field::new(
+                    "aggregation max size",
+                    "AggregationMaxSize: the largest aggregated record, in bytes (default 51,200)",
+                    FieldValue::Count(aggregation_max_size),
+                ),
+                Field::new(
+                    "record max buffered time",
+                    "RecordMaxBufferedTime: how long a record may wait to be packed (default 100ms)",
+                    FieldValue::Duration(record_max_buffered_time),
+                ),
+            ],
+        }
+    }
+}
+
 /// Plans `text` and requires it to give text (or a whole number, read as its decimal digits).
 fn plan_text(
     report: &mut Report,
@@ -344,7 +453,7 @@ fn plan_text(
 
 /// The columns of `out` (the row and what the stream adds), `throttled` (the row, its key and
 /// shard, and the error) and `errors` (the row and why it was refused).
-fn output_schemas(input: &SchemaRef) -> [SchemaRef; 3] {
+fn output_schemas(input: &SchemaRef, kpl: bool) -> [SchemaRef; 3] {
     let with = |extra: Vec<ArrowField>| -> SchemaRef {
         let mut fields: Vec<ArrowField> =
             input.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -353,12 +462,21 @@ fn output_schemas(input: &SchemaRef) -> [SchemaRef; 3] {
     };
     let text = |name: &str| ArrowField::new(name, DataType::Utf8, false);
     [
-        with(vec![
-            text(SHARD_ID),
-            text(SEQUENCE_NUMBER),
-            text(PARTITION_KEY),
-            ArrowField::new(ARRIVAL, timestamp_type(), false),
-        ]),
+        with(
+            [
+                vec![text(SHARD_ID), text(SEQUENCE_NUMBER)],
+                if kpl {
+                    vec![ArrowField::new(SUB_SEQUENCE_NUMBER, DataType::Int64, false)]
+                } else {
+                    Vec::new()
+                },
+                vec![
+                    text(PARTITION_KEY),
+                    ArrowField::new(ARRIVAL, timestamp_type(), false),
+                ],
+            ]
+            .concat(),
+        ),
         with(vec![
             text(PARTITION_KEY),
             text(SHARD_ID),

@@ -1,0 +1,180 @@
+//! KPL aggregation (streaming-facts §2.1): user records bound for the same shard are packed into
+//! one Kinesis record until it would pass `AggregationMaxSize` or its first record has waited
+//! `RecordMaxBufferedTime` of arrival time. One aggregate counts once against the shard's 1,000
+//! records a second, which is why the KPL keeps a hot key under the limit that PutRecord breaks.
+//! The end of an input batch closes every aggregate, so no record is held behind the watermark
+//! that follows the batch.
+
+use std::collections::HashSet;
+
+/// The framing of an aggregated record: the magic `F3 89 9A C2` and the MD5 trailer.
+const FRAME_BYTES: usize = 4 + 16;
+/// Protobuf tags and lengths around each user record, about.
+const PER_RECORD_BYTES: usize = 6;
+/// ...and around each entry of the partition-key table.
+const PER_KEY_BYTES: usize = 2;
+
+/// User records waiting to go out as one Kinesis record.
+#[derive(Debug)]
+pub struct Aggregate {
+    pub shard: usize,
+    /// The rows of the batch it holds, in order.
+    pub rows: Vec<usize>,
+    /// Its size as a Kinesis record.
+    pub bytes: usize,
+    pub first_arrival: i64,
+    keys: HashSet<String>,
+}
+
+impl Aggregate {
+    /// The arrival time it is sent at: when its wait ran out, or `now` if that is sooner.
+    pub fn sent_at(&self, now: i64, max_buffered_ms: i64) -> i64 {
+        now.min(self.first_arrival.saturating_add(max_buffered_ms))
+    }
+}
+
+/// The open aggregate of every shard.
+pub struct Aggregator {
+    max_size: usize,
+    max_buffered_ms: i64,
+    open: Vec<Option<Aggregate>>,
+    /// The earliest time an open aggregate's wait runs out.
+    next_deadline: i64,
+}
+
+impl Aggregator {
+    pub fn new(shards: usize, max_size: usize, max_buffered_ms: i64) -> Self {
+        Self {
+            max_size,
+            max_buffered_ms,
+            open: (0..shards).map(|_| None).collect(),
+            next_deadline: i64::MAX,
+        }
+    }
+
+    /// Whether a record could be aggregated at all; a larger one goes out on its own, as a
+    /// plain Kinesis record (as the KPL sends it).
+    pub fn takes(&self, data_bytes: usize, key: &str) -> bool {
+        FRAME_BYTES + data_bytes + PER_RECORD_BYTES + key.len() + PER_KEY_BYTES <= self.max_size
+    }
+
+    pub fn max_buffered_ms(&self) -> i64 {
+        self.max_buffered_ms
+    }
+
+    /// Adds row `row` (`data_bytes` of data, partition key `key`) bound for `shard`, arriving at
+    /// `now`; returns the aggregates this closed, oldest first.
+    pub fn add(
+        &mut self,
+        row: usize,
+        shard: usize,
+        key: &str,
+        data_bytes: usize,
+        now: i64,
+    ) -> Vec<Aggregate> {
+        let mut closed = self.expired(now);
+        let Some(slot) = self.open.get_mut(shard) else {
+            return closed;
+        };
+        let grown = |a: &Aggregate| {
+            let new_key = if a.keys.contains(key) {
+                0
+            } else {
+                key.len() + PER_KEY_BYTES
+            };
+            a.bytes + data_bytes + PER_RECORD_BYTES + new_key
+        };
+        if let Some(open) = slot.as_ref()
+            && grown(open) > self.max_size
+            && let Some(full) = slot.take()
+        {
+            closed.push(full);
+        }
+        match slot {
+            Some(open) => {
+                open.bytes = grown(open);
+                open.keys.insert(key.to_string());
+                open.rows.push(row);
+            }
+            None => {
+                *slot = Some(Aggregate {
+                    shard,
+                    rows: vec![row],
+                    bytes: FRAME_BYTES + data_bytes + PER_RECORD_BYTES + key.len() + PER_KEY_BYTES,
+                    first_arrival: now,
+                    keys: HashSet::from([key.to_string()]),
+                });
+                self.next_deadline = self
+                    .next_deadline
+                    .min(now.saturating_add(self.max_buffered_ms));
+            }
+        }
+        closed
+    }
+
+    /// Every open aggregate, oldest first (the end of a batch).
+    pub fn close_all(&mut self) -> Vec<Aggregate> {
+        self.next_deadline = i64::MAX;
+        let mut all: Vec<Aggregate> = self.open.iter_mut().filter_map(Option::take).collect();
+        all.sort_by_key(|a| a.first_arrival);
+        all
+    }
+
+    /// The aggregates whose wait ran out by `now`.
+    fn expired(&mut self, now: i64) -> Vec<Aggregate> {
+        if now < self.next_deadline {
+            return Vec::new();
+        }
+        let wait = self.max_buffered_ms;
+        let mut closed = Vec::new();
+        let mut next = i64::MAX;
+        for slot in &mut self.open {
+            let deadline = slot.as_ref().map(|a| a.first_arrival.saturating_add(wait));
+            match deadline {
+                Some(d) if d <= now => closed.extend(slot.take()),
+                Some(d) => next = next.min(d),
+                None => {}
+            }
+        }
+        self.next_deadline = next;
+        closed.sort_by_key(|a| a.first_arrival);
+        closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_for_one_shard_pack_until_the_size_limit() {
+        // 100-byte records with one key: each adds 106 bytes after the first (126 + 1 key).
+        let mut aggregator = Aggregator::new(2, 51_200, 100);
+        let mut closed = Vec::new();
+        for row in 0..1_000 {
+            closed.extend(aggregator.add(row, 1, "k", 100, 0));
+        }
+        closed.extend(aggregator.close_all());
+        let first = &closed[0];
+        // 20 + (100 + 6) * n + (1 + 2) <= 51,200 gives n = 482.
+        assert_eq!(first.rows.len(), 482);
+        assert!(first.bytes <= 51_200);
+        assert_eq!(closed.iter().map(|a| a.rows.len()).sum::<usize>(), 1_000);
+        assert!(closed.iter().all(|a| a.shard == 1));
+    }
+
+    #[test]
+    fn an_aggregate_goes_out_when_its_first_record_has_waited_long_enough() {
+        let mut aggregator = Aggregator::new(2, 51_200, 100);
+        assert!(aggregator.add(0, 0, "a", 10, 1_000).is_empty());
+        assert!(aggregator.add(1, 1, "b", 10, 1_050).is_empty());
+        // At 1,100 shard 0's aggregate has waited 100 ms; shard 1's only 50.
+        let closed = aggregator.add(2, 1, "b", 10, 1_100);
+        assert_eq!(closed.len(), 1);
+        assert_eq!((closed[0].shard, closed[0].rows.clone()), (0, vec![0]));
+        assert_eq!(closed[0].sent_at(1_100, 100), 1_100);
+        let rest = aggregator.close_all();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].rows, vec![1, 2]);
+    }
+}
