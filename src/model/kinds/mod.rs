@@ -55,7 +55,7 @@ pub enum TransformKind {
 }
 
 /// Every kind of stream: systems records are written into and read out of (Kinesis).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StreamKind {
     Kinesis(kinesis::KinesisStream),
 }

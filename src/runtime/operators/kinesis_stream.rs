@@ -20,6 +20,7 @@ use arrow::record_batch::RecordBatch;
 use super::evaluate::evaluate;
 use super::json_size::json_sizes;
 use super::kinesis_kpl::{Aggregate, Aggregator};
+use super::kinesis_limits::ShardLimits;
 use crate::model::kinds::kinesis::hash_ranges::{
     HashRange, even_split, hash_key, parse_explicit_hash_key, shard_id, shard_of,
 };
@@ -31,10 +32,6 @@ use crate::runtime::contract::{
 };
 use crate::runtime::shard_stats::{KEYS_SHOWN, ShardCounts, ShardStats, ShardUpdate};
 
-/// Per shard and second: at most this many records (streaming-facts §1.1)...
-pub const RECORDS_PER_SECOND: u32 = 1_000;
-/// ...and this many bytes, partition keys included.
-pub const BYTES_PER_SECOND: u64 = 1024 * 1024;
 /// The largest record: data and partition key together.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// The longest partition key, in characters.
@@ -44,19 +41,12 @@ const OUT_PORT: usize = 0;
 const THROTTLED_PORT: usize = 1;
 const ERRORS_PORT: usize = 2;
 
-/// What one shard has taken in during the current second, and its last sequence number.
-#[derive(Debug, Clone, Copy)]
-struct ShardWrites {
-    second: i64,
-    records: u32,
-    bytes: u64,
-    sequence: u64,
-}
-
 pub struct KinesisStreamOperator {
     planned: PlannedKinesisStream,
     ranges: Vec<HashRange>,
-    shards: Vec<ShardWrites>,
+    limits: ShardLimits,
+    /// Write attempts so far: what decides, reproducibly, which answers are lost.
+    attempts: u64,
     arrival: Timestamp,
     metrics: Arc<InstanceMetrics>,
     /// What the app's shard view shows, and what this stream counted towards it.
@@ -80,19 +70,11 @@ pub fn build(
 ) -> Box<dyn Operator> {
     let ranges = even_split(planned.shards);
     let shard_count = ranges.len();
-    let shards = vec![
-        ShardWrites {
-            second: i64::MIN,
-            records: 0,
-            bytes: 0,
-            sequence: 0,
-        };
-        ranges.len()
-    ];
     Box::new(KinesisStreamOperator {
         planned: planned.clone(),
         ranges,
-        shards,
+        limits: ShardLimits::new(shard_count),
+        attempts: 0,
         arrival: MIN_WATERMARK,
         metrics: Arc::clone(metrics),
         stats: stats.unwrap_or_else(|| shard_stats(planned.shards)),
@@ -105,13 +87,17 @@ pub fn build(
 /// What became of one record.
 enum Fate {
     /// Written; with the KPL, `sub` is its place in its aggregated record.
+    /// Written: every copy the stream keeps (more than one when an answer was lost and the
+    /// producer wrote again), each with its sequence number and arrival time.
     Accepted {
         shard: usize,
-        sequence: u64,
+        copies: Vec<(u64, Timestamp)>,
         sub: u64,
     },
+    /// Every attempt was throttled.
     Throttled {
         shard: usize,
+        attempts: u32,
     },
     Refused(String),
 }
@@ -172,19 +158,14 @@ impl Operator for KinesisStreamOperator {
             let aggregated = aggregator.as_mut().filter(|a| a.takes(*size, valid.key));
             match aggregated {
                 None => {
-                    let fate = match self.put(valid.shard, valid.bytes, self.arrival) {
-                        Some(sequence) => {
-                            self.count(&mut update, valid.shard, 1, Some(valid.bytes));
-                            Fate::Accepted {
-                                shard: valid.shard,
-                                sequence,
-                                sub: 0,
-                            }
-                        }
-                        None => {
-                            self.count(&mut update, valid.shard, 1, None);
-                            Fate::Throttled { shard: valid.shard }
-                        }
+                    let fate = self.put_record(valid.shard, valid.bytes, self.arrival, &mut update);
+                    let fate = match fate {
+                        Fate::Accepted { shard, copies, .. } => Fate::Accepted {
+                            shard,
+                            copies,
+                            sub: 0,
+                        },
+                        other => other,
                     };
                     fates[row] = Some(fate);
                     // With the KPL, every user record counts towards its key after the batch.
@@ -208,7 +189,7 @@ impl Operator for KinesisStreamOperator {
             }
             // The user records count towards their keys once their aggregates are settled.
             for (row, fate) in fates.iter().enumerate() {
-                if let Some(Fate::Accepted { shard, .. } | Fate::Throttled { shard }) = fate
+                if let Some(Fate::Accepted { shard, .. } | Fate::Throttled { shard, .. }) = fate
                     && keys.is_valid(row)
                 {
                     self.count_key(&mut update, keys.value(row), hashes[row], *shard);
@@ -295,43 +276,78 @@ impl KinesisStreamOperator {
     ) {
         let at = aggregate.sent_at(self.arrival, wait);
         let shard = aggregate.shard;
-        let written = self.put(shard, aggregate.bytes, at);
-        match written {
-            Some(_) => self.count(update, shard, 1, Some(aggregate.bytes)),
-            None => self.count(update, shard, 1, None),
-        }
+        let fate = self.put_record(shard, aggregate.bytes, at, update);
         for (sub, row) in aggregate.rows.into_iter().enumerate() {
             if let Some(slot) = fates.get_mut(row) {
-                *slot = Some(match written {
-                    Some(sequence) => Fate::Accepted {
+                *slot = Some(match &fate {
+                    Fate::Accepted { copies, .. } => Fate::Accepted {
                         shard,
-                        sequence,
+                        copies: copies.clone(),
                         sub: sub as u64,
                     },
-                    None => Fate::Throttled { shard },
+                    Fate::Throttled { attempts, .. } => Fate::Throttled {
+                        shard,
+                        attempts: *attempts,
+                    },
+                    Fate::Refused(why) => Fate::Refused(why.clone()),
                 });
             }
         }
     }
 
-    /// One write of a Kinesis record of `bytes` to `shard` at arrival time `at`: its sequence
-    /// number, or `None` when the shard has had its 1,000 records or 1 MiB in that second.
-    fn put(&mut self, shard: usize, bytes: usize, at: Timestamp) -> Option<u64> {
-        let second = at.div_euclid(1000);
-        let writes = self.shards.get_mut(shard)?;
-        if writes.second != second {
-            writes.second = second;
-            writes.records = 0;
-            writes.bytes = 0;
+    /// Writes one Kinesis record of `bytes` to `shard`, first at arrival time `at`, then as the
+    /// retries say: a throttled attempt is tried again after the backoff (doubling each time),
+    /// and a write whose answer is lost is written again too, so the stream keeps a copy.
+    fn put_record(
+        &mut self,
+        shard: usize,
+        bytes: usize,
+        at: Timestamp,
+        update: &mut ShardUpdate,
+    ) -> Fate {
+        let retries = &self.planned.retries;
+        let (max_attempts, backoff, lost) = (
+            retries.max_attempts.max(1),
+            retries.backoff.as_millis().max(0),
+            retries.lost_responses,
+        );
+        let mut copies = Vec::new();
+        let mut attempt = 1;
+        loop {
+            // Attempt k waits backoff * (1 + 2 + ... + 2^(k-2)) after the first.
+            let waited = backoff.saturating_mul((1i64 << (attempt - 1).min(40)) - 1);
+            let when = at.saturating_add(waited);
+            self.attempts += 1;
+            let written = self.limits.write(shard, bytes, when, self.arrival);
+            match written {
+                Some(sequence) => {
+                    copies.push((sequence, when));
+                    self.count(update, shard, 1, Some(bytes));
+                    if attempt >= max_attempts || !answer_lost(self.attempts, lost) {
+                        break;
+                    }
+                }
+                None => {
+                    self.count(update, shard, 1, None);
+                    if attempt >= max_attempts {
+                        break;
+                    }
+                }
+            }
+            attempt += 1;
         }
-        if writes.records + 1 > RECORDS_PER_SECOND || writes.bytes + bytes as u64 > BYTES_PER_SECOND
-        {
-            return None;
+        if copies.is_empty() {
+            Fate::Throttled {
+                shard,
+                attempts: attempt,
+            }
+        } else {
+            Fate::Accepted {
+                shard,
+                copies,
+                sub: 0,
+            }
         }
-        writes.records += 1;
-        writes.bytes += bytes as u64;
-        writes.sequence += 1;
-        Some(writes.sequence)
     }
 
     /// Whether row `row` may be written at all (its key, its explicit hash key, its size), and
@@ -387,23 +403,35 @@ impl KinesisStreamOperator {
                 .filter(|&i| wanted(&fates[i as usize]))
                 .collect()
         };
-        let accepted = pick(|f| matches!(f, Fate::Accepted { .. }));
+        // A row written twice (a lost answer) leaves twice.
+        let accepted: Vec<u32> = (0..fates.len() as u32)
+            .flat_map(|i| {
+                let copies = match &fates[i as usize] {
+                    Fate::Accepted { copies, .. } => copies.len(),
+                    _ => 0,
+                };
+                std::iter::repeat_n(i, copies)
+            })
+            .collect();
         let throttled = pick(|f| matches!(f, Fate::Throttled { .. }));
         let refused = pick(|f| matches!(f, Fate::Refused(_)));
         if !accepted.is_empty() {
             let mut shard_ids = StringBuilder::new();
             let mut sequences = StringBuilder::new();
             let mut subs = Vec::with_capacity(accepted.len());
+            let mut arrived = Vec::with_capacity(accepted.len());
+            let mut previous = None;
+            let mut copy = 0;
             for &i in &accepted {
-                if let Fate::Accepted {
-                    shard,
-                    sequence,
-                    sub,
-                } = fates[i as usize]
+                copy = if previous == Some(i) { copy + 1 } else { 0 };
+                previous = Some(i);
+                if let Fate::Accepted { shard, copies, sub } = &fates[i as usize]
+                    && let Some((sequence, at)) = copies.get(copy)
                 {
-                    shard_ids.append_value(shard_id(shard as u32));
-                    sequences.append_value(sequence_number(shard, sequence));
-                    subs.push(sub as i64);
+                    shard_ids.append_value(shard_id(*shard as u32));
+                    sequences.append_value(sequence_number(*shard, *sequence));
+                    subs.push(*sub as i64);
+                    arrived.push(*at);
                 }
             }
             let mut extra: Vec<ArrayRef> =
@@ -412,7 +440,7 @@ impl KinesisStreamOperator {
                 extra.push(Arc::new(arrow::array::Int64Array::from(subs)));
             }
             extra.push(take_text(keys, &accepted)?);
-            extra.push(arrival_column(arrivals, &accepted));
+            extra.push(Arc::new(TimestampMillisecondArray::from(arrived)));
             out.emit(
                 OUT_PORT,
                 with_columns(batch, &accepted, extra, &self.planned.accepted)?,
@@ -424,12 +452,17 @@ impl KinesisStreamOperator {
             let mut codes = StringBuilder::new();
             let mut messages = StringBuilder::new();
             for &i in &throttled {
-                if let Fate::Throttled { shard } = fates[i as usize] {
+                if let Fate::Throttled { shard, attempts } = fates[i as usize] {
                     let id = shard_id(shard as u32);
                     codes.append_value("ProvisionedThroughputExceededException");
                     // The message Kinesis gives, with this node as the stream.
+                    let tries = if attempts > 1 {
+                        format!(" ({attempts} attempts)")
+                    } else {
+                        String::new()
+                    };
                     messages.append_value(format!(
-                        "Rate exceeded for shard {id} in stream {} under account 000000000000.",
+                        "Rate exceeded for shard {id} in stream {} under account 000000000000.{tries}",
                         self.planned.stream_name
                     ));
                     shard_ids.append_value(id);
@@ -468,6 +501,20 @@ impl KinesisStreamOperator {
         }
         Ok(())
     }
+}
+
+/// Whether the answer to write number `attempt` is lost, for a share `lost` of them: a fixed
+/// scramble of the attempt's number, so every run loses the same answers.
+fn answer_lost(attempt: u64, lost: f64) -> bool {
+    if lost <= 0.0 {
+        return false;
+    }
+    // splitmix64
+    let mut z = attempt.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < lost
 }
 
 /// A sequence number: 56 digits like the ones Kinesis gives, strictly increasing within a shard.
@@ -532,7 +579,7 @@ mod tests {
     use super::*;
     use crate::expr::plan_expr;
     use crate::model::kinds::kinesis::{
-        ARRIVAL, PARTITION_KEY, Producer, SEQUENCE_NUMBER, SHARD_ID,
+        ARRIVAL, PARTITION_KEY, Producer, Retries, SEQUENCE_NUMBER, SHARD_ID,
     };
     use crate::runtime::contract::Captured;
     use arrow::array::{AsArray, TimestampMillisecondArray};
@@ -569,6 +616,16 @@ mod tests {
         stats: Option<Arc<ShardStats>>,
         producer: Producer,
     ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
+        stream_retrying(shards, key, stats, producer, Retries::default())
+    }
+
+    fn stream_retrying(
+        shards: u32,
+        key: &str,
+        stats: Option<Arc<ShardStats>>,
+        producer: Producer,
+        retries: Retries,
+    ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
         let schema = schema();
         let mut report = crate::model::kind::Report::new("trips_stream");
         let config = crate::model::kinds::kinesis::KinesisStream {
@@ -577,6 +634,7 @@ mod tests {
             explicit_hash_key: None,
             retention: crate::model::duration::Duration::from_secs(24 * 3600),
             producer,
+            retries,
         };
         let input = crate::model::kind::PortInput {
             schema: Arc::clone(&schema),
@@ -834,5 +892,81 @@ mod tests {
             (subs[0].as_str(), subs[199].as_str(), subs[200].as_str()),
             ("0", "199", "0")
         );
+    }
+
+    fn retries(max_attempts: u32, backoff_ms: i64, lost_responses: f64) -> Retries {
+        Retries {
+            max_attempts,
+            backoff: crate::model::duration::Duration::from_millis(backoff_ms),
+            lost_responses,
+        }
+    }
+
+    #[test]
+    fn a_throttled_record_is_written_when_its_retry_lands_in_a_second_with_room() {
+        // 1,500 records in the first 750 ms: 1,000 fit; the other 500 are tried again 1 s later,
+        // in a second that is empty, and all fit there.
+        let (mut op, metrics) =
+            stream_retrying(1, "key", None, Producer::PutRecord, retries(2, 1_000, 0.0));
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..1_500).map(|i| i / 2).collect();
+        op.on_batch(0, rows(&times, &vec![Some("k"); 1_500], "x"), &mut out)
+            .unwrap();
+        assert_eq!(count(&captured, OUT_PORT), 1_500);
+        assert_eq!(count(&captured, THROTTLED_PORT), 0);
+        assert_eq!(
+            metrics
+                .throttled_rows
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        let arrivals = column(&captured, OUT_PORT, ARRIVAL);
+        // Record 1,000 came at 500 ms, was throttled, and arrived on its retry at 1,500 ms.
+        assert_eq!(arrivals[1_000], crate::values::iso_millis(1_500));
+        assert_eq!(arrivals[999], crate::values::iso_millis(499));
+    }
+
+    #[test]
+    fn a_record_throttled_on_every_attempt_says_how_many_there_were() {
+        // 3 attempts 100 and 300 ms apart all land in the same full second.
+        let (mut op, _) =
+            stream_retrying(1, "key", None, Producer::PutRecord, retries(3, 100, 0.0));
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..1_200).map(|i| i / 2).collect();
+        op.on_batch(0, rows(&times, &vec![Some("k"); 1_200], "x"), &mut out)
+            .unwrap();
+        assert_eq!(count(&captured, THROTTLED_PORT), 200);
+        let message = &column(&captured, THROTTLED_PORT, "error_message")[0];
+        assert!(message.ends_with("(3 attempts)"), "{message}");
+    }
+
+    #[test]
+    fn a_lost_answer_makes_a_duplicate_with_a_new_sequence_number() {
+        // Every answer lost and two attempts: each record is written twice, the copy one backoff
+        // later, under a sequence number of its own.
+        let (mut op, _) =
+            stream_retrying(1, "key", None, Producer::PutRecord, retries(2, 250, 1.0));
+        let (mut out, captured) = Output::capturing(3);
+        op.on_batch(0, rows(&[10, 20], &[Some("a"), Some("b")], "x"), &mut out)
+            .unwrap();
+        assert_eq!(column(&captured, OUT_PORT, "key"), vec!["a", "a", "b", "b"]);
+        let sequences = column(&captured, OUT_PORT, SEQUENCE_NUMBER);
+        assert!(sequences[0] != sequences[1] && sequences[2] != sequences[3]);
+        let arrivals = column(&captured, OUT_PORT, ARRIVAL);
+        assert_eq!(arrivals[0], crate::values::iso_millis(10));
+        assert_eq!(arrivals[1], crate::values::iso_millis(260));
+        // No lost answers, no copies.
+        let (mut op, _) =
+            stream_retrying(1, "key", None, Producer::PutRecord, retries(3, 250, 0.0));
+        let (mut out, captured) = Output::capturing(3);
+        op.on_batch(0, rows(&[10, 20], &[Some("a"), Some("b")], "x"), &mut out)
+            .unwrap();
+        assert_eq!(count(&captured, OUT_PORT), 2);
+    }
+
+    #[test]
+    fn about_the_given_share_of_answers_is_lost() {
+        let lost = (0..100_000).filter(|&i| answer_lost(i, 0.05)).count();
+        assert!((4_700..5_300).contains(&lost), "{lost}");
     }
 }

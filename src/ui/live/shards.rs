@@ -10,9 +10,11 @@ use crate::model::Family;
 use crate::runtime::shard_stats::ShardView;
 use crate::ui::theme;
 
+use crate::runtime::operators::kinesis_limits::{BYTES_PER_SECOND, RECORDS_PER_SECOND};
+
 /// Per shard and second (streaming-facts §1.1).
-const RECORDS_LIMIT: f32 = 1_000.0;
-const BYTES_LIMIT: f32 = 1_048_576.0;
+const RECORDS_LIMIT: f32 = RECORDS_PER_SECOND as f32;
+const BYTES_LIMIT: f32 = BYTES_PER_SECOND as f32;
 
 #[derive(Default)]
 pub struct ShardsView {

@@ -92,8 +92,45 @@ fn default_record_max_buffered_time() -> Duration {
 /// The column of a KPL user record's place inside its aggregated Kinesis record.
 pub const SUB_SEQUENCE_NUMBER: &str = "sub_sequence_number";
 
+/// How the producer retries a write that failed (throttled) or whose answer it never got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    /// Attempts per record, the first included: 1 never retries (the SDK's standard mode makes 3).
+    #[serde(default = "one_attempt")]
+    pub max_attempts: u32,
+    /// The wait before the second attempt; each further one waits twice as long.
+    #[serde(default = "default_backoff")]
+    pub backoff: Duration,
+    /// The share of successful writes whose answer never reaches the producer (a timeout): it
+    /// writes the record again, and Kinesis keeps both copies — at-least-once delivery.
+    #[serde(default)]
+    pub lost_responses: f64,
+}
+
+/// The most attempts a producer may make for one record.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+fn one_attempt() -> u32 {
+    1
+}
+
+fn default_backoff() -> Duration {
+    Duration::from_millis(100)
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Self {
+            max_attempts: one_attempt(),
+            backoff: default_backoff(),
+            lost_responses: 0.0,
+        }
+    }
+}
+
 /// A Kinesis data stream, simulated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KinesisStream {
     pub capacity: Capacity,
@@ -107,6 +144,8 @@ pub struct KinesisStream {
     pub retention: Duration,
     #[serde(default)]
     pub producer: Producer,
+    #[serde(default)]
+    pub retries: Retries,
 }
 
 fn default_retention() -> Duration {
@@ -122,6 +161,7 @@ pub struct PlannedKinesisStream {
     pub partition_key: PlannedExpr,
     pub explicit_hash_key: Option<PlannedExpr>,
     pub producer: Producer,
+    pub retries: Retries,
     /// Where the rows' event time is read: the arrival time follows it.
     pub time: RowTime,
     pub accepted: SchemaRef,
@@ -142,6 +182,7 @@ pub const ENTRY: CatalogueEntry = CatalogueEntry {
             explicit_hash_key: None,
             retention: default_retention(),
             producer: Producer::PutRecord,
+            retries: Retries::default(),
         }))
     },
 };
@@ -189,6 +230,28 @@ impl KindModel for KinesisStream {
             if record_max_buffered_time.as_millis() < 0 {
                 report.error("producer", "record_max_buffered_time cannot be negative");
             }
+        }
+        let retries = &self.retries;
+        if !(1..=MAX_ATTEMPTS).contains(&retries.max_attempts) {
+            report.error(
+                "retries",
+                format!(
+                    "max_attempts is 1 (no retries) to {MAX_ATTEMPTS}, not {}",
+                    retries.max_attempts
+                ),
+            );
+        }
+        if retries.backoff.as_millis() < 0 {
+            report.error("retries", "the backoff cannot be negative");
+        }
+        if !(0.0..=1.0).contains(&retries.lost_responses) {
+            report.error(
+                "retries",
+                format!(
+                    "lost_responses is a share from 0 to 1, not {}",
+                    retries.lost_responses
+                ),
+            );
         }
         if self.retention.as_millis() % 3_600_000 != 0
             || !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours)
@@ -258,6 +321,7 @@ impl KindModel for KinesisStream {
             partition_key,
             explicit_hash_key,
             producer: self.producer.clone(),
+            retries: self.retries.clone(),
             time,
             accepted,
             throttled,
@@ -323,6 +387,21 @@ impl KindModel for KinesisStream {
                 "producer",
                 "PutRecord: one call per record, each counting against the shard's 1,000 records a second. KPL: records for the same shard packed into one Kinesis record of up to 50 KiB.",
                 FieldValue::Choice(&mut self.producer),
+            ),
+            Field::new(
+                "max attempts",
+                "Attempts per record, the first included: 1 never retries; the AWS SDK's standard mode makes 3",
+                FieldValue::Count(&mut self.retries.max_attempts),
+            ),
+            Field::new(
+                "backoff",
+                "The wait before the second attempt; each further attempt waits twice as long",
+                FieldValue::Duration(&mut self.retries.backoff),
+            ),
+            Field::new(
+                "lost responses",
+                "The share of successful writes whose answer never reaches the producer: it writes them again, and the stream keeps both copies (duplicates)",
+                FieldValue::Number(&mut self.retries.lost_responses, 0.0, 1.0),
             ),
             Field::new(
                 "retention",
