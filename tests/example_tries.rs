@@ -121,6 +121,35 @@ fn kinesis_hot_shard_a_key_that_spreads_ends_the_throttling() {
 }
 
 #[test]
+fn kinesis_hot_shard_splitting_the_hot_shard_between_the_keys_ends_the_throttling() {
+    let split = run_with(
+        "kinesis_hot_shard",
+        "split",
+        &[(
+            "resharding: []",
+            r#"resharding: [Split(at: "1m", shard: 1, hash_key: "263187143165413342834953797935508226048")]"#,
+        )],
+    );
+    let stream = split.node("trip_stream");
+    // The first minute throttles 600 of 1,600 trips a second as before; then MD5("1") is below
+    // the split key and MD5("2") above it, each vendor has a shard of its own, about 800 a
+    // second each, and nothing more is throttled.
+    assert_eq!(stream.throttled_rows, 600 * 60);
+    assert_eq!(stream.rows_out, 1_600 * 5 * 60 - 600 * 60);
+    let shards: std::collections::BTreeSet<String> = split
+        .lines("written")
+        .iter()
+        .map(|l| l.split('|').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        shards,
+        ["shardId-000000000001", "shardId-000000000002", "shardId-000000000003"]
+            .map(String::from)
+            .into()
+    );
+}
+
+#[test]
 fn kinesis_hot_shard_the_kpl_keeps_the_hot_shard_under_its_limits() {
     // Same key, same data: 1,600 trips a second of a few hundred bytes each go to one shard as
     // aggregated records; that is far under 1,000 records and 1 MiB a second.

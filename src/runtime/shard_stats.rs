@@ -15,6 +15,8 @@ pub const KEYS_SHOWN: usize = 256;
 pub struct ShardLine {
     pub id: String,
     pub range: HashRange,
+    /// Closed by resharding: it takes no more writes, its records stay readable.
+    pub open: bool,
     pub written: u64,
     pub bytes: u64,
     pub throttled: u64,
@@ -42,6 +44,19 @@ pub struct ShardView {
     pub other_key_records: u64,
     /// The arrival second (epoch s) the `last_second_*` figures are of.
     pub last_second: Option<i64>,
+    /// Every resharding so far, in order.
+    pub reshards: Vec<ReshardEvent>,
+}
+
+/// One resharding as it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReshardEvent {
+    /// Arrival time (ms).
+    pub at: i64,
+    /// The numbers of the shards it closed.
+    pub closed: Vec<u32>,
+    /// The shards it opened: id and range.
+    pub opened: Vec<(String, HashRange)>,
 }
 
 impl ShardView {
@@ -50,20 +65,22 @@ impl ShardView {
         let total: u64 = self
             .shards
             .iter()
+            .filter(|s| s.open)
             .map(|s| u64::from(s.last_second_records + s.last_second_throttled))
             .sum();
-        if total == 0 || self.shards.len() < 2 {
+        let open = self.shards.iter().filter(|s| s.open).count();
+        if total == 0 || open < 2 {
             return None;
         }
         let (index, busiest) = self
             .shards
             .iter()
             .enumerate()
+            .filter(|(_, s)| s.open)
             .max_by_key(|(_, s)| s.last_second_records + s.last_second_throttled)?;
         let load = u64::from(busiest.last_second_records + busiest.last_second_throttled);
         // Hot: more than twice an even share, or throttling.
-        (load * self.shards.len() as u64 > 2 * total || busiest.last_second_throttled > 0)
-            .then_some(index)
+        (load * open as u64 > 2 * total || busiest.last_second_throttled > 0).then_some(index)
     }
 }
 
@@ -81,6 +98,7 @@ impl ShardStats {
             .map(|(id, range)| ShardLine {
                 id,
                 range: *range,
+                open: true,
                 written: 0,
                 bytes: 0,
                 throttled: 0,
@@ -107,6 +125,27 @@ impl ShardStats {
         let Ok(mut view) = self.view.lock() else {
             return;
         };
+        for event in &update.reshards {
+            for closed in &event.closed {
+                if let Some(line) = view.shards.get_mut(*closed as usize) {
+                    line.open = false;
+                }
+            }
+            for (id, range) in &event.opened {
+                view.shards.push(ShardLine {
+                    id: id.clone(),
+                    range: *range,
+                    open: true,
+                    written: 0,
+                    bytes: 0,
+                    throttled: 0,
+                    last_second_records: 0,
+                    last_second_bytes: 0,
+                    last_second_throttled: 0,
+                });
+            }
+            view.reshards.push(event.clone());
+        }
         for (shard, delta) in view.shards.iter_mut().zip(&update.totals) {
             shard.written += delta.records;
             shard.bytes += delta.bytes;
@@ -152,6 +191,8 @@ pub struct ShardUpdate {
     /// Keys among the first [`KEYS_SHOWN`]: hash, shard and records in this batch.
     pub keys: HashMap<String, (u128, usize, u64)>,
     pub other_key_records: u64,
+    /// Reshardings in this batch, in order.
+    pub reshards: Vec<ReshardEvent>,
 }
 
 #[cfg(test)]
@@ -162,6 +203,7 @@ mod tests {
         ShardLine {
             id: String::new(),
             range: HashRange { start: 0, end: 0 },
+            open: true,
             written: 0,
             bytes: 0,
             throttled: 0,

@@ -52,6 +52,13 @@ impl Aggregator {
         }
     }
 
+    /// Makes room for shards opened by resharding.
+    pub fn grow(&mut self, shards: usize) {
+        while self.open.len() < shards {
+            self.open.push(None);
+        }
+    }
+
     /// Whether a record could be aggregated at all; a larger one goes out on its own, as a
     /// plain Kinesis record (as the KPL sends it).
     pub fn takes(&self, data_bytes: usize, key: &str) -> bool {

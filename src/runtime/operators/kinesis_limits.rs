@@ -36,6 +36,13 @@ impl ShardLimits {
         }
     }
 
+    /// Makes room for shards opened by resharding (numbers are never reused).
+    pub fn grow(&mut self, shards: usize) {
+        while self.shards.len() < shards {
+            self.shards.push(Shard::default());
+        }
+    }
+
     /// One write of a Kinesis record of `bytes` to `shard` at arrival time `at` (ms): its
     /// sequence number, or `None` when that second of the shard is full. `now` is the newest
     /// arrival so far; seconds before it are forgotten (nothing is written there any more).

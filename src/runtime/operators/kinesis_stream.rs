@@ -22,15 +22,16 @@ use super::json_size::json_sizes;
 use super::kinesis_kpl::{Aggregate, Aggregator};
 use super::kinesis_limits::ShardLimits;
 use crate::model::kinds::kinesis::hash_ranges::{
-    HashRange, even_split, hash_key, parse_explicit_hash_key, shard_id, shard_of,
+    even_split, hash_key, parse_explicit_hash_key, shard_id,
 };
-use crate::model::kinds::kinesis::{PlannedKinesisStream, Producer};
+use crate::model::kinds::kinesis::shard_map::{Reshard, ShardMap};
+use crate::model::kinds::kinesis::{MAX_SHARDS, PlannedKinesisStream, Producer};
 use crate::model::time::RowTime;
 use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
     InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
 };
-use crate::runtime::shard_stats::{KEYS_SHOWN, ShardCounts, ShardStats, ShardUpdate};
+use crate::runtime::shard_stats::{KEYS_SHOWN, ReshardEvent, ShardCounts, ShardStats, ShardUpdate};
 
 /// The largest record: data and partition key together.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -43,7 +44,10 @@ const ERRORS_PORT: usize = 2;
 
 pub struct KinesisStreamOperator {
     planned: PlannedKinesisStream,
-    ranges: Vec<HashRange>,
+    /// The shards now, and the resharding still to come (the next change first).
+    map: ShardMap,
+    schedule: std::collections::VecDeque<Reshard>,
+    first_arrival: Option<Timestamp>,
     limits: ShardLimits,
     /// Write attempts so far: what decides, reproducibly, which answers are lost.
     attempts: u64,
@@ -68,11 +72,13 @@ pub fn build(
     metrics: &Arc<InstanceMetrics>,
     stats: Option<Arc<ShardStats>>,
 ) -> Box<dyn Operator> {
-    let ranges = even_split(planned.shards);
-    let shard_count = ranges.len();
+    let map = ShardMap::new(planned.shards);
+    let shard_count = map.shards().len();
     Box::new(KinesisStreamOperator {
         planned: planned.clone(),
-        ranges,
+        map,
+        schedule: planned.resharding.iter().cloned().collect(),
+        first_arrival: None,
         limits: ShardLimits::new(shard_count),
         attempts: 0,
         arrival: MIN_WATERMARK,
@@ -124,7 +130,7 @@ impl Operator for KinesisStreamOperator {
         let mut arrivals = Vec::with_capacity(rows);
         let mut fates = Vec::with_capacity(rows);
         let mut update = ShardUpdate {
-            totals: vec![ShardCounts::default(); self.ranges.len()],
+            totals: vec![ShardCounts::default(); self.map.shards().len()],
             ..ShardUpdate::default()
         };
         let mut aggregator = match &self.planned.producer {
@@ -133,7 +139,7 @@ impl Operator for KinesisStreamOperator {
                 aggregation_max_size,
                 record_max_buffered_time,
             } => Some(Aggregator::new(
-                self.ranges.len(),
+                self.map.shards().len(),
                 *aggregation_max_size as usize,
                 record_max_buffered_time.as_millis(),
             )),
@@ -146,6 +152,7 @@ impl Operator for KinesisStreamOperator {
             }
             arrivals.push(self.arrival);
             self.next_second(&mut update);
+            self.reshard_when_due(aggregator.as_mut(), &mut fates, &mut update);
             let valid = match self.validate(row, &keys, explicit.as_ref(), *size) {
                 Ok(valid) => valid,
                 Err(why) => {
@@ -206,6 +213,63 @@ impl Operator for KinesisStreamOperator {
 }
 
 impl KinesisStreamOperator {
+    /// Applies the resharding whose time has come: what the KPL holds goes out first (to the
+    /// shards it was packed for), then parents close and children open; the shard view and
+    /// every per-shard count grow with them.
+    fn reshard_when_due(
+        &mut self,
+        mut aggregator: Option<&mut Aggregator>,
+        fates: &mut [Option<Fate>],
+        update: &mut ShardUpdate,
+    ) {
+        let first = *self.first_arrival.get_or_insert(self.arrival);
+        while let Some(change) = self.schedule.front() {
+            if first.saturating_add(change.at().as_millis()) > self.arrival {
+                return;
+            }
+            let Some(change) = self.schedule.pop_front() else {
+                return;
+            };
+            if let Some(aggregator) = aggregator.as_deref_mut() {
+                let wait = aggregator.max_buffered_ms();
+                for aggregate in aggregator.close_all() {
+                    self.send(aggregate, wait, fates, update);
+                }
+            }
+            // The check played this schedule through the same map; a change it refused never
+            // gets here, so a failure now only skips the change.
+            let Ok(opened) = self.map.apply(&change, MAX_SHARDS) else {
+                continue;
+            };
+            let count = self.map.shards().len();
+            self.limits.grow(count);
+            self.second_counts.resize(count, ShardCounts::default());
+            update.totals.resize(count, ShardCounts::default());
+            if let Some(aggregator) = aggregator.as_deref_mut() {
+                aggregator.grow(count);
+            }
+            update.reshards.push(ReshardEvent {
+                at: self.arrival,
+                // The parents of what opened are what closed.
+                closed: {
+                    let mut parents: Vec<u32> = opened
+                        .iter()
+                        .filter_map(|&n| self.map.shards().get(n as usize))
+                        .flat_map(|s| s.parents.iter().copied())
+                        .collect();
+                    parents.sort_unstable();
+                    parents.dedup();
+                    parents
+                },
+                opened: opened
+                    .iter()
+                    .filter_map(|&n| self.map.shards().get(n as usize))
+                    .map(|s| (shard_id(s.number), s.range))
+                    .collect(),
+            });
+        }
+    }
+
     /// When the arrival time entered a new second, the counts of the one that ended go to the
     /// shard view.
     fn next_second(&mut self, update: &mut ShardUpdate) {
@@ -215,7 +279,7 @@ impl KinesisStreamOperator {
             Some(current) => {
                 let ended = std::mem::replace(
                     &mut self.second_counts,
-                    vec![ShardCounts::default(); self.ranges.len()],
+                    vec![ShardCounts::default(); self.map.shards().len()],
                 );
                 update.finished_second = Some((current, ended));
                 self.second = Some(second);
@@ -385,7 +449,7 @@ impl KinesisStreamOperator {
         Ok(Valid {
             key,
             hash,
-            shard: shard_of(&self.ranges, hash),
+            shard: self.map.route(hash) as usize,
             bytes,
         })
     }
@@ -626,8 +690,6 @@ mod tests {
         producer: Producer,
         retries: Retries,
     ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
-        let schema = schema();
-        let mut report = crate::model::kind::Report::new("trips_stream");
         let config = crate::model::kinds::kinesis::KinesisStream {
             capacity: crate::model::kinds::kinesis::Capacity::Provisioned { shards },
             partition_key: key.into(),
@@ -635,7 +697,28 @@ mod tests {
             retention: crate::model::duration::Duration::from_secs(24 * 3600),
             producer,
             retries,
+            resharding: Vec::new(),
         };
+        planned_stream(config, stats)
+    }
+
+    /// The stream `config` planned by its model over [`schema`], and built.
+    fn planned_stream(
+        config: crate::model::kinds::kinesis::KinesisStream,
+        stats: Option<Arc<ShardStats>>,
+    ) -> (Box<dyn Operator>, Arc<InstanceMetrics>) {
+        let schema = schema();
+        let key = config.partition_key.clone();
+        let mut report = crate::model::kind::Report::new("trips_stream");
+        {
+            use crate::model::kind::KindModel;
+            let ctx = crate::model::kind::CheckContext {
+                base_dir: std::path::Path::new("."),
+            };
+            config.check(&ctx, &mut report);
+            assert!(!report.has_errors(), "{:?}", report.into_problems());
+            report = crate::model::kind::Report::new("trips_stream");
+        }
         let input = crate::model::kind::PortInput {
             schema: Arc::clone(&schema),
             time: crate::model::time::TimeAttr::Event {
@@ -651,7 +734,7 @@ mod tests {
         let crate::model::kinds::PlannedKind::KinesisStream(planned) = planned.kind else {
             panic!("not a stream");
         };
-        assert!(plan_expr(key, &schema).is_ok());
+        assert!(plan_expr(&key, &schema).is_ok());
         let metrics = Arc::new(InstanceMetrics::new(1));
         (build(&planned, &metrics, stats), metrics)
     }
@@ -968,5 +1051,44 @@ mod tests {
     fn about_the_given_share_of_answers_is_lost() {
         let lost = (0..100_000).filter(|&i| answer_lost(i, 0.05)).count();
         assert!((4_700..5_300).contains(&lost), "{lost}");
+    }
+
+    #[test]
+    fn a_split_sends_new_writes_to_the_children_and_each_record_once() {
+        // Two shards; after 1 s shard 1 splits at 3 * 2^126: keys from there up go to shard 3,
+        // the rest of its range to shard 2. `trip-1` (178844…, above 2^127 and below 3 * 2^126)
+        // moves from shard 1 to shard 2.
+        let split_at = 3u128 << 126;
+        let config = crate::model::kinds::kinesis::KinesisStream {
+            capacity: crate::model::kinds::kinesis::Capacity::Provisioned { shards: 2 },
+            partition_key: "key".into(),
+            explicit_hash_key: None,
+            retention: crate::model::duration::Duration::from_secs(24 * 3600),
+            producer: Producer::PutRecord,
+            retries: Retries::default(),
+            resharding: vec![crate::model::kinds::kinesis::shard_map::Reshard::Split {
+                at: crate::model::duration::Duration::from_secs(1),
+                shard: 1,
+                hash_key: split_at.to_string(),
+            }],
+        };
+        let stats = shard_stats(2);
+        let (mut op, _) = planned_stream(config, Some(Arc::clone(&stats)));
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..20).map(|i| i * 100).collect();
+        let keys = vec![Some("trip-1"); 20];
+        op.on_batch(0, rows(&times, &keys, "x"), &mut out).unwrap();
+        let shards = column(&captured, OUT_PORT, SHARD_ID);
+        assert_eq!(shards.len(), 20, "each record once");
+        // Before 1 s (records at 0 … 900 ms) in the parent, from 1 s on in the lower child.
+        assert!(shards[..10].iter().all(|s| s == "shardId-000000000001"));
+        assert!(shards[10..].iter().all(|s| s == "shardId-000000000002"));
+        let view = stats.view();
+        assert_eq!(view.shards.len(), 4);
+        assert!(!view.shards[1].open && view.shards[2].open && view.shards[3].open);
+        assert_eq!(view.reshards.len(), 1);
+        assert_eq!(view.reshards[0].closed, vec![1]);
+        assert_eq!(view.reshards[0].at, 1_000);
+        assert_eq!(view.shards[2].written, 10);
     }
 }

@@ -57,6 +57,7 @@ impl ShardsView {
         };
         let view = stats.view();
         key_space_ui(ui, &view);
+        reshards_ui(ui, &view);
         shard_table_ui(ui, &view);
     }
 }
@@ -99,7 +100,8 @@ fn key_space_ui(ui: &mut Ui, view: &ShardView) {
     let bar = Rect::from_min_max(rect.min + Vec2::new(0.0, above), rect.max);
     let dark = ui.visuals().dark_mode;
     let hot = view.hot_shard();
-    for (i, shard) in view.shards.iter().enumerate() {
+    // Closed shards take no writes: the bar shows the open ones, which cover the key space.
+    for (i, shard) in view.shards.iter().enumerate().filter(|(_, s)| s.open) {
         let left = bar.left() + fraction(shard.range.start) * bar.width();
         let right = bar.left() + fraction(shard.range.end) * bar.width();
         let cell = Rect::from_min_max(Pos2::new(left, bar.top()), Pos2::new(right, bar.bottom()));
@@ -171,6 +173,28 @@ fn key_space_ui(ui: &mut Ui, view: &ShardView) {
     }
 }
 
+/// The resharding so far, one line each: when, what closed, what opened.
+fn reshards_ui(ui: &mut Ui, view: &ShardView) {
+    for event in &view.reshards {
+        let closed: Vec<String> = event
+            .closed
+            .iter()
+            .filter_map(|&n| view.shards.get(n as usize))
+            .map(|s| s.id.clone())
+            .collect();
+        let opened: Vec<&str> = event.opened.iter().map(|(id, _)| id.as_str()).collect();
+        ui.label(
+            RichText::new(format!(
+                "{}  resharded: {} closed (still readable), {} open",
+                crate::values::show_time(event.at),
+                closed.join(", "),
+                opened.join(", ")
+            ))
+            .small(),
+        );
+    }
+}
+
 fn shard_table_ui(ui: &mut Ui, view: &ShardView) {
     let when = view
         .last_second
@@ -201,6 +225,8 @@ fn shard_table_ui(ui: &mut Ui, view: &ShardView) {
                     for (i, shard) in view.shards.iter().enumerate() {
                         let name = if hot == Some(i) {
                             RichText::new(format!("{} (hot)", shard.id)).color(theme::WARNING)
+                        } else if !shard.open {
+                            RichText::new(format!("{} (closed)", shard.id)).weak()
                         } else {
                             RichText::new(&shard.id)
                         };

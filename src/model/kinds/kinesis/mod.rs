@@ -4,6 +4,7 @@
 //! (streaming-facts §1). Records over the limits go to `throttled`, invalid ones to `errors`.
 
 pub mod hash_ranges;
+pub mod shard_map;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use crate::model::kind::{
 };
 use crate::model::node::{ERRORS, Family, IN, OUT};
 use crate::model::time::RowTime;
+use shard_map::{Reshard, ShardMap};
 
 /// The port of records refused for going over a shard's write limits.
 pub const THROTTLED_PORT: &str = "throttled";
@@ -146,6 +148,9 @@ pub struct KinesisStream {
     pub producer: Producer,
     #[serde(default)]
     pub retries: Retries,
+    /// Splits, merges and shard-count changes at given times.
+    #[serde(default)]
+    pub resharding: Vec<Reshard>,
 }
 
 fn default_retention() -> Duration {
@@ -162,6 +167,7 @@ pub struct PlannedKinesisStream {
     pub explicit_hash_key: Option<PlannedExpr>,
     pub producer: Producer,
     pub retries: Retries,
+    pub resharding: Vec<Reshard>,
     /// Where the rows' event time is read: the arrival time follows it.
     pub time: RowTime,
     pub accepted: SchemaRef,
@@ -183,6 +189,7 @@ pub const ENTRY: CatalogueEntry = CatalogueEntry {
             retention: default_retention(),
             producer: Producer::PutRecord,
             retries: Retries::default(),
+            resharding: Vec::new(),
         }))
     },
 };
@@ -253,6 +260,26 @@ impl KindModel for KinesisStream {
                 ),
             );
         }
+        // The schedule is played through the shard map the run uses, so what passes here runs.
+        let mut map = ShardMap::new(self.capacity.initial_shards().clamp(1, MAX_SHARDS));
+        let mut last = None;
+        for (i, change) in self.resharding.iter().enumerate() {
+            if last.is_some_and(|t: i64| change.at().as_millis() < t) {
+                report
+                    .error(
+                        "resharding",
+                        format!(
+                            "changes are in time order: {} comes before the one above",
+                            change.at()
+                        ),
+                    )
+                    .item = Some(i);
+            }
+            last = Some(change.at().as_millis());
+            if let Err(why) = map.apply(change, MAX_SHARDS) {
+                report.error("resharding", why).item = Some(i);
+            }
+        }
         if self.retention.as_millis() % 3_600_000 != 0
             || !(MIN_RETENTION_HOURS..=MAX_RETENTION_HOURS).contains(&hours)
         {
@@ -322,6 +349,7 @@ impl KindModel for KinesisStream {
             explicit_hash_key,
             producer: self.producer.clone(),
             retries: self.retries.clone(),
+            resharding: self.resharding.clone(),
             time,
             accepted,
             throttled,
@@ -402,6 +430,11 @@ impl KindModel for KinesisStream {
                 "lost responses",
                 "The share of successful writes whose answer never reaches the producer: it writes them again, and the stream keeps both copies (duplicates)",
                 FieldValue::Number(&mut self.retries.lost_responses, 0.0, 1.0),
+            ),
+            Field::new(
+                "resharding",
+                "Split a shard at a hash key, merge two adjacent shards, or set the shard count, at given times",
+                FieldValue::List(&mut self.resharding),
             ),
             Field::new(
                 "retention",
