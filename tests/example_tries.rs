@@ -143,9 +143,13 @@ fn kinesis_hot_shard_splitting_the_hot_shard_between_the_keys_ends_the_throttlin
         .collect();
     assert_eq!(
         shards,
-        ["shardId-000000000001", "shardId-000000000002", "shardId-000000000003"]
-            .map(String::from)
-            .into()
+        [
+            "shardId-000000000001",
+            "shardId-000000000002",
+            "shardId-000000000003"
+        ]
+        .map(String::from)
+        .into()
     );
 }
 

@@ -65,6 +65,17 @@ fn generate(path: &Path, events: u64) -> std::io::Result<()> {
 }
 
 fn pipeline(window: &str, filter: bool, aggregates: &str) -> String {
+    pipeline_through(window, filter, aggregates, None)
+}
+
+/// A pipeline of the benchmark; with a `producer`, the events pass a simulated Kinesis stream of
+/// 100 shards keyed by sensor before the filter.
+fn pipeline_through(
+    window: &str,
+    filter: bool,
+    aggregates: &str,
+    producer: Option<&str>,
+) -> String {
     let (filter_node, first_edge) = if filter {
         (
             r#"(id: "hot", kind: Transform(Filter(predicate: "value > 10"))),"#,
@@ -73,6 +84,21 @@ fn pipeline(window: &str, filter: bool, aggregates: &str) -> String {
     } else {
         ("", r#""events.out -> win.in","#)
     };
+    let (stream_node, first_edge) = if let Some(producer) = producer {
+        (
+            format!(
+                r#"(id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 100), partition_key: "key", producer: {producer}))),"#
+            ),
+            first_edge.replacen("events.out", "stream.out", 1).replacen(
+                "\"stream.out",
+                "\"events.out -> stream.in\", \"stream.out",
+                1,
+            ),
+        )
+    } else {
+        (String::new(), first_edge.to_string())
+    };
+    let filter_node = format!("{stream_node}\n        {filter_node}");
     format!(
         r#"(
     format_version: 1,
@@ -111,6 +137,24 @@ fn pipelines() -> Vec<(&'static str, String)> {
         (
             "P3 session gap 30s count",
             pipeline(r#"Session(gap: "30s")"#, false, r#""count(*) AS n""#),
+        ),
+        (
+            "P4 = P1 behind a 100-shard stream, PutRecord",
+            pipeline_through(
+                r#"Tumbling(size: "10s")"#,
+                true,
+                r#""count(*) AS n", "sum(value) AS total", "max(value) AS peak""#,
+                Some("PutRecord"),
+            ),
+        ),
+        (
+            "P5 = P1 behind a 100-shard stream, KPL",
+            pipeline_through(
+                r#"Tumbling(size: "10s")"#,
+                true,
+                r#""count(*) AS n", "sum(value) AS total", "max(value) AS peak""#,
+                Some("Kpl()"),
+            ),
         ),
     ]
 }
@@ -152,7 +196,11 @@ fn run_one(dir: &Path, index: usize) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let results = report.metrics.node("win").map_or(0, |n| n.rows_out);
-    println!("{seconds} {} {results}", peak_rss_bytes());
+    let throttled = report
+        .metrics
+        .node("stream")
+        .map_or(0, |n| n.throttled_rows);
+    println!("{seconds} {} {results} {throttled}", peak_rss_bytes());
     ExitCode::SUCCESS
 }
 
@@ -225,7 +273,7 @@ fn hand_written_p1(path: &Path, out: &Path) -> std::io::Result<(f64, u64)> {
     Ok((started.elapsed().as_secs_f64(), results))
 }
 
-fn measure(dir: &Path, index: usize) -> Option<(f64, u64, u64)> {
+fn measure(dir: &Path, index: usize) -> Option<(f64, u64, u64, u64)> {
     let exe = std::env::current_exe().ok()?;
     let output = Command::new(exe)
         .args(["--run-one", &index.to_string(), "--dir"])
@@ -239,6 +287,7 @@ fn measure(dir: &Path, index: usize) -> Option<(f64, u64, u64)> {
     let text = String::from_utf8_lossy(&output.stdout);
     let mut parts = text.split_whitespace();
     Some((
+        parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
@@ -294,11 +343,15 @@ fn main() -> ExitCode {
             "pipeline", "seconds", "rows/s", "peak MB", "results"
         );
         let mut p1_seconds = 0.0;
+        let mut stream_seconds = Vec::new();
         for (index, (name, _)) in pipelines().iter().enumerate() {
             match measure(&dir, index) {
-                Some((seconds, peak, results)) => {
+                Some((seconds, peak, results, throttled)) => {
                     if index == 0 {
                         p1_seconds = seconds;
+                    }
+                    if index >= 3 {
+                        stream_seconds.push((index + 1, seconds, throttled));
                     }
                     println!(
                         "{name:<44} {seconds:>9.2} {:>14.0} {:>10.1} {results:>10}",
@@ -308,6 +361,13 @@ fn main() -> ExitCode {
                 }
                 None => println!("{name:<44} failed"),
             }
+        }
+        for (number, seconds, throttled) in &stream_seconds {
+            println!(
+                "P{number} time / P1 time (what the stream adds): {:.2}; throttled {throttled} of {n} ({:.1}%)",
+                seconds / p1_seconds.max(1e-9),
+                *throttled as f64 * 100.0 / n.max(1) as f64
+            );
         }
         match hand_written_p1(&csv, &dir.join("hand.csv")) {
             Ok((seconds, results)) => {

@@ -2,7 +2,7 @@
 //! records, bytes and throttled writes so far and in the last whole second of arrival time, and the
 //! first partition keys seen with where their hashes fall. The stream publishes once per batch.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Mutex;
 
 use crate::model::kinds::kinesis::hash_ranges::HashRange;
@@ -180,6 +180,8 @@ pub struct ShardCounts {
     pub records: u64,
     pub bytes: u64,
     pub throttled: u64,
+    /// The bytes of the throttled writes: demand an on-demand stream scales for.
+    pub throttled_bytes: u64,
 }
 
 /// What the stream saw in one batch, to publish at once.
@@ -189,7 +191,7 @@ pub struct ShardUpdate {
     /// A second of arrival time that ended, with its counts per shard.
     pub finished_second: Option<(i64, Vec<ShardCounts>)>,
     /// Keys among the first [`KEYS_SHOWN`]: hash, shard and records in this batch.
-    pub keys: HashMap<String, (u128, usize, u64)>,
+    pub keys: FxHashMap<String, (u128, usize, u64)>,
     pub other_key_records: u64,
     /// Reshardings in this batch, in order.
     pub reshards: Vec<ReshardEvent>,

@@ -5,7 +5,7 @@
 //! The end of an input batch closes every aggregate, so no record is held behind the watermark
 //! that follows the batch.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 /// The framing of an aggregated record: the magic `F3 89 9A C2` and the MD5 trailer.
 const FRAME_BYTES: usize = 4 + 16;
@@ -23,7 +23,7 @@ pub struct Aggregate {
     /// Its size as a Kinesis record.
     pub bytes: usize,
     pub first_arrival: i64,
-    keys: HashSet<String>,
+    keys: FxHashSet<String>,
 }
 
 impl Aggregate {
@@ -100,7 +100,9 @@ impl Aggregator {
         match slot {
             Some(open) => {
                 open.bytes = grown(open);
-                open.keys.insert(key.to_string());
+                if !open.keys.contains(key) {
+                    open.keys.insert(key.to_string());
+                }
                 open.rows.push(row);
             }
             None => {
@@ -109,7 +111,7 @@ impl Aggregator {
                     rows: vec![row],
                     bytes: FRAME_BYTES + data_bytes + PER_RECORD_BYTES + key.len() + PER_KEY_BYTES,
                     first_arrival: now,
-                    keys: HashSet::from([key.to_string()]),
+                    keys: FxHashSet::from_iter([key.to_string()]),
                 });
                 self.next_deadline = self
                     .next_deadline

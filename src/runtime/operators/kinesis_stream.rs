@@ -7,7 +7,7 @@
 //! an event is written when it happens, and one that comes out of order arrives among the newer
 //! ones. It depends on the data alone, so a run at full speed and a paced run throttle alike.
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -21,6 +21,7 @@ use super::evaluate::evaluate;
 use super::json_size::json_sizes;
 use super::kinesis_kpl::{Aggregate, Aggregator};
 use super::kinesis_limits::ShardLimits;
+use super::kinesis_on_demand::OnDemand;
 use crate::model::kinds::kinesis::hash_ranges::{
     even_split, hash_key, parse_explicit_hash_key, shard_id,
 };
@@ -47,6 +48,8 @@ pub struct KinesisStreamOperator {
     /// The shards now, and the resharding still to come (the next change first).
     map: ShardMap,
     schedule: std::collections::VecDeque<Reshard>,
+    /// The capacity planning of an on-demand stream.
+    on_demand: Option<OnDemand>,
     first_arrival: Option<Timestamp>,
     limits: ShardLimits,
     /// Write attempts so far: what decides, reproducibly, which answers are lost.
@@ -57,8 +60,15 @@ pub struct KinesisStreamOperator {
     stats: Arc<ShardStats>,
     second: Option<i64>,
     second_counts: Vec<ShardCounts>,
-    shown_keys: HashSet<String>,
+    shown_keys: FxHashSet<String>,
+    /// MD5s of the partition keys seen lately: keys repeat, and the hash is the dearest part.
+    hashes: FxHashMap<Box<str>, u128>,
+    /// `shardId-…` of every shard, by number.
+    shard_names: Vec<String>,
 }
+
+/// The MD5 cache is cleared when it holds this many keys.
+const HASHES_KEPT: usize = 100_000;
 
 /// The shard view of a stream of `shards` shards, before it runs.
 pub fn shard_stats(shards: u32) -> Arc<ShardStats> {
@@ -78,6 +88,7 @@ pub fn build(
         planned: planned.clone(),
         map,
         schedule: planned.resharding.iter().cloned().collect(),
+        on_demand: planned.on_demand.then(OnDemand::default),
         first_arrival: None,
         limits: ShardLimits::new(shard_count),
         attempts: 0,
@@ -86,7 +97,9 @@ pub fn build(
         stats: stats.unwrap_or_else(|| shard_stats(planned.shards)),
         second: None,
         second_counts: vec![ShardCounts::default(); shard_count],
-        shown_keys: HashSet::new(),
+        shown_keys: FxHashSet::default(),
+        hashes: FxHashMap::default(),
+        shard_names: (0..shard_count as u32).map(shard_id).collect(),
     })
 }
 
@@ -97,7 +110,7 @@ enum Fate {
     /// producer wrote again), each with its sequence number and arrival time.
     Accepted {
         shard: usize,
-        copies: Vec<(u64, Timestamp)>,
+        copies: Copies,
         sub: u64,
     },
     /// Every attempt was throttled.
@@ -106,6 +119,27 @@ enum Fate {
         attempts: u32,
     },
     Refused(String),
+}
+
+/// The copies of a written record the stream keeps: one, or more when an answer was lost. The
+/// first is kept inline, so the common record allocates nothing.
+#[derive(Debug, Clone)]
+struct Copies {
+    first: (u64, Timestamp),
+    more: Vec<(u64, Timestamp)>,
+}
+
+impl Copies {
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn get(&self, index: usize) -> Option<&(u64, Timestamp)> {
+        match index {
+            0 => Some(&self.first),
+            i => self.more.get(i - 1),
+        }
+    }
 }
 
 /// A record that may be written: its key, where it goes and its size.
@@ -223,6 +257,17 @@ impl KinesisStreamOperator {
         update: &mut ShardUpdate,
     ) {
         let first = *self.first_arrival.get_or_insert(self.arrival);
+        if let Some(shards) = self.on_demand.as_mut().and_then(|o| o.due(self.arrival)) {
+            self.change_shards(
+                Reshard::UpdateShardCount {
+                    at: crate::model::duration::Duration::from_millis(self.arrival - first),
+                    shards,
+                },
+                aggregator.as_deref_mut(),
+                fates,
+                update,
+            );
+        }
         while let Some(change) = self.schedule.front() {
             if first.saturating_add(change.at().as_millis()) > self.arrival {
                 return;
@@ -230,22 +275,47 @@ impl KinesisStreamOperator {
             let Some(change) = self.schedule.pop_front() else {
                 return;
             };
-            if let Some(aggregator) = aggregator.as_deref_mut() {
+            self.change_shards(change, aggregator.as_deref_mut(), fates, update);
+        }
+    }
+
+    /// One resharding, now.
+    fn change_shards(
+        &mut self,
+        change: Reshard,
+        aggregator: Option<&mut Aggregator>,
+        fates: &mut [Option<Fate>],
+        update: &mut ShardUpdate,
+    ) {
+        let mut aggregator = aggregator;
+        {
+            if let Some(aggregator) = aggregator.as_mut() {
                 let wait = aggregator.max_buffered_ms();
                 for aggregate in aggregator.close_all() {
                     self.send(aggregate, wait, fates, update);
                 }
             }
             // The check played this schedule through the same map; a change it refused never
-            // gets here, so a failure now only skips the change.
-            let Ok(opened) = self.map.apply(&change, MAX_SHARDS) else {
-                continue;
+            // gets here, so a failure now only skips the change. On-demand scaling is the
+            // service's own and may grow more than twofold.
+            let opened = match change {
+                Reshard::UpdateShardCount { shards, .. } if self.on_demand.is_some() => {
+                    self.map.scale_to(shards.min(MAX_SHARDS))
+                }
+                _ => match self.map.apply(&change, MAX_SHARDS) {
+                    Ok(opened) => opened,
+                    Err(_) => return,
+                },
             };
             let count = self.map.shards().len();
             self.limits.grow(count);
+            while self.shard_names.len() < count {
+                self.shard_names
+                    .push(shard_id(self.shard_names.len() as u32));
+            }
             self.second_counts.resize(count, ShardCounts::default());
             update.totals.resize(count, ShardCounts::default());
-            if let Some(aggregator) = aggregator.as_deref_mut() {
+            if let Some(aggregator) = aggregator {
                 aggregator.grow(count);
             }
             update.reshards.push(ReshardEvent {
@@ -281,6 +351,11 @@ impl KinesisStreamOperator {
                     &mut self.second_counts,
                     vec![ShardCounts::default(); self.map.shards().len()],
                 );
+                if let Some(on_demand) = self.on_demand.as_mut() {
+                    let tried: u64 = ended.iter().map(|c| c.records + c.throttled).sum();
+                    let bytes: u64 = ended.iter().map(|c| c.bytes + c.throttled_bytes).sum();
+                    on_demand.observe(current, tried, bytes);
+                }
                 update.finished_second = Some((current, ended));
                 self.second = Some(second);
             }
@@ -295,7 +370,8 @@ impl KinesisStreamOperator {
         update: &mut ShardUpdate,
         shard: usize,
         records: u64,
-        bytes: Option<usize>,
+        bytes: usize,
+        written: bool,
     ) {
         let (Some(total), Some(this_second)) = (
             update.totals.get_mut(shard),
@@ -303,16 +379,13 @@ impl KinesisStreamOperator {
         ) else {
             return;
         };
-        match bytes {
-            Some(bytes) => {
-                total.records += records;
-                total.bytes += bytes as u64;
-                this_second.records += records;
-                this_second.bytes += bytes as u64;
-            }
-            None => {
-                total.throttled += records;
-                this_second.throttled += records;
+        for counts in [total, this_second] {
+            if written {
+                counts.records += records;
+                counts.bytes += bytes as u64;
+            } else {
+                counts.throttled += records;
+                counts.throttled_bytes += bytes as u64;
             }
         }
     }
@@ -375,7 +448,7 @@ impl KinesisStreamOperator {
             retries.backoff.as_millis().max(0),
             retries.lost_responses,
         );
-        let mut copies = Vec::new();
+        let mut copies: Option<Copies> = None;
         let mut attempt = 1;
         loop {
             // Attempt k waits backoff * (1 + 2 + ... + 2^(k-2)) after the first.
@@ -385,14 +458,22 @@ impl KinesisStreamOperator {
             let written = self.limits.write(shard, bytes, when, self.arrival);
             match written {
                 Some(sequence) => {
-                    copies.push((sequence, when));
-                    self.count(update, shard, 1, Some(bytes));
+                    match copies.as_mut() {
+                        None => {
+                            copies = Some(Copies {
+                                first: (sequence, when),
+                                more: Vec::new(),
+                            })
+                        }
+                        Some(kept) => kept.more.push((sequence, when)),
+                    }
+                    self.count(update, shard, 1, bytes, true);
                     if attempt >= max_attempts || !answer_lost(self.attempts, lost) {
                         break;
                     }
                 }
                 None => {
-                    self.count(update, shard, 1, None);
+                    self.count(update, shard, 1, bytes, false);
                     if attempt >= max_attempts {
                         break;
                     }
@@ -400,24 +481,23 @@ impl KinesisStreamOperator {
             }
             attempt += 1;
         }
-        if copies.is_empty() {
-            Fate::Throttled {
+        match copies {
+            None => Fate::Throttled {
                 shard,
                 attempts: attempt,
-            }
-        } else {
-            Fate::Accepted {
+            },
+            Some(copies) => Fate::Accepted {
                 shard,
                 copies,
                 sub: 0,
-            }
+            },
         }
     }
 
     /// Whether row `row` may be written at all (its key, its explicit hash key, its size), and
     /// where it goes; the reason it is refused otherwise.
     fn validate<'k>(
-        &self,
+        &mut self,
         row: usize,
         keys: &'k StringArray,
         explicit: Option<&StringArray>,
@@ -438,7 +518,17 @@ impl KinesisStreamOperator {
         }
         let hash = match explicit.filter(|e| e.is_valid(row)) {
             Some(e) => parse_explicit_hash_key(e.value(row))?,
-            None => hash_key(key),
+            None => match self.hashes.get(key) {
+                Some(hash) => *hash,
+                None => {
+                    let hash = hash_key(key);
+                    if self.hashes.len() >= HASHES_KEPT {
+                        self.hashes.clear();
+                    }
+                    self.hashes.insert(key.into(), hash);
+                    hash
+                }
+            },
         };
         let bytes = data_bytes + key.len();
         if bytes > MAX_RECORD_BYTES {
@@ -492,8 +582,8 @@ impl KinesisStreamOperator {
                 if let Fate::Accepted { shard, copies, sub } = &fates[i as usize]
                     && let Some((sequence, at)) = copies.get(copy)
                 {
-                    shard_ids.append_value(shard_id(*shard as u32));
-                    sequences.append_value(sequence_number(*shard, *sequence));
+                    shard_ids.append_value(&self.shard_names[*shard]);
+                    append_sequence_number(&mut sequences, *shard, *sequence);
                     subs.push(*sub as i64);
                     arrived.push(*at);
                 }
@@ -581,9 +671,35 @@ fn answer_lost(attempt: u64, lost: f64) -> bool {
     ((z >> 11) as f64 / (1u64 << 53) as f64) < lost
 }
 
-/// A sequence number: 56 digits like the ones Kinesis gives, strictly increasing within a shard.
+/// A sequence number: 56 digits like the ones Kinesis gives (`49`, the shard in 12 digits, the
+/// shard's count in 42), strictly increasing within a shard.
 pub fn sequence_number(shard: usize, sequence: u64) -> String {
-    format!("49{shard:012}{sequence:042}")
+    let mut digits = [b'0'; 56];
+    fill_sequence_number(&mut digits, shard, sequence);
+    String::from_utf8_lossy(&digits).into_owned()
+}
+
+fn fill_sequence_number(digits: &mut [u8; 56], shard: usize, sequence: u64) {
+    digits[0] = b'4';
+    digits[1] = b'9';
+    let mut write = |end: usize, width: usize, mut value: u64| {
+        for place in (end - width..end).rev() {
+            digits[place] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    write(14, 12, shard as u64);
+    write(56, 42, sequence);
+}
+
+/// Appends a sequence number without making a string for it (one per record adds up).
+fn append_sequence_number(builder: &mut StringBuilder, shard: usize, sequence: u64) {
+    let mut digits = [b'0'; 56];
+    fill_sequence_number(&mut digits, shard, sequence);
+    match std::str::from_utf8(&digits) {
+        Ok(text) => builder.append_value(text),
+        Err(_) => builder.append_value(sequence_number(shard, sequence)),
+    }
 }
 
 fn event_times(time: &RowTime, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, SendFailure> {
@@ -611,6 +727,9 @@ fn as_text(array: ArrayRef) -> Result<StringArray, SendFailure> {
 }
 
 fn take_text(keys: &StringArray, rows: &[u32]) -> Result<ArrayRef, SendFailure> {
+    if rows.len() == keys.len() && rows.iter().enumerate().all(|(i, &r)| r as usize == i) {
+        return Ok(Arc::new(keys.clone()));
+    }
     take(keys, &UInt32Array::from(rows.to_vec()), None).map_err(|e| fail(e.to_string()))
 }
 
@@ -629,10 +748,17 @@ fn with_columns(
     extra: Vec<ArrayRef>,
     schema: &SchemaRef,
 ) -> Result<RecordBatch, SendFailure> {
-    let indices = UInt32Array::from(rows.to_vec());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns() + extra.len());
-    for column in batch.columns() {
-        columns.push(take(column.as_ref(), &indices, None).map_err(|e| fail(e.to_string()))?);
+    // Every row once, in order (nothing throttled or copied): the columns as they are.
+    let whole =
+        rows.len() == batch.num_rows() && rows.iter().enumerate().all(|(i, &r)| r as usize == i);
+    if whole {
+        columns.extend(batch.columns().iter().cloned());
+    } else {
+        let indices = UInt32Array::from(rows.to_vec());
+        for column in batch.columns() {
+            columns.push(take(column.as_ref(), &indices, None).map_err(|e| fail(e.to_string()))?);
+        }
     }
     columns.extend(extra);
     RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| fail(e.to_string()))
@@ -1090,5 +1216,45 @@ mod tests {
         assert_eq!(view.reshards[0].closed, vec![1]);
         assert_eq!(view.reshards[0].at, 1_000);
         assert_eq!(view.shards[2].written, 10);
+    }
+
+    #[test]
+    fn an_on_demand_stream_scales_to_twice_its_peak_fifteen_minutes_later() {
+        // 6,000 records in the first second on 4 starting shards: 2,000 throttled. The peak
+        // brings shards for 12,000 a second at 1 s + 15 min; a second like it then fits.
+        let config = crate::model::kinds::kinesis::KinesisStream {
+            capacity: crate::model::kinds::kinesis::Capacity::OnDemand,
+            partition_key: "key".into(),
+            explicit_hash_key: None,
+            retention: crate::model::duration::Duration::from_secs(24 * 3600),
+            producer: Producer::PutRecord,
+            retries: Retries::default(),
+            resharding: Vec::new(),
+        };
+        let stats = shard_stats(4);
+        let (mut op, metrics) = planned_stream(config, Some(Arc::clone(&stats)));
+        let (mut out, _) = Output::capturing(3);
+        let keys: Vec<String> = (0..6_000).map(|i| format!("trip-{i}")).collect();
+        let keys: Vec<Option<&str>> = keys.iter().map(|k| Some(k.as_str())).collect();
+        let second = |start: i64| -> Vec<i64> { (0..6_000).map(|i| start + i / 6).collect() };
+        op.on_batch(0, rows(&second(0), &keys, "x"), &mut out)
+            .unwrap();
+        let throttled = || {
+            metrics
+                .throttled_rows
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert_eq!(throttled(), 2_000);
+        // Just before the scale-up: still 4 shards, still throttling.
+        op.on_batch(0, rows(&second(900_000), &keys, "x"), &mut out)
+            .unwrap();
+        assert_eq!(throttled(), 4_000);
+        op.on_batch(0, rows(&second(901_000), &keys, "x"), &mut out)
+            .unwrap();
+        assert_eq!(throttled(), 4_000, "12 shards take 6,000 a second");
+        let view = stats.view();
+        assert_eq!(view.shards.iter().filter(|s| s.open).count(), 12);
+        assert_eq!(view.reshards.len(), 1);
+        assert_eq!(view.reshards[0].at, 901_000);
     }
 }

@@ -168,6 +168,8 @@ pub struct PlannedKinesisStream {
     pub producer: Producer,
     pub retries: Retries,
     pub resharding: Vec<Reshard>,
+    /// Kinesis plans the shards (scaling up for new peaks).
+    pub on_demand: bool,
     /// Where the rows' event time is read: the arrival time follows it.
     pub time: RowTime,
     pub accepted: SchemaRef,
@@ -260,6 +262,12 @@ impl KindModel for KinesisStream {
                 ),
             );
         }
+        if self.capacity == Capacity::OnDemand && !self.resharding.is_empty() {
+            report.error(
+                "resharding",
+                "an on-demand stream plans its own shards; resharding is for provisioned streams",
+            );
+        }
         // The schedule is played through the shard map the run uses, so what passes here runs.
         let mut map = ShardMap::new(self.capacity.initial_shards().clamp(1, MAX_SHARDS));
         let mut last = None;
@@ -350,6 +358,7 @@ impl KindModel for KinesisStream {
             producer: self.producer.clone(),
             retries: self.retries.clone(),
             resharding: self.resharding.clone(),
+            on_demand: self.capacity == Capacity::OnDemand,
             time,
             accepted,
             throttled,

@@ -54,6 +54,8 @@ pub struct ShardMap {
     shards: Vec<ShardInfo>,
     /// The open shards' numbers, by the start of their range.
     open: Vec<u32>,
+    /// The end of each open shard's range, in the same order: what routing searches.
+    open_ends: Vec<u128>,
 }
 
 impl ShardMap {
@@ -70,7 +72,12 @@ impl ShardMap {
             })
             .collect();
         let open = shards.iter().map(|s| s.number).collect();
-        Self { shards, open }
+        let open_ends = shards.iter().map(|s| s.range.end).collect();
+        Self {
+            shards,
+            open,
+            open_ends,
+        }
     }
 
     /// Every shard so far, by number.
@@ -85,10 +92,10 @@ impl ShardMap {
     /// The open shard whose range holds `hash`.
     pub fn route(&self, hash: u128) -> u32 {
         let index = self
-            .open
-            .partition_point(|&n| self.shards[n as usize].range.end < hash)
+            .open_ends
+            .partition_point(|&end| end < hash)
             .min(self.open.len().saturating_sub(1));
-        self.open[index]
+        self.open.get(index).copied().unwrap_or(0)
     }
 
     fn open_shard(&self, number: u32) -> Result<&ShardInfo, String> {
@@ -124,6 +131,37 @@ impl ShardMap {
         let shards = &self.shards;
         self.open
             .sort_by_key(|&n| shards.get(n as usize).map_or(0, |s| s.range.start));
+        self.open_ends = self
+            .open
+            .iter()
+            .map(|&n| shards.get(n as usize).map_or(0, |s| s.range.end))
+            .collect();
+    }
+
+    /// Closes every open shard and opens `shards` evenly split ones, each naming the old shards
+    /// its range overlaps as parents (uniform scaling, and what an on-demand stream does).
+    pub fn scale_to(&mut self, shards: u32) -> Vec<u32> {
+        let old: Vec<(u32, HashRange)> = self
+            .open
+            .iter()
+            .map(|&n| (n, self.shards[n as usize].range))
+            .collect();
+        for (n, _) in &old {
+            self.close(*n);
+        }
+        let opened = even_split(shards)
+            .into_iter()
+            .map(|range| {
+                let parents = old
+                    .iter()
+                    .filter(|(_, r)| r.start <= range.end && range.start <= r.end)
+                    .map(|(n, _)| *n)
+                    .collect();
+                self.add(range, parents)
+            })
+            .collect();
+        self.reorder();
+        opened
     }
 
     /// Applies one change; the numbers of the shards it opened, or why it cannot be done.
@@ -196,25 +234,7 @@ impl ShardMap {
                         current * 2
                     ));
                 }
-                let old: Vec<(u32, HashRange)> = self
-                    .open
-                    .iter()
-                    .map(|&n| (n, self.shards[n as usize].range))
-                    .collect();
-                for (n, _) in &old {
-                    self.close(*n);
-                }
-                even_split(*shards)
-                    .into_iter()
-                    .map(|range| {
-                        let parents = old
-                            .iter()
-                            .filter(|(_, r)| r.start <= range.end && range.start <= r.end)
-                            .map(|(n, _)| *n)
-                            .collect();
-                        self.add(range, parents)
-                    })
-                    .collect()
+                self.scale_to(*shards)
             }
         };
         self.reorder();
