@@ -101,6 +101,7 @@ impl Canvas {
         area: Rect,
         painter: &egui::Painter,
         pipeline: &Pipeline,
+        running: bool,
     ) {
         let mut bounds = Rect::NOTHING;
         let mut cards = Vec::new();
@@ -126,7 +127,11 @@ impl Canvas {
             .map(|(rect, _)| {
                 Rect::from_two_pos(
                     self.to_screen(area, rect.min),
-                    self.to_screen(area, rect.max + Vec2::new(0.0, LIVE_NUMBERS_HEIGHT)),
+                    // While running, the numbers under a card are part of what it shows.
+                    self.to_screen(
+                        area,
+                        rect.max + Vec2::new(0.0, if running { LIVE_NUMBERS_HEIGHT } else { 0.0 }),
+                    ),
                 )
             })
             .collect();

@@ -290,7 +290,7 @@ impl Canvas {
                 *selection = Selection::default();
             }
         }
-        self.minimap(ui, area, &painter, pipeline);
+        self.minimap(ui, area, &painter, pipeline, live.is_some());
         if let Some(drag) = background.dnd_release_payload::<super::palette::PaletteDrag>()
             && let Some(p) = pointer
         {

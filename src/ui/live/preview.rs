@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use arrow::record_batch::RecordBatch;
 use egui::{RichText, Ui};
 
 use super::rows_table::TableText;
@@ -41,10 +42,27 @@ impl PreviewView {
         if let Some((version, rx)) = &self.running
             && let Ok(preview) = rx.try_recv()
         {
+            let pipeline = doc.pipeline();
             let tables = preview
                 .outputs
                 .iter()
-                .map(|(port, batch)| (port.clone(), TableText::new(batch)))
+                .map(|(port, batch)| {
+                    // The columns the node adds come first: they are what an edit changes.
+                    let input: Vec<String> = pipeline
+                        .edges
+                        .iter()
+                        .filter(|e| e.to.node == port.node)
+                        .filter_map(|e| preview.outputs.get(&e.from))
+                        .flat_map(|b| {
+                            b.schema()
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().clone())
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    (port.clone(), TableText::new(&added_first(batch, &input)))
+                })
                 .collect();
             self.shown = Some(Shown {
                 version: *version,
@@ -239,10 +257,64 @@ const ABOUT: &str = "The rows each node produces when the pipeline runs on a sam
 
 const HAS_ERRORS: &str = "The pipeline has errors (see Problems); fix them to see its rows.";
 
+/// When `batch` is its node's input with columns added (a Map that keeps its input, a stream),
+/// the added columns move to the front, in their own order; otherwise it is as it is.
+fn added_first(batch: &RecordBatch, input: &[String]) -> RecordBatch {
+    let schema = batch.schema();
+    let keeps_input = input.iter().all(|name| schema.index_of(name).is_ok());
+    let (added, kept): (Vec<usize>, Vec<usize>) =
+        (0..schema.fields().len()).partition(|&i| !input.contains(schema.field(i).name()));
+    if input.is_empty() || added.is_empty() || !keeps_input {
+        return batch.clone();
+    }
+    let order: Vec<usize> = added.into_iter().chain(kept).collect();
+    batch.project(&order).unwrap_or_else(|_| batch.clone())
+}
+
 fn rows_text(rows: usize) -> String {
     match rows {
         0 => "no rows in the sample".into(),
         1 => "the first row".into(),
         n => format!("the first {n} rows"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array};
+    use std::sync::Arc;
+
+    fn batch(names: &[&str]) -> RecordBatch {
+        RecordBatch::try_from_iter(
+            names
+                .iter()
+                .map(|n| (*n, Arc::new(Int64Array::from(vec![1])) as ArrayRef)),
+        )
+        .unwrap()
+    }
+
+    fn names(batch: &RecordBatch) -> Vec<String> {
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    #[test]
+    fn added_columns_come_first_only_when_the_input_is_kept() {
+        let input = vec!["a".to_string(), "b".to_string()];
+        // A stream or a Map that keeps its input: what it adds first.
+        assert_eq!(
+            names(&added_first(&batch(&["a", "b", "shard", "seq"]), &input)),
+            vec!["shard", "seq", "a", "b"]
+        );
+        // A window keeps only its key: as it is.
+        assert_eq!(
+            names(&added_first(&batch(&["a", "window_end", "n"]), &input)),
+            vec!["a", "window_end", "n"]
+        );
     }
 }
