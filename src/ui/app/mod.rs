@@ -265,6 +265,11 @@ impl EddyApp {
         self.dock
     }
 
+    /// Shows `tab` in the dock.
+    pub fn set_dock_tab(&mut self, tab: Dock) {
+        self.dock = tab;
+    }
+
     /// Selecting a node while nothing runs shows its preview, unless the dock shows errors the
     /// user is working through or a tab they chose.
     fn open_preview_on_selection(&mut self, run_active: bool) {
