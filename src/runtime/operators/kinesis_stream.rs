@@ -54,6 +54,8 @@ pub struct KinesisStreamOperator {
     limits: ShardLimits,
     /// Write attempts so far: what decides, reproducibly, which answers are lost.
     attempts: u64,
+    /// PutRecords requests sent so far.
+    requests: u64,
     arrival: Timestamp,
     metrics: Arc<InstanceMetrics>,
     /// What the app's shard view shows, and what this stream counted towards it.
@@ -92,6 +94,7 @@ pub fn build(
         first_arrival: None,
         limits: ShardLimits::new(shard_count),
         attempts: 0,
+        requests: 0,
         arrival: MIN_WATERMARK,
         metrics: Arc::clone(metrics),
         stats: stats.unwrap_or_else(|| shard_stats(planned.shards)),
@@ -167,8 +170,20 @@ impl Operator for KinesisStreamOperator {
             totals: vec![ShardCounts::default(); self.map.shards().len()],
             ..ShardUpdate::default()
         };
+        // PutRecords: the entries of the request being filled (row, shard, bytes) and its bytes;
+        // per row, its request and place in it.
+        let mut request: Vec<(usize, usize, usize)> = Vec::new();
+        let mut request_bytes = 0usize;
+        let mut entries: Vec<Option<(u64, u64)>> = vec![None; rows];
+        let request_limits = match &self.planned.producer {
+            Producer::PutRecords {
+                max_records,
+                max_bytes,
+            } => Some((*max_records as usize, *max_bytes as usize)),
+            _ => None,
+        };
         let mut aggregator = match &self.planned.producer {
-            Producer::PutRecord => None,
+            Producer::PutRecord | Producer::PutRecords { .. } => None,
             Producer::Kpl {
                 aggregation_max_size,
                 record_max_buffered_time,
@@ -198,6 +213,17 @@ impl Operator for KinesisStreamOperator {
             fates.push(None);
             let aggregated = aggregator.as_mut().filter(|a| a.takes(*size, valid.key));
             match aggregated {
+                None if request_limits.is_some() => {
+                    if let Some((max_records, max_bytes)) = request_limits
+                        && (request.len() >= max_records || request_bytes + valid.bytes > max_bytes)
+                    {
+                        self.put_records(&mut request, &mut fates, &mut entries, &mut update);
+                        request_bytes = 0;
+                    }
+                    request.push((row, valid.shard, valid.bytes));
+                    request_bytes += valid.bytes;
+                    self.count_key(&mut update, valid.key, valid.hash, valid.shard);
+                }
                 None => {
                     let fate = self.put_record(valid.shard, valid.bytes, self.arrival, &mut update);
                     let fate = match fate {
@@ -223,6 +249,10 @@ impl Operator for KinesisStreamOperator {
                 }
             }
         }
+        // The end of a batch sends the request being filled.
+        if !request.is_empty() {
+            self.put_records(&mut request, &mut fates, &mut entries, &mut update);
+        }
         if let Some(aggregator) = aggregator.as_mut() {
             let wait = aggregator.max_buffered_ms();
             for aggregate in aggregator.close_all() {
@@ -242,7 +272,7 @@ impl Operator for KinesisStreamOperator {
             .map(|f| f.unwrap_or_else(|| Fate::Refused("never sent".into())))
             .collect();
         self.stats.publish(&update);
-        self.emit(&batch, &keys, &arrivals, &fates, out)
+        self.emit(&batch, &keys, &arrivals, &fates, &entries, out)
     }
 }
 
@@ -432,6 +462,27 @@ impl KinesisStreamOperator {
         }
     }
 
+    /// Sends one PutRecords request now: each entry, in request order, is written or fails on
+    /// its own (a partial failure leaves the others written).
+    fn put_records(
+        &mut self,
+        request: &mut Vec<(usize, usize, usize)>,
+        fates: &mut [Option<Fate>],
+        entries: &mut [Option<(u64, u64)>],
+        update: &mut ShardUpdate,
+    ) {
+        self.requests += 1;
+        for (entry, (row, shard, bytes)) in request.drain(..).enumerate() {
+            let fate = self.put_record(shard, bytes, self.arrival, update);
+            if let Some(slot) = fates.get_mut(row) {
+                *slot = Some(fate);
+            }
+            if let Some(slot) = entries.get_mut(row) {
+                *slot = Some((self.requests, entry as u64));
+            }
+        }
+    }
+
     /// Writes one Kinesis record of `bytes` to `shard`, first at arrival time `at`, then as the
     /// retries say: a throttled attempt is tried again after the backoff (doubling each time),
     /// and a write whose answer is lost is written again too, so the stream keeps a copy.
@@ -550,8 +601,31 @@ impl KinesisStreamOperator {
         keys: &StringArray,
         arrivals: &[Timestamp],
         fates: &[Fate],
+        entries: &[Option<(u64, u64)>],
         out: &mut Output,
     ) -> OpResult {
+        let put_records = matches!(self.planned.producer, Producer::PutRecords { .. });
+        // A PutRecords entry's request and place, as two columns for `rows`.
+        let entry_columns = |rows: &[u32]| -> Vec<ArrayRef> {
+            if !put_records {
+                return Vec::new();
+            }
+            let (requests, places): (Vec<i64>, Vec<i64>) = rows
+                .iter()
+                .map(|&i| {
+                    let (request, entry) = entries
+                        .get(i as usize)
+                        .copied()
+                        .flatten()
+                        .unwrap_or_default();
+                    (request as i64, entry as i64)
+                })
+                .unzip();
+            vec![
+                Arc::new(arrow::array::Int64Array::from(requests)),
+                Arc::new(arrow::array::Int64Array::from(places)),
+            ]
+        };
         let pick = |wanted: fn(&Fate) -> bool| -> Vec<u32> {
             (0..fates.len() as u32)
                 .filter(|&i| wanted(&fates[i as usize]))
@@ -595,6 +669,7 @@ impl KinesisStreamOperator {
             }
             extra.push(take_text(keys, &accepted)?);
             extra.push(Arc::new(TimestampMillisecondArray::from(arrived)));
+            extra.extend(entry_columns(&accepted));
             out.emit(
                 OUT_PORT,
                 with_columns(batch, &accepted, extra, &self.planned.accepted)?,
@@ -622,13 +697,14 @@ impl KinesisStreamOperator {
                     shard_ids.append_value(id);
                 }
             }
-            let extra: Vec<ArrayRef> = vec![
+            let mut extra: Vec<ArrayRef> = vec![
                 take_text(keys, &throttled)?,
                 Arc::new(shard_ids.finish()),
                 arrival_column(arrivals, &throttled),
                 Arc::new(codes.finish()),
                 Arc::new(messages.finish()),
             ];
+            extra.extend(entry_columns(&throttled));
             out.emit_side(
                 THROTTLED_PORT,
                 with_columns(batch, &throttled, extra, &self.planned.throttled)?,
@@ -1256,5 +1332,55 @@ mod tests {
         assert_eq!(view.shards.iter().filter(|s| s.open).count(), 12);
         assert_eq!(view.reshards.len(), 1);
         assert_eq!(view.reshards[0].at, 901_000);
+    }
+
+    #[test]
+    fn a_put_records_request_fails_in_part_and_in_request_order() {
+        // 1,200 records in 600 ms for one shard, in requests of 300: requests 1-3 fit (900), and
+        // request 4 has room for 100 more; its entries 100-299 fail, the first 100 do not.
+        let producer = Producer::PutRecords {
+            max_records: 300,
+            max_bytes: 5 * 1024 * 1024,
+        };
+        let (mut op, _) = stream_with(1, "key", None, producer);
+        let (mut out, captured) = Output::capturing(3);
+        let times: Vec<i64> = (0..1_200).map(|i| i / 2).collect();
+        op.on_batch(0, rows(&times, &vec![Some("k"); 1_200], "x"), &mut out)
+            .unwrap();
+        let written: Vec<(String, String)> = column(&captured, OUT_PORT, "request")
+            .into_iter()
+            .zip(column(&captured, OUT_PORT, "entry"))
+            .collect();
+        assert_eq!(written.len(), 1_000);
+        assert_eq!(written[899], ("3".to_string(), "299".to_string()));
+        assert_eq!(written[900], ("4".to_string(), "0".to_string()));
+        assert_eq!(written[999], ("4".to_string(), "99".to_string()));
+        let failed: Vec<(String, String)> = column(&captured, THROTTLED_PORT, "request")
+            .into_iter()
+            .zip(column(&captured, THROTTLED_PORT, "entry"))
+            .collect();
+        assert_eq!(failed.len(), 200);
+        assert!(failed.iter().all(|(r, _)| r == "4"));
+        let places: Vec<u32> = failed.iter().map(|(_, e)| e.parse().unwrap()).collect();
+        assert_eq!(places, (100..300).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn a_put_records_request_holds_at_most_its_bytes() {
+        // Records of about 300,000 bytes: a 1 MiB request holds 3, so 7 records make 3 requests.
+        let producer = Producer::PutRecords {
+            max_records: 500,
+            max_bytes: 1024 * 1024,
+        };
+        let (mut op, _) = stream_with(4, "key", None, producer);
+        let (mut out, captured) = Output::capturing(3);
+        let keys = ["a", "b", "c", "d", "e", "f", "g"].map(Some);
+        let payload = "x".repeat(300_000);
+        op.on_batch(0, rows(&[0, 1, 2, 3, 4, 5, 6], &keys, &payload), &mut out)
+            .unwrap();
+        let mut requests: Vec<String> = column(&captured, OUT_PORT, "request");
+        requests.extend(column(&captured, THROTTLED_PORT, "request"));
+        requests.sort();
+        assert_eq!(requests, vec!["1", "1", "1", "2", "2", "2", "3"]);
     }
 }

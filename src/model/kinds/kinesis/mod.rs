@@ -68,6 +68,15 @@ pub enum Producer {
     /// `ProvisionedThroughputExceededException` and is not retried.
     #[default]
     PutRecord,
+    /// The SDK's `PutRecords`: records sent in requests of up to `max_records` (500) and
+    /// `max_bytes` (5 MiB, keys included); each entry succeeds or fails on its own (a partial
+    /// failure), in request order.
+    PutRecords {
+        #[serde(default = "default_put_records_max")]
+        max_records: u32,
+        #[serde(default = "default_put_records_bytes")]
+        max_bytes: u32,
+    },
     /// The Kinesis Producer Library: user records for the same shard are aggregated into one
     /// Kinesis record (streaming-facts §2.1, defaults from its `default_config.properties`).
     Kpl {
@@ -79,6 +88,22 @@ pub enum Producer {
         record_max_buffered_time: Duration,
     },
 }
+
+/// A PutRecords request: at most 500 records and 5 MiB (streaming-facts §1.1).
+pub const PUT_RECORDS_MAX: u32 = 500;
+pub const PUT_RECORDS_BYTES: u32 = 5 * 1024 * 1024;
+
+fn default_put_records_max() -> u32 {
+    PUT_RECORDS_MAX
+}
+
+fn default_put_records_bytes() -> u32 {
+    PUT_RECORDS_BYTES
+}
+
+/// The columns of a PutRecords entry: its request (counted from 1) and its place in it.
+pub const REQUEST: &str = "request";
+pub const ENTRY_IN_REQUEST: &str = "entry";
 
 /// The KPL's `AggregationMaxSize` default: 51,200 bytes.
 pub const KPL_AGGREGATION_MAX_SIZE: u32 = 51_200;
@@ -222,6 +247,26 @@ impl KindModel for KinesisStream {
             );
         }
         let hours = self.retention.as_millis() / 3_600_000;
+        if let Producer::PutRecords {
+            max_records,
+            max_bytes,
+        } = &self.producer
+        {
+            if !(1..=PUT_RECORDS_MAX).contains(max_records) {
+                report.error(
+                    "producer",
+                    format!("a PutRecords request holds 1 to 500 records, not {max_records}"),
+                );
+            }
+            if !(1..=PUT_RECORDS_BYTES).contains(max_bytes) {
+                report.error(
+                    "producer",
+                    format!(
+                        "a PutRecords request holds at most 5 MiB (5242880 bytes), not {max_bytes}"
+                    ),
+                );
+            }
+        }
         if let Producer::Kpl {
             aggregation_max_size,
             record_max_buffered_time,
@@ -332,6 +377,8 @@ impl KindModel for KinesisStream {
             SUB_SEQUENCE_NUMBER,
             PARTITION_KEY,
             ARRIVAL,
+            REQUEST,
+            ENTRY_IN_REQUEST,
         ] {
             if input.schema.index_of(added).is_ok() {
                 report.node_error(format!(
@@ -343,8 +390,7 @@ impl KindModel for KinesisStream {
         if clash {
             return None;
         }
-        let kpl = matches!(self.producer, Producer::Kpl { .. });
-        let [accepted, throttled, errors] = output_schemas(&input.schema, kpl);
+        let [accepted, throttled, errors] = output_schemas(&input.schema, &self.producer);
         let outputs = vec![
             PortOutput::new(accepted.clone(), input.time.clone()),
             PortOutput::new(throttled.clone(), input.time.clone()),
@@ -373,8 +419,7 @@ impl KindModel for KinesisStream {
 
     fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
         let input = inputs.first()?;
-        let kpl = matches!(self.producer, Producer::Kpl { .. });
-        let schemas = output_schemas(&input.schema, kpl);
+        let schemas = output_schemas(&input.schema, &self.producer);
         Some(
             schemas
                 .into_iter()
@@ -391,6 +436,7 @@ impl KindModel for KinesisStream {
         };
         let producer = match self.producer {
             Producer::PutRecord => "PutRecord",
+            Producer::PutRecords { .. } => "PutRecords",
             Producer::Kpl { .. } => "KPL",
         };
         format!(
@@ -490,13 +536,14 @@ impl Choice for Capacity {
 
 impl Choice for Producer {
     fn options(&self) -> Vec<&'static str> {
-        vec!["PutRecord", "Kpl"]
+        vec!["PutRecord", "PutRecords", "Kpl"]
     }
 
     fn selected(&self) -> usize {
         match self {
             Producer::PutRecord => 0,
-            Producer::Kpl { .. } => 1,
+            Producer::PutRecords { .. } => 1,
+            Producer::Kpl { .. } => 2,
         }
     }
 
@@ -506,6 +553,10 @@ impl Choice for Producer {
         }
         *self = match index {
             0 => Producer::PutRecord,
+            1 => Producer::PutRecords {
+                max_records: PUT_RECORDS_MAX,
+                max_bytes: PUT_RECORDS_BYTES,
+            },
             _ => Producer::Kpl {
                 aggregation_max_size: KPL_AGGREGATION_MAX_SIZE,
                 record_max_buffered_time: default_record_max_buffered_time(),
@@ -516,6 +567,21 @@ impl Choice for Producer {
     fn fields(&mut self) -> Vec<Field<'_>> {
         match self {
             Producer::PutRecord => Vec::new(),
+            Producer::PutRecords {
+                max_records,
+                max_bytes,
+            } => vec![
+                Field::new(
+                    "max records",
+                    "Records per PutRecords request (at most 500)",
+                    FieldValue::Count(max_records),
+                ),
+                Field::new(
+                    "max bytes",
+                    "Bytes per request, partition keys included (at most 5 MiB = 5242880)",
+                    FieldValue::Count(max_bytes),
+                ),
+            ],
             Producer::Kpl {
                 aggregation_max_size,
                 record_max_buffered_time,
@@ -574,7 +640,19 @@ fn plan_text(
 
 /// The columns of `out` (the row and what the stream adds), `throttled` (the row, its key and
 /// shard, and the error) and `errors` (the row and why it was refused).
-fn output_schemas(input: &SchemaRef, kpl: bool) -> [SchemaRef; 3] {
+fn output_schemas(input: &SchemaRef, producer: &Producer) -> [SchemaRef; 3] {
+    let kpl = matches!(producer, Producer::Kpl { .. });
+    // A PutRecords entry says which request it was in and where.
+    let entries = || {
+        if matches!(producer, Producer::PutRecords { .. }) {
+            vec![
+                ArrowField::new(REQUEST, DataType::Int64, false),
+                ArrowField::new(ENTRY_IN_REQUEST, DataType::Int64, false),
+            ]
+        } else {
+            Vec::new()
+        }
+    };
     let with = |extra: Vec<ArrowField>| -> SchemaRef {
         let mut fields: Vec<ArrowField> =
             input.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -595,16 +673,23 @@ fn output_schemas(input: &SchemaRef, kpl: bool) -> [SchemaRef; 3] {
                     text(PARTITION_KEY),
                     ArrowField::new(ARRIVAL, timestamp_type(), false),
                 ],
+                entries(),
             ]
             .concat(),
         ),
-        with(vec![
-            text(PARTITION_KEY),
-            text(SHARD_ID),
-            ArrowField::new(ARRIVAL, timestamp_type(), false),
-            text("error_code"),
-            text("error_message"),
-        ]),
+        with(
+            [
+                vec![
+                    text(PARTITION_KEY),
+                    text(SHARD_ID),
+                    ArrowField::new(ARRIVAL, timestamp_type(), false),
+                    text("error_code"),
+                    text("error_message"),
+                ],
+                entries(),
+            ]
+            .concat(),
+        ),
         with(vec![text("reason")]),
     ]
 }
