@@ -9,7 +9,7 @@ use egui_kittest::kittest::Queryable;
 
 #[path = "support/gui_harness.rs"]
 mod gui_harness;
-use gui_harness::{click_at, example, harness, text_field};
+use gui_harness::{click_at, example, harness, run_until, text_field};
 
 fn shipped(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -200,13 +200,7 @@ fn a_selected_node_previews_its_first_rows_while_no_run_is_going() {
         let app = h.state();
         app.preview.is_current(&app.doc)
     };
-    for _ in 0..300 {
-        h.run_steps(1);
-        if ready(&h) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    run_until(&mut h, 300, ready);
     assert!(ready(&h), "the preview came");
     h.run_steps(2);
     let app = h.state();
@@ -241,13 +235,9 @@ fn a_row_injected_into_a_paused_run_far_behind_the_watermark_goes_to_late() {
             .and_then(|l| l.nodes.get("per_10s"))
             .and_then(|n| n.watermark)
     };
-    for _ in 0..200 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.run_steps(1);
-        if watermark(&h).is_some_and(|w| w > 1_709_294_412_000) {
-            break;
-        }
-    }
+    run_until(&mut h, 200, |h| {
+        watermark(h).is_some_and(|w| w > 1_709_294_412_000)
+    });
     h.get_by_label("Pause").click();
     std::thread::sleep(std::time::Duration::from_millis(400));
     h.run_steps(3);
@@ -276,13 +266,9 @@ fn a_row_injected_into_a_paused_run_far_behind_the_watermark_goes_to_late() {
         h.query_by_label_contains("behind the watermark here: late")
             .is_some()
     );
-    for _ in 0..100 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.run_steps(1);
-        if h.state().live.as_ref().unwrap().nodes["per_10s"].late > late_before {
-            break;
-        }
-    }
+    run_until(&mut h, 100, |h| {
+        h.state().live.as_ref().unwrap().nodes["per_10s"].late > late_before
+    });
     let live = h.state().live.as_ref().unwrap();
     assert_eq!(
         live.nodes["per_10s"].late,
@@ -299,15 +285,9 @@ fn the_shards_tab_marks_the_hot_shard_of_a_kinesis_stream() {
     h.run_steps(2);
     h.get_by_label("Shards").click();
     // Both vendor keys hash into shard 1: once a whole second has passed it is marked hot.
-    let mut found = false;
-    for _ in 0..300 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.run_steps(1);
-        if h.query_by_label("shardId-000000000001 (hot)").is_some() {
-            found = true;
-            break;
-        }
-    }
+    let found = run_until(&mut h, 300, |h| {
+        h.query_by_label("shardId-000000000001 (hot)").is_some()
+    });
     assert!(found, "the hot shard is marked");
     assert!(h.query_by_label("shardId-000000000000").is_some());
 }

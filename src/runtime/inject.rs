@@ -15,6 +15,7 @@ use super::contract::{EdgeSink, SendFailure};
 use super::edges::EdgeSender;
 use crate::model::PortRef;
 use crate::model::infer::parse_timestamp_millis;
+use crate::model::kind::column_names;
 
 /// The senders into every input port of a run started with injection on.
 #[derive(Default)]
@@ -96,8 +97,8 @@ impl Injectors {
                 port: port.clone(),
                 why: format!(
                     "it has ({}), the port takes ({})",
-                    names(&batch.schema()),
-                    names(&injector.schema)
+                    column_names(&batch.schema()),
+                    column_names(&injector.schema)
                 ),
             });
         }
@@ -113,15 +114,6 @@ impl Injectors {
             },
         })
     }
-}
-
-fn names(schema: &SchemaRef) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One row of `schema` from one text per column, read as a user types them: numbers, `true` /

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod metrics;
 pub mod operators;
 pub mod preview;
+pub mod row_times;
 pub mod run;
 pub mod shard_stats;
 pub mod source_loop;

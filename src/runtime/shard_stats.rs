@@ -26,6 +26,23 @@ pub struct ShardLine {
     pub last_second_throttled: u32,
 }
 
+impl ShardLine {
+    /// A shard that is open and has taken nothing yet.
+    pub fn new(id: String, range: HashRange) -> Self {
+        Self {
+            id,
+            range,
+            open: true,
+            written: 0,
+            bytes: 0,
+            throttled: 0,
+            last_second_records: 0,
+            last_second_bytes: 0,
+            last_second_throttled: 0,
+        }
+    }
+}
+
 /// One partition key and where it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyPoint {
@@ -95,17 +112,7 @@ impl ShardStats {
         let shards = ids
             .into_iter()
             .zip(ranges)
-            .map(|(id, range)| ShardLine {
-                id,
-                range: *range,
-                open: true,
-                written: 0,
-                bytes: 0,
-                throttled: 0,
-                last_second_records: 0,
-                last_second_bytes: 0,
-                last_second_throttled: 0,
-            })
+            .map(|(id, range)| ShardLine::new(id, *range))
             .collect();
         Self {
             view: Mutex::new(ShardView {
@@ -132,17 +139,7 @@ impl ShardStats {
                 }
             }
             for (id, range) in &event.opened {
-                view.shards.push(ShardLine {
-                    id: id.clone(),
-                    range: *range,
-                    open: true,
-                    written: 0,
-                    bytes: 0,
-                    throttled: 0,
-                    last_second_records: 0,
-                    last_second_bytes: 0,
-                    last_second_throttled: 0,
-                });
+                view.shards.push(ShardLine::new(id.clone(), *range));
             }
             view.reshards.push(event.clone());
         }

@@ -137,15 +137,19 @@ mod tests {
         tap.enable(4);
         tap.offer(&batch(vec![1, 2, 3]));
         tap.offer(&batch(vec![4, 5, 6]));
-        let kept: Vec<i64> = tap
-            .rows()
+        let kept = kept_values(&tap);
+        assert_eq!(kept, vec![3, 4, 5, 6]);
+    }
+
+    /// The values of the first column of every row the tap kept, in order.
+    fn kept_values(tap: &Tap) -> Vec<i64> {
+        tap.rows()
             .iter()
             .flat_map(|b| {
                 let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
                 a.values().to_vec()
             })
-            .collect();
-        assert_eq!(kept, vec![3, 4, 5, 6]);
+            .collect()
     }
 
     #[test]
@@ -155,14 +159,7 @@ mod tests {
         tap.offer(&batch(vec![1, 2, 3]));
         tap.offer(&batch(vec![4, 5, 6]));
         tap.offer(&batch(vec![7]));
-        let kept: Vec<i64> = tap
-            .rows()
-            .iter()
-            .flat_map(|b| {
-                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-                a.values().to_vec()
-            })
-            .collect();
+        let kept = kept_values(&tap);
         assert_eq!(kept, vec![1, 2, 3, 4]);
     }
 }

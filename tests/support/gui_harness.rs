@@ -77,3 +77,20 @@ pub fn add_from_palette(harness: &mut Harness<'static, EddyApp>, kind: &str) {
     harness.get_by_label(kind).click();
     harness.run_steps(3);
 }
+
+/// Draws frames (20 ms apart, for the engine's threads) until `done` holds or `frames` have
+/// passed; whether it held.
+pub fn run_until(
+    harness: &mut Harness<'static, EddyApp>,
+    frames: usize,
+    done: impl Fn(&Harness<'static, EddyApp>) -> bool,
+) -> bool {
+    for _ in 0..frames {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        harness.run_steps(1);
+        if done(harness) {
+            return true;
+        }
+    }
+    false
+}

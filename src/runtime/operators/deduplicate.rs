@@ -7,18 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use arrow::array::{Array, BooleanArray, TimestampMillisecondArray};
+use arrow::array::BooleanArray;
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
 
 use crate::model::kinds::deduplicate::PlannedDeduplicate;
 use crate::model::time::RowTime;
-use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
     InstanceMetrics, OpResult, Operator, Output, RunError, Timestamp, fail,
 };
 use crate::runtime::keys::KeyEncoder;
+use crate::runtime::row_times::row_times;
 
 /// The port index of `duplicates`.
 const DUPLICATES_PORT: usize = 1;
@@ -50,22 +50,6 @@ pub fn build(
 }
 
 impl DeduplicateOperator {
-    fn row_times(&self, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, RunError> {
-        match self.time {
-            RowTime::Processing => Ok(vec![Some(Clock::now_millis()); batch.num_rows()]),
-            RowTime::Event { column, shift_ms } => {
-                let array = batch
-                    .column(column)
-                    .as_any()
-                    .downcast_ref::<TimestampMillisecondArray>()
-                    .ok_or_else(|| RunError::internal("the time column is not a TIMESTAMP(3)"))?;
-                Ok((0..array.len())
-                    .map(|i| array.is_valid(i).then(|| array.value(i) + shift_ms))
-                    .collect())
-            }
-        }
-    }
-
     /// Whether the row with `key` at `ts` is a copy; if not, it is kept and remembered.
     fn is_copy(&mut self, key: &[u8], ts: Timestamp) -> bool {
         let within = self.within_ms;
@@ -87,7 +71,7 @@ impl DeduplicateOperator {
 
 impl Operator for DeduplicateOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
-        let times = self.row_times(&batch)?;
+        let times = row_times(self.time, &batch)?;
         let Some(keys) = self.keys.encode(&batch)? else {
             return Err(fail("a Deduplicate has no key columns"));
         };
@@ -144,7 +128,7 @@ impl Operator for DeduplicateOperator {
 mod tests {
     use super::*;
     use crate::runtime::contract::Captured;
-    use arrow::array::{ArrayRef, StringArray};
+    use arrow::array::{Array, ArrayRef, StringArray, TimestampMillisecondArray};
     use arrow::datatypes::SchemaRef;
 
     const SECOND: i64 = 1_000;

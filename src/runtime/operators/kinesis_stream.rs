@@ -27,11 +27,10 @@ use crate::model::kinds::kinesis::hash_ranges::{
 };
 use crate::model::kinds::kinesis::shard_map::{Reshard, ShardMap};
 use crate::model::kinds::kinesis::{MAX_SHARDS, PlannedKinesisStream, Producer};
-use crate::model::time::RowTime;
-use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
     InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
 };
+use crate::runtime::row_times::row_times;
 use crate::runtime::shard_stats::{KEYS_SHOWN, ReshardEvent, ShardCounts, ShardStats, ShardUpdate};
 
 /// The largest record: data and partition key together.
@@ -161,7 +160,7 @@ impl Operator for KinesisStreamOperator {
             Some(expr) => Some(as_text(evaluate(expr, &batch)?)?),
             None => None,
         };
-        let times = event_times(&self.planned.time, &batch)?;
+        let times = row_times(self.planned.time, &batch)?;
         // The data blob is the row as compact JSON, as a producer would send it.
         let sizes = json_sizes(&batch);
         let mut arrivals = Vec::with_capacity(rows);
@@ -313,61 +312,58 @@ impl KinesisStreamOperator {
     fn change_shards(
         &mut self,
         change: Reshard,
-        aggregator: Option<&mut Aggregator>,
+        mut aggregator: Option<&mut Aggregator>,
         fates: &mut [Option<Fate>],
         update: &mut ShardUpdate,
     ) {
-        let mut aggregator = aggregator;
-        {
-            if let Some(aggregator) = aggregator.as_mut() {
-                let wait = aggregator.max_buffered_ms();
-                for aggregate in aggregator.close_all() {
-                    self.send(aggregate, wait, fates, update);
-                }
+        if let Some(aggregator) = aggregator.as_mut() {
+            let wait = aggregator.max_buffered_ms();
+            for aggregate in aggregator.close_all() {
+                self.send(aggregate, wait, fates, update);
             }
-            // The check played this schedule through the same map; a change it refused never
-            // gets here, so a failure now only skips the change. On-demand scaling is the
-            // service's own and may grow more than twofold.
-            let opened = match change {
-                Reshard::UpdateShardCount { shards, .. } if self.on_demand.is_some() => {
-                    self.map.scale_to(shards.min(MAX_SHARDS))
-                }
-                _ => match self.map.apply(&change, MAX_SHARDS) {
-                    Ok(opened) => opened,
-                    Err(_) => return,
-                },
-            };
-            let count = self.map.shards().len();
-            self.limits.grow(count);
-            while self.shard_names.len() < count {
-                self.shard_names
-                    .push(shard_id(self.shard_names.len() as u32));
-            }
-            self.second_counts.resize(count, ShardCounts::default());
-            update.totals.resize(count, ShardCounts::default());
-            if let Some(aggregator) = aggregator {
-                aggregator.grow(count);
-            }
-            update.reshards.push(ReshardEvent {
-                at: self.arrival,
-                // The parents of what opened are what closed.
-                closed: {
-                    let mut parents: Vec<u32> = opened
-                        .iter()
-                        .filter_map(|&n| self.map.shards().get(n as usize))
-                        .flat_map(|s| s.parents.iter().copied())
-                        .collect();
-                    parents.sort_unstable();
-                    parents.dedup();
-                    parents
-                },
-                opened: opened
-                    .iter()
-                    .filter_map(|&n| self.map.shards().get(n as usize))
-                    .map(|s| (shard_id(s.number), s.range))
-                    .collect(),
-            });
         }
+        // The check played this schedule through the same map; a change it refused never gets
+        // here, so a failure now only skips the change. On-demand scaling is the service's own
+        // and may grow more than twofold.
+        let opened = match change {
+            Reshard::UpdateShardCount { shards, .. } if self.on_demand.is_some() => {
+                self.map.scale_to(shards.min(MAX_SHARDS))
+            }
+            _ => match self.map.apply(&change, MAX_SHARDS) {
+                Ok(opened) => opened,
+                Err(_) => return,
+            },
+        };
+        let count = self.map.shards().len();
+        self.limits.grow(count);
+        while self.shard_names.len() < count {
+            self.shard_names
+                .push(shard_id(self.shard_names.len() as u32));
+        }
+        self.second_counts.resize(count, ShardCounts::default());
+        update.totals.resize(count, ShardCounts::default());
+        if let Some(aggregator) = aggregator {
+            aggregator.grow(count);
+        }
+        let opened: Vec<_> = opened
+            .iter()
+            .filter_map(|&n| self.map.shards().get(n as usize))
+            .collect();
+        // The parents of what opened are what closed.
+        let mut closed: Vec<u32> = opened
+            .iter()
+            .flat_map(|s| s.parents.iter().copied())
+            .collect();
+        closed.sort_unstable();
+        closed.dedup();
+        update.reshards.push(ReshardEvent {
+            at: self.arrival,
+            closed,
+            opened: opened
+                .iter()
+                .map(|s| (self.shard_names[s.number as usize].clone(), s.range))
+                .collect(),
+        });
     }
 
     /// When the arrival time entered a new second, the counts of the one that ended go to the
@@ -775,22 +771,6 @@ fn append_sequence_number(builder: &mut StringBuilder, shard: usize, sequence: u
     match std::str::from_utf8(&digits) {
         Ok(text) => builder.append_value(text),
         Err(_) => builder.append_value(sequence_number(shard, sequence)),
-    }
-}
-
-fn event_times(time: &RowTime, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, SendFailure> {
-    match time {
-        RowTime::Processing => Ok(vec![Some(Clock::now_millis()); batch.num_rows()]),
-        RowTime::Event { column, shift_ms } => {
-            let array = batch
-                .column(*column)
-                .as_any()
-                .downcast_ref::<TimestampMillisecondArray>()
-                .ok_or_else(|| fail("the time column is not a TIMESTAMP(3)"))?;
-            Ok((0..array.len())
-                .map(|i| array.is_valid(i).then(|| array.value(i) + shift_ms))
-                .collect())
-        }
     }
 }
 

@@ -7,7 +7,6 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use arrow::array::{Array, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use rustc_hash::FxHashMap;
@@ -21,10 +20,10 @@ use super::sessions::Sessions;
 use super::timers::TimerQueue;
 use super::tracing::Tracer;
 use crate::model::time::RowTime;
-use crate::runtime::clock::Clock;
 use crate::runtime::contract::{
-    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, RunError, SendFailure, Timestamp,
+    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp,
 };
+use crate::runtime::row_times::row_times;
 use crate::runtime::trace::{EventTrace, FiringKind, Outcome};
 
 struct WindowState {
@@ -292,22 +291,6 @@ impl TimeWindowOperator {
         }
     }
 
-    fn row_times(&self, batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, RunError> {
-        match self.config.time {
-            RowTime::Processing => Ok(vec![Some(Clock::now_millis()); batch.num_rows()]),
-            RowTime::Event { column, shift_ms } => {
-                let array = batch
-                    .column(column)
-                    .as_any()
-                    .downcast_ref::<TimestampMillisecondArray>()
-                    .ok_or_else(|| RunError::internal("the time column is not a TIMESTAMP(3)"))?;
-                Ok((0..array.len())
-                    .map(|i| array.is_valid(i).then(|| array.value(i) + shift_ms))
-                    .collect())
-            }
-        }
-    }
-
     /// Emits one result row per listed window (those still held).
     fn emit_results(
         &mut self,
@@ -449,7 +432,7 @@ impl Operator for TimeWindowOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
         let prepared: Vec<Prepared> = self.config.aggregates.prepare(&batch)?;
         let key_rows = self.keys.encoder.encode(&batch)?;
-        let times = self.row_times(&batch)?;
+        let times = row_times(self.config.time, &batch)?;
         let mut late: Vec<LateRow> = Vec::new();
         let mut late_results: Vec<FinishedRow> = Vec::new();
         let tracing = self.tracer.is_on();

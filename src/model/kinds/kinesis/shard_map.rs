@@ -234,7 +234,8 @@ impl ShardMap {
                         current * 2
                     ));
                 }
-                self.scale_to(*shards)
+                // `scale_to` puts the open shards in order itself.
+                return Ok(self.scale_to(*shards));
             }
         };
         self.reorder();
