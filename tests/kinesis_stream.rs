@@ -138,3 +138,137 @@ fn the_kpl_writes_two_thousand_user_records_a_second_into_one_shard() {
     let subs = batch.column_by_name("sub_sequence_number").unwrap();
     assert_eq!(eddy::values::cell_text(subs.as_ref(), 0), "0");
 }
+
+/// A stream of 4 shards with three consumers (polling once a second, enhanced fan-out, and one
+/// that starts 20 s late), each port and `out` feeding the same 10 s count per trip key.
+fn consumers_pipeline() -> String {
+    let window = |id: &str| {
+        format!(
+            r#"(id: "{id}", kind: Window(window: Tumbling(size: "10s"), key_by: ["key"], aggregates: ["count(*) AS n"], allowed_lateness: "0s", emit: OnWatermark)),
+    (id: "{id}_results", kind: Sink(Table(view: Latest(1000)))),
+    (id: "{id}_late", kind: Sink(Table(view: Latest(1000)))),"#
+        )
+    };
+    let edges = |from: &str, id: &str| {
+        format!(
+            r#""{from} -> {id}.in", "{id}.out -> {id}_results.in", "{id}.late -> {id}_late.in","#
+        )
+    };
+    format!(
+        r#"(format_version: 1, name: "consumers", nodes: [
+    (id: "trips", kind: Source(CsvFile(path: "trips.csv", schema: [(name: "ts", type: Timestamp), (name: "trip", type: Int64), (name: "key", type: String)], time: EventTime(column: "ts", max_out_of_orderness: "1s")))),
+    (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 4), partition_key: "key", consumers: [
+        (name: "poller", reads: Polling(poll_every: "1s", max_records: 10000)),
+        (name: "pushed", reads: EnhancedFanOut),
+        (name: "late_app", starts_after: "20s"),
+    ]))),
+    {}
+    {}
+    {}
+    {}
+    (id: "poller_rows", kind: Sink(Table(view: Latest(10)))),
+], edges: ["trips.out -> stream.in", {} {} {} {} "stream.poller -> poller_rows.in"])"#,
+        window("written"),
+        window("polled"),
+        window("pushed"),
+        window("late"),
+        edges("stream.out", "written"),
+        edges("stream.poller", "polled"),
+        edges("stream.pushed", "pushed"),
+        edges("stream.late_app", "late"),
+    )
+}
+
+/// 4,000 trips, 100 a second, up to 500 ms out of order, on 20 keys.
+fn disordered_trips() -> String {
+    let mut csv = String::from("ts,trip,key\n");
+    for i in 0..4_000i64 {
+        let ts = i * 10 + (i * 7_919) % 500;
+        csv.push_str(&format!("{ts},{i},key-{}\n", i % 20));
+    }
+    csv
+}
+
+#[test]
+fn every_consumer_reads_every_record_once_and_nothing_it_delivers_is_late() {
+    let dir = scratch("kinesis-consumers");
+    let mut results = Vec::new();
+    for parallelism in [1, 2, 4] {
+        let outcome = run_in(
+            &dir,
+            &consumers_pipeline(),
+            &[("trips.csv", &disordered_trips())],
+            parallelism,
+        );
+        let written = outcome.sorted_lines("written_results");
+        // One window per key and 10 s the trips fall in.
+        let windows: std::collections::BTreeSet<(i64, i64)> = (0..4_000i64)
+            .map(|i| (i % 20, (i * 10 + (i * 7_919) % 500) / 10_000))
+            .collect();
+        assert_eq!(written.len(), windows.len());
+        for consumer in ["polled", "pushed", "late"] {
+            // The consumer's watermark waits for what it has not read, so its windows count
+            // exactly what the written stream's do, and nothing arrives late.
+            assert_eq!(
+                outcome.sorted_lines(&format!("{consumer}_results")),
+                written,
+                "{consumer} at parallelism {parallelism}"
+            );
+            assert!(outcome.lines(&format!("{consumer}_late")).is_empty());
+        }
+        assert!(outcome.lines("written_late").is_empty());
+        // Each record once, and within each shard in the order it was written.
+        let batch = outcome.batch("poller_rows").unwrap();
+        assert_eq!(batch.num_rows(), 4_000);
+        let text = |name: &str, row: usize| {
+            eddy::values::cell_text(batch.column_by_name(name).unwrap().as_ref(), row)
+        };
+        let mut trips = std::collections::BTreeSet::new();
+        let mut last_sequence: BTreeMap<String, String> = BTreeMap::new();
+        for row in 0..batch.num_rows() {
+            assert!(trips.insert(text("trip", row)));
+            let (shard, sequence) = (text("shard_id", row), text("sequence_number", row));
+            if let Some(previous) = last_sequence.insert(shard.clone(), sequence.clone()) {
+                assert!(previous < sequence, "in order within {shard}");
+            }
+        }
+        // Reading is not writing: the stream's output counts each record once.
+        assert_eq!(outcome.node("stream").rows_out, 4_000);
+        results.push(written);
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn a_consumer_deployed_after_the_retention_finds_the_oldest_records_expired() {
+    // One trip a minute for 40 hours; a consumer starts 30 hours after the first with 24 hours
+    // of retention: the trips that arrived at or before 6 h (minutes 0 to 360) are gone.
+    let dir = scratch("kinesis-retention");
+    let mut csv = String::from("ts,trip,key\n");
+    for minute in 0..40 * 60i64 {
+        csv.push_str(&format!("{},{minute},k{}\n", minute * 60_000, minute % 7));
+    }
+    std::fs::write(dir.join("trips.csv"), csv).unwrap();
+    let ron = r#"(format_version: 1, name: "retention", nodes: [
+    (id: "trips", kind: Source(CsvFile(path: "trips.csv", schema: [(name: "ts", type: Timestamp), (name: "trip", type: Int64), (name: "key", type: String)], time: EventTime(column: "ts", max_out_of_orderness: "0s")))),
+    (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 2), partition_key: "key", retention: "24h", consumers: [(name: "late_app", starts_after: "30h")]))),
+    (id: "read", kind: Sink(Table(view: Latest(10)))),
+], edges: ["trips.out -> stream.in", "stream.late_app -> read.in"])"#;
+    let pipeline = parse(ron).unwrap();
+    let options = RunOptions {
+        collect_all_sinks: true,
+        console: Arc::new(|_: &str| {}),
+        ..RunOptions::default()
+    };
+    let handle = start_pipeline(&pipeline, &dir, options).unwrap();
+    let stats = handle.shard_stats("stream").unwrap();
+    let read = handle.collected("read").unwrap();
+    let report = handle.wait();
+    assert_eq!(report.status, RunStatus::Finished);
+    let view = stats.view();
+    assert_eq!(view.consumers.len(), 1);
+    assert_eq!(view.consumers[0].expired, 361);
+    assert_eq!(view.consumers[0].read, 40 * 60 - 361);
+    let rows: usize = read.snapshot().batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 40 * 60 - 361);
+}

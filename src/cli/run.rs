@@ -113,6 +113,16 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|(id, view)| (id.clone(), view.clone(), handle.collected(id)))
         .collect();
+    let streams: Vec<_> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            PlannedKind::KinesisStream(p) if !p.consumers.is_empty() => {
+                Some((n.id.clone(), handle.shard_stats(&n.id)?))
+            }
+            _ => None,
+        })
+        .collect();
     let report = handle.wait();
     for (id, view, rows) in collected {
         let Some(rows) = rows else { continue };
@@ -124,6 +134,9 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_summary(&report.metrics, &plan, report.wall);
+    for (id, stats) in streams {
+        print_consumers(&id, &stats.view());
+    }
     for file in &report.outputs.incomplete {
         eprintln!(
             "eddy: the run was stopped before its end, so the output it would replace was left as it was; what was written so far is in {}",
@@ -180,6 +193,38 @@ fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// One line per consumer of stream `id`: what it read, the furthest behind the newest record it
+/// was, what it lost.
+fn print_consumers(id: &str, view: &crate::runtime::shard_stats::ShardView) {
+    out!(
+        "\n{:<22} {:<36} {:>12} {:>12} {:>15} {:>9} {:>9}",
+        format!("{id}: consumer"),
+        "reads",
+        "read",
+        "most behind",
+        "throttled calls",
+        "expired",
+        "skipped"
+    );
+    for consumer in &view.consumers {
+        let reads = if consumer.enhanced_fan_out {
+            "enhanced fan-out (2 MiB/s its own)"
+        } else {
+            "polling (shares 5 calls, 2 MiB/s)"
+        };
+        out!(
+            "{:<22} {:<36} {:>12} {:>11.1}s {:>15} {:>9} {:>9}",
+            consumer.name,
+            reads,
+            thousands(consumer.read),
+            consumer.peak_behind_ms as f64 / 1000.0,
+            thousands(consumer.throttled_calls),
+            thousands(consumer.expired),
+            thousands(consumer.skipped),
+        );
+    }
 }
 
 fn print_summary(metrics: &MetricsSnapshot, plan: &Plan, wall: Duration) {

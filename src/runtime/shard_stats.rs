@@ -63,6 +63,10 @@ pub struct ShardView {
     pub last_second: Option<i64>,
     /// Every resharding so far, in order.
     pub reshards: Vec<ReshardEvent>,
+    /// Each consumer's reads so far.
+    pub consumers: Vec<ConsumerView>,
+    /// Per shard, the polling consumers' calls and reads in the last whole second.
+    pub shared_reads: Vec<SharedReads>,
 }
 
 /// One resharding as it happened.
@@ -168,7 +172,49 @@ impl ShardStats {
             }
         }
         view.other_key_records += update.other_key_records;
+        if let Some((consumers, shared)) = &update.consumers {
+            view.consumers = consumers.clone();
+            view.shared_reads = shared.clone();
+        }
     }
+}
+
+/// A consumer's figures for the shard view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerView {
+    pub name: String,
+    pub enhanced_fan_out: bool,
+    pub started: bool,
+    pub read: u64,
+    pub expired: u64,
+    pub skipped: u64,
+    pub throttled_calls: u64,
+    /// The most any shard is behind (`MillisBehindLatest`).
+    pub behind_ms: i64,
+    /// The most it has been behind so far.
+    pub peak_behind_ms: i64,
+    pub shards: Vec<ConsumerShardView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConsumerShardView {
+    pub read: u64,
+    pub bytes: u64,
+    pub calls: u64,
+    pub throttled: u64,
+    pub behind_ms: i64,
+    pub finished: bool,
+    /// The last whole second: calls, throttled calls, records and bytes read.
+    pub last_second: (u32, u32, u64, u64),
+}
+
+/// The polling consumers' calls and reads of one shard in the last whole second, together.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SharedReads {
+    pub calls: u32,
+    pub throttled: u32,
+    pub records: u64,
+    pub bytes: u64,
 }
 
 /// Counts of one shard.
@@ -192,6 +238,8 @@ pub struct ShardUpdate {
     pub other_key_records: u64,
     /// Reshardings in this batch, in order.
     pub reshards: Vec<ReshardEvent>,
+    /// The consumers' figures now, and the shared reads per shard, when the stream has consumers.
+    pub consumers: Option<(Vec<ConsumerView>, Vec<SharedReads>)>,
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ pub fn run_operator(
         all_idle: false,
     };
     let tick_every = operator.tick_interval_ms().filter(|&ms| ms > 0);
+    out.set_own_watermark(|port| operator.sends_own_watermark(port));
     loop {
         let Some((index, message)) = receive(&inputs, &state) else {
             operator.on_abort();

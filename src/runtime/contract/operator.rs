@@ -27,6 +27,14 @@ pub trait Operator: Send {
         Ok(())
     }
 
+    /// Whether the operator sends the watermark out of output `port` itself, with
+    /// [`Output::watermark_on`]: a port whose rows it holds back (a Kinesis consumer reading
+    /// behind the stream's tip) must not be overtaken by the watermark. The loop forwards the
+    /// combined watermark to every other port.
+    fn sends_own_watermark(&self, _port: usize) -> bool {
+        false
+    }
+
     /// How often [`Operator::on_tick`] should be called, in milliseconds of the run's clock
     /// (simulated arrival time); `None` (the default) never.
     fn tick_interval_ms(&self) -> Option<i64> {

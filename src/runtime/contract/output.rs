@@ -21,12 +21,29 @@ pub trait EdgeSink: Send {
 /// All output ports of one operator instance, in the order of the node's output ports.
 pub struct Output {
     ports: Vec<Vec<Box<dyn EdgeSink>>>,
+    /// Ports whose watermark the operator sends itself (see `Operator::sends_own_watermark`).
+    own_watermark: Vec<bool>,
     metrics: Arc<InstanceMetrics>,
 }
 
 impl Output {
     pub fn new(ports: Vec<Vec<Box<dyn EdgeSink>>>, metrics: Arc<InstanceMetrics>) -> Self {
-        Self { ports, metrics }
+        let own_watermark = vec![false; ports.len()];
+        Self {
+            ports,
+            own_watermark,
+            metrics,
+        }
+    }
+
+    /// How many output ports there are.
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Marks the ports whose watermark the operator sends itself; [`Output::watermark`] skips them.
+    pub fn set_own_watermark(&mut self, owns: impl Fn(usize) -> bool) {
+        self.own_watermark = (0..self.ports.len()).map(owns).collect();
     }
 
     /// An output whose `ports` keep everything sent, for tests of one operator.
@@ -80,8 +97,27 @@ impl Output {
         Ok(())
     }
 
+    /// Sends the watermark out of every port but those the operator watermarks itself.
     pub fn watermark(&self, watermark: Timestamp) -> Result<(), SendFailure> {
-        self.broadcast(Message::Watermark(watermark))
+        let message = Message::Watermark(watermark);
+        for (port, edges) in self.ports.iter().enumerate() {
+            if self.own_watermark.get(port).copied().unwrap_or(false) {
+                continue;
+            }
+            for edge in edges {
+                edge.send_control(&message)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the watermark out of `port` alone.
+    pub fn watermark_on(&self, port: usize, watermark: Timestamp) -> Result<(), SendFailure> {
+        let message = Message::Watermark(watermark);
+        for edge in self.ports.get(port).into_iter().flatten() {
+            edge.send_control(&message)?;
+        }
+        Ok(())
     }
 
     /// Forwards the run's clock downstream.

@@ -22,6 +22,7 @@ use super::json_size::json_sizes;
 use super::kinesis_kpl::{Aggregate, Aggregator};
 use super::kinesis_limits::ShardLimits;
 use super::kinesis_on_demand::OnDemand;
+use super::kinesis_reads::{Reads, Written, reads_of};
 use crate::model::kinds::kinesis::hash_ranges::{
     even_split, hash_key, parse_explicit_hash_key, shard_id,
 };
@@ -66,7 +67,12 @@ pub struct KinesisStreamOperator {
     hashes: FxHashMap<Box<str>, u128>,
     /// `shardId-…` of every shard, by number.
     shard_names: Vec<String>,
+    /// The consumers reading the stream, each out of its own port, if it has any.
+    reads: Option<Reads>,
 }
+
+/// The first consumer's port: after `out`, `throttled` and `errors`.
+const FIRST_CONSUMER_PORT: usize = 3;
 
 /// The MD5 cache is cleared when it holds this many keys.
 const HASHES_KEPT: usize = 100_000;
@@ -85,7 +91,14 @@ pub fn build(
 ) -> Box<dyn Operator> {
     let map = ShardMap::new(planned.shards);
     let shard_count = map.shards().len();
+    let reads = reads_of(
+        &planned.consumers,
+        FIRST_CONSUMER_PORT,
+        &map,
+        planned.retention_ms,
+    );
     Box::new(KinesisStreamOperator {
+        reads,
         planned: planned.clone(),
         map,
         schedule: planned.resharding.iter().cloned().collect(),
@@ -270,8 +283,43 @@ impl Operator for KinesisStreamOperator {
             .into_iter()
             .map(|f| f.unwrap_or_else(|| Fate::Refused("never sent".into())))
             .collect();
+        let accepted = self.emit(&batch, &keys, &sizes, &arrivals, &fates, &entries, out)?;
+        if let Some(reads) = self.reads.as_mut() {
+            if let Some((accepted, written)) = accepted {
+                reads.append(accepted, &written)?;
+            }
+            reads.advance(self.arrival, out)?;
+            update.consumers = Some((reads.view(), reads.shared_last_second()));
+        }
         self.stats.publish(&update);
-        self.emit(&batch, &keys, &arrivals, &fates, &entries, out)
+        Ok(())
+    }
+
+    fn sends_own_watermark(&self, port: usize) -> bool {
+        self.reads
+            .as_ref()
+            .is_some_and(|reads| reads.ports().any(|p| p == port))
+    }
+
+    fn on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
+        if let Some(reads) = self.reads.as_mut() {
+            reads.watermark(watermark);
+            reads.advance(self.arrival, out)?;
+        }
+        Ok(())
+    }
+
+    fn on_end(&mut self, out: &mut Output) -> OpResult {
+        if let Some(reads) = self.reads.as_mut() {
+            reads.drain(out)?;
+            let update = ShardUpdate {
+                totals: vec![ShardCounts::default(); self.map.shards().len()],
+                consumers: Some((reads.view(), reads.shared_last_second())),
+                ..ShardUpdate::default()
+            };
+            self.stats.publish(&update);
+        }
+        Ok(())
     }
 }
 
@@ -344,6 +392,9 @@ impl KinesisStreamOperator {
         update.totals.resize(count, ShardCounts::default());
         if let Some(aggregator) = aggregator {
             aggregator.grow(count);
+        }
+        if let Some(reads) = self.reads.as_mut() {
+            reads.reshard(&self.map);
         }
         let opened: Vec<_> = opened
             .iter()
@@ -591,15 +642,19 @@ impl KinesisStreamOperator {
         })
     }
 
+    /// Sends the accepted, throttled and refused rows out of their ports; returns the accepted
+    /// batch and what each of its rows is to the consumers, when the stream has any.
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &self,
         batch: &RecordBatch,
         keys: &StringArray,
+        sizes: &[usize],
         arrivals: &[Timestamp],
         fates: &[Fate],
         entries: &[Option<(u64, u64)>],
         out: &mut Output,
-    ) -> OpResult {
+    ) -> Result<Option<(RecordBatch, Vec<Written>)>, SendFailure> {
         let put_records = matches!(self.planned.producer, Producer::PutRecords { .. });
         // A PutRecords entry's request and place, as two columns for `rows`.
         let entry_columns = |rows: &[u32]| -> Vec<ArrayRef> {
@@ -639,7 +694,9 @@ impl KinesisStreamOperator {
             .collect();
         let throttled = pick(|f| matches!(f, Fate::Throttled { .. }));
         let refused = pick(|f| matches!(f, Fate::Refused(_)));
+        let mut for_consumers = None;
         if !accepted.is_empty() {
+            let mut written = Vec::new();
             let mut shard_ids = StringBuilder::new();
             let mut sequences = StringBuilder::new();
             let mut subs = Vec::with_capacity(accepted.len());
@@ -656,6 +713,19 @@ impl KinesisStreamOperator {
                     append_sequence_number(&mut sequences, *shard, *sequence);
                     subs.push(*sub as i64);
                     arrived.push(*at);
+                    if self.reads.is_some() {
+                        let key_bytes = if keys.is_valid(i as usize) {
+                            keys.value(i as usize).len()
+                        } else {
+                            0
+                        };
+                        written.push(Written {
+                            shard: *shard as u32,
+                            arrival: *at,
+                            bytes: (sizes.get(i as usize).copied().unwrap_or(0) + key_bytes) as u32,
+                            starts_record: *sub == 0,
+                        });
+                    }
                 }
             }
             let mut extra: Vec<ArrayRef> =
@@ -666,10 +736,11 @@ impl KinesisStreamOperator {
             extra.push(take_text(keys, &accepted)?);
             extra.push(Arc::new(TimestampMillisecondArray::from(arrived)));
             extra.extend(entry_columns(&accepted));
-            out.emit(
-                OUT_PORT,
-                with_columns(batch, &accepted, extra, &self.planned.accepted)?,
-            )?;
+            let rows = with_columns(batch, &accepted, extra, &self.planned.accepted)?;
+            if self.reads.is_some() {
+                for_consumers = Some((rows.clone(), written));
+            }
+            out.emit(OUT_PORT, rows)?;
         }
         if !throttled.is_empty() {
             InstanceMetrics::add(&self.metrics.throttled_rows, throttled.len() as u64);
@@ -725,7 +796,7 @@ impl KinesisStreamOperator {
                 )?,
             )?;
         }
-        Ok(())
+        Ok(for_consumers)
     }
 }
 
@@ -880,6 +951,7 @@ mod tests {
             producer,
             retries,
             resharding: Vec::new(),
+            consumers: Vec::new(),
         };
         planned_stream(config, stats)
     }
@@ -1253,6 +1325,7 @@ mod tests {
                 shard: 1,
                 hash_key: split_at.to_string(),
             }],
+            consumers: Vec::new(),
         };
         let stats = shard_stats(2);
         let (mut op, _) = planned_stream(config, Some(Arc::clone(&stats)));
@@ -1286,6 +1359,7 @@ mod tests {
             producer: Producer::PutRecord,
             retries: Retries::default(),
             resharding: Vec::new(),
+            consumers: Vec::new(),
         };
         let stats = shard_stats(4);
         let (mut op, metrics) = planned_stream(config, Some(Arc::clone(&stats)));

@@ -9,6 +9,7 @@ pub mod json_size;
 pub mod kinesis_kpl;
 pub mod kinesis_limits;
 pub mod kinesis_on_demand;
+pub mod kinesis_reads;
 pub mod kinesis_stream;
 pub mod map;
 pub mod route;

@@ -271,6 +271,18 @@ impl Canvas {
             if n.throttled > 0 {
                 lines.push((format!("throttled {}", n.throttled), theme::WARNING));
             }
+            if let Some(behind) = n.consumers_behind_ms.filter(|&b| b > 0) {
+                lines.push((
+                    format!("read {:.1}s behind", behind as f64 / 1000.0),
+                    theme::WARNING,
+                ));
+            }
+            if n.consumers_expired > 0 {
+                lines.push((
+                    format!("{} expired unread", n.consumers_expired),
+                    theme::ERROR,
+                ));
+            }
             if n.errors > 0 {
                 lines.push((format!("{} records refused", n.errors), theme::ERROR));
             }

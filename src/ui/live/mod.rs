@@ -40,6 +40,10 @@ pub struct NodeLive {
     pub late: u64,
     pub dropped: u64,
     pub throttled: u64,
+    /// A stream's consumers: the most any is behind the shards' newest record
+    /// (`MillisBehindLatest`), and the records they lost to the retention.
+    pub consumers_behind_ms: Option<i64>,
+    pub consumers_expired: u64,
     pub errors: u64,
     pub late_firings: u64,
     pub open_windows: u64,
@@ -225,6 +229,11 @@ impl LiveRun {
             live.late = n.late_rows;
             live.dropped = n.dropped_rows;
             live.throttled = n.throttled_rows;
+            if let Some(stats) = self.handle.shard_stats(&n.node) {
+                let view = stats.view();
+                live.consumers_behind_ms = view.consumers.iter().map(|c| c.behind_ms).max();
+                live.consumers_expired = view.consumers.iter().map(|c| c.expired).sum();
+            }
             live.errors = n.error_rows;
             live.late_firings = n.late_firings;
             live.open_windows = n.open_windows;

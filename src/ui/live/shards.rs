@@ -1,7 +1,9 @@
 //! The Shards tab: a Kinesis stream node's 128-bit key space drawn as a bar split into its shards'
 //! hash ranges, with each partition key placed where its MD5 falls (hover one for its hash and
 //! shard), and per shard the last second's records and bytes against the limits, throttled writes
-//! and totals; the hot shard is marked.
+//! and totals; the hot shard is marked. With consumers: each one's reads, how far behind the
+//! newest record it is, throttled calls and records lost to the retention, and per shard the
+//! polling consumers' shared calls and MiB a second against their limits.
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
@@ -11,10 +13,14 @@ use crate::runtime::shard_stats::ShardView;
 use crate::ui::theme;
 
 use crate::runtime::operators::kinesis_limits::{BYTES_PER_SECOND, RECORDS_PER_SECOND};
+use crate::runtime::operators::kinesis_reads::{CALLS_PER_SECOND, READ_BYTES_PER_SECOND};
 
 /// Per shard and second (streaming-facts §1.1).
 const RECORDS_LIMIT: f32 = RECORDS_PER_SECOND as f32;
 const BYTES_LIMIT: f32 = BYTES_PER_SECOND as f32;
+/// What the polling consumers share per shard and second: 5 calls and 2 MiB.
+const CALLS_LIMIT: f32 = CALLS_PER_SECOND as f32;
+const READ_BYTES_LIMIT: f32 = READ_BYTES_PER_SECOND as f32;
 
 #[derive(Default)]
 pub struct ShardsView {
@@ -58,6 +64,7 @@ impl ShardsView {
         let view = stats.view();
         key_space_ui(ui, &view);
         reshards_ui(ui, &view);
+        consumers_ui(ui, &view);
         shard_table_ui(ui, &view);
     }
 }
@@ -195,6 +202,87 @@ fn reshards_ui(ui: &mut Ui, view: &ShardView) {
     }
 }
 
+/// One line per consumer: how it reads, how far behind it is, what it lost.
+fn consumers_ui(ui: &mut Ui, view: &ShardView) {
+    if view.consumers.is_empty() {
+        return;
+    }
+    egui::Grid::new("consumers")
+        .num_columns(7)
+        .striped(true)
+        .show(ui, |ui| {
+            for header in [
+                "consumer",
+                "reads",
+                "records read",
+                "behind latest",
+                "throttled calls",
+                "expired unread",
+                "skipped",
+            ] {
+                ui.label(RichText::new(header).strong());
+            }
+            ui.end_row();
+            for consumer in &view.consumers {
+                let name = if consumer.started {
+                    RichText::new(&consumer.name)
+                } else {
+                    RichText::new(format!("{} (not started)", consumer.name)).weak()
+                };
+                ui.label(name);
+                ui.label(if consumer.enhanced_fan_out {
+                    "enhanced fan-out (2 MiB/s its own)"
+                } else {
+                    "polling (shares 5 calls, 2 MiB/s)"
+                });
+                ui.label(consumer.read.to_string());
+                let behind = RichText::new(format!("{:.1} s", consumer.behind_ms as f64 / 1000.0));
+                let per_shard: Vec<String> = consumer
+                    .shards
+                    .iter()
+                    .zip(&view.shards)
+                    .map(|(s, line)| {
+                        format!(
+                            "{}: {:.1} s behind, {} read, {} calls ({} throttled){}",
+                            line.id,
+                            s.behind_ms as f64 / 1000.0,
+                            s.read,
+                            s.calls,
+                            s.throttled,
+                            if s.finished { ", read to its end" } else { "" }
+                        )
+                    })
+                    .collect();
+                ui.label(if consumer.behind_ms > 0 {
+                    behind.color(theme::WARNING)
+                } else {
+                    behind
+                })
+                .on_hover_text(format!(
+                    "MillisBehindLatest: how far the oldest record it has not read is behind the newest in its shard (the most so far: {:.1} s)\n{}",
+                    consumer.peak_behind_ms as f64 / 1000.0,
+                    per_shard.join("\n")
+                ));
+                let throttled = RichText::new(consumer.throttled_calls.to_string());
+                ui.label(if consumer.throttled_calls > 0 {
+                    throttled.color(theme::WARNING)
+                } else {
+                    throttled
+                });
+                let expired = RichText::new(consumer.expired.to_string());
+                ui.label(if consumer.expired > 0 {
+                    expired.color(theme::ERROR)
+                } else {
+                    expired
+                })
+                .on_hover_text("records older than the retention when it came to read them");
+                ui.label(consumer.skipped.to_string())
+                    .on_hover_text("records before its starting position (LATEST or AT_TIMESTAMP)");
+                ui.end_row();
+            }
+        });
+}
+
 fn shard_table_ui(ui: &mut Ui, view: &ShardView) {
     let when = view
         .last_second
@@ -204,21 +292,27 @@ fn shard_table_ui(ui: &mut Ui, view: &ShardView) {
         });
     ui.label(RichText::new(format!("Per shard, {when} of arrival time:")).small());
     let hot = view.hot_shard();
+    // With polling consumers, the shared read limits per shard too.
+    let polling = view.consumers.iter().any(|c| !c.enhanced_fan_out);
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             egui::Grid::new("shards")
-                .num_columns(6)
+                .num_columns(if polling { 8 } else { 6 })
                 .striped(true)
                 .show(ui, |ui| {
-                    for header in [
+                    let mut headers = vec![
                         "shard",
                         "records / s (of 1,000)",
                         "MiB / s (of 1)",
                         "throttled / s",
                         "written",
                         "throttled",
-                    ] {
+                    ];
+                    if polling {
+                        headers.extend(["read calls / s (of 5)", "read MiB / s (of 2)"]);
+                    }
+                    for header in headers {
                         ui.label(RichText::new(header).strong());
                     }
                     ui.end_row();
@@ -247,6 +341,19 @@ fn shard_table_ui(ui: &mut Ui, view: &ShardView) {
                         });
                         ui.label(shard.written.to_string());
                         ui.label(shard.throttled.to_string());
+                        if polling {
+                            let reads = view.shared_reads.get(i).copied().unwrap_or_default();
+                            let calls = reads.calls as f32;
+                            let text = if reads.throttled > 0 {
+                                format!("{calls:.0} +{} throttled", reads.throttled)
+                            } else {
+                                format!("{calls:.0}")
+                            };
+                            limit_bar(ui, calls / CALLS_LIMIT, text);
+                            let bytes = reads.bytes as f32;
+                            let mib = bytes / (1024.0 * 1024.0);
+                            limit_bar(ui, bytes / READ_BYTES_LIMIT, format!("{mib:.2}"));
+                        }
                         ui.end_row();
                     }
                 });

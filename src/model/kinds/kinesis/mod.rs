@@ -3,6 +3,7 @@
 //! and given a shard id, a sequence number and an arrival time — as Kinesis Data Streams does
 //! (streaming-facts §1). Records over the limits go to `throttled`, invalid ones to `errors`.
 
+pub mod consumers;
 pub mod hash_ranges;
 pub mod shard_map;
 
@@ -22,6 +23,7 @@ use crate::model::kind::{
 };
 use crate::model::node::{ERRORS, Family, IN, OUT};
 use crate::model::time::RowTime;
+use consumers::{Consumer, PlannedConsumer, check_consumers, fixed_ports};
 use shard_map::{Reshard, ShardMap};
 
 /// The port of records refused for going over a shard's write limits.
@@ -176,6 +178,9 @@ pub struct KinesisStream {
     /// Splits, merges and shard-count changes at given times.
     #[serde(default)]
     pub resharding: Vec<Reshard>,
+    /// The applications reading the stream, each with its own output port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<Consumer>,
 }
 
 fn default_retention() -> Duration {
@@ -193,6 +198,10 @@ pub struct PlannedKinesisStream {
     pub producer: Producer,
     pub retries: Retries,
     pub resharding: Vec<Reshard>,
+    /// How long records stay readable, in ms.
+    pub retention_ms: i64,
+    /// Their ports follow `out`, `throttled` and `errors`, in this order.
+    pub consumers: Vec<PlannedConsumer>,
     /// Kinesis plans the shards (scaling up for new peaks).
     pub on_demand: bool,
     /// Where the rows' event time is read: the arrival time follows it.
@@ -217,6 +226,7 @@ pub const ENTRY: CatalogueEntry = CatalogueEntry {
             producer: Producer::PutRecord,
             retries: Retries::default(),
             resharding: Vec::new(),
+            consumers: Vec::new(),
         }))
     },
 };
@@ -227,13 +237,16 @@ impl KindModel for KinesisStream {
     }
 
     fn ports(&self) -> Ports {
+        let mut outputs = vec![
+            OutputPort::new(OUT),
+            OutputPort::optional(THROTTLED_PORT),
+            OutputPort::optional(ERRORS),
+        ];
+        // What a consumer reads may be left unread: `out` has every record anyway.
+        outputs.extend(self.consumers.iter().map(|c| OutputPort::optional(&c.name)));
         Ports {
             inputs: vec![IN.into()],
-            outputs: vec![
-                OutputPort::new(OUT),
-                OutputPort::optional(THROTTLED_PORT),
-                OutputPort::optional(ERRORS),
-            ],
+            outputs,
         }
     }
 
@@ -307,6 +320,7 @@ impl KindModel for KinesisStream {
                 ),
             );
         }
+        check_consumers(&self.consumers, &fixed_ports(), report);
         if self.capacity == Capacity::OnDemand && !self.resharding.is_empty() {
             report.error(
                 "resharding",
@@ -391,11 +405,22 @@ impl KindModel for KinesisStream {
             return None;
         }
         let [accepted, throttled, errors] = output_schemas(&input.schema, &self.producer);
-        let outputs = vec![
+        let mut outputs = vec![
             PortOutput::new(accepted.clone(), input.time.clone()),
             PortOutput::new(throttled.clone(), input.time.clone()),
             PortOutput::new(errors.clone(), input.time.clone()),
         ];
+        // A consumer reads the records as written.
+        outputs.extend(
+            self.consumers
+                .iter()
+                .map(|_| PortOutput::new(accepted.clone(), input.time.clone())),
+        );
+        let consumers: Vec<PlannedConsumer> =
+            self.consumers.iter().filter_map(Consumer::plan).collect();
+        if consumers.len() != self.consumers.len() {
+            return None;
+        }
         let planned = PlannedKinesisStream {
             stream_name: report.node().to_string(),
             shards: self.capacity.initial_shards(),
@@ -404,6 +429,8 @@ impl KindModel for KinesisStream {
             producer: self.producer.clone(),
             retries: self.retries.clone(),
             resharding: self.resharding.clone(),
+            retention_ms: self.retention.as_millis(),
+            consumers,
             on_demand: self.capacity == Capacity::OnDemand,
             time,
             accepted,
@@ -420,9 +447,12 @@ impl KindModel for KinesisStream {
     fn outputs_despite_errors(&self, inputs: &[PortInput]) -> Option<Vec<PortOutput>> {
         let input = inputs.first()?;
         let schemas = output_schemas(&input.schema, &self.producer);
+        let accepted = schemas[0].clone();
+        let reads = self.consumers.iter().map(|_| accepted.clone());
         Some(
             schemas
                 .into_iter()
+                .chain(reads)
                 .map(|schema| PortOutput::new(schema, input.time.clone()))
                 .collect(),
         )
@@ -439,8 +469,13 @@ impl KindModel for KinesisStream {
             Producer::PutRecords { .. } => "PutRecords",
             Producer::Kpl { .. } => "KPL",
         };
+        let readers = match self.consumers.len() {
+            0 => String::new(),
+            1 => ", 1 consumer".to_string(),
+            n => format!(", {n} consumers"),
+        };
         format!(
-            "{shards}, {producer}, key {}",
+            "{shards}, {producer}, key {}{readers}",
             short(&self.partition_key, 40)
         )
     }
@@ -495,6 +530,11 @@ impl KindModel for KinesisStream {
                 "retention",
                 "How long records stay readable: 24h to 8760h (365 days)",
                 FieldValue::Duration(&mut self.retention),
+            ),
+            Field::new(
+                "consumers",
+                "Applications reading the stream, each with its own port: polling (GetRecords, sharing each shard's 5 calls and 2 MiB a second) or enhanced fan-out (2 MiB a second each)",
+                FieldValue::List(&mut self.consumers),
             ),
         ]
     }
