@@ -117,9 +117,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         .nodes
         .iter()
         .filter_map(|n| match &n.kind {
-            PlannedKind::KinesisStream(p) if !p.consumers.is_empty() => {
-                Some((n.id.clone(), handle.shard_stats(&n.id)?))
-            }
+            PlannedKind::KinesisStream(_) => Some((n.id.clone(), handle.shard_stats(&n.id)?)),
             _ => None,
         })
         .collect();
@@ -135,7 +133,23 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     print_summary(&report.metrics, &plan, report.wall);
     for (id, stats) in streams {
-        print_consumers(&id, &stats.view());
+        let view = stats.view();
+        let p = view.producer;
+        out!(
+            "{id}: the producer wrote {} records as {} Kinesis records in {} requests ({} attempts{})",
+            thousands(p.user_records),
+            thousands(p.kinesis_records),
+            thousands(p.requests),
+            thousands(p.attempts),
+            if p.expired > 0 {
+                format!(", {} expired in the KPL", thousands(p.expired))
+            } else {
+                String::new()
+            }
+        );
+        if !view.consumers.is_empty() {
+            print_consumers(&id, &view);
+        }
     }
     for file in &report.outputs.incomplete {
         eprintln!(

@@ -67,6 +67,7 @@ pub struct ShardView {
     pub consumers: Vec<ConsumerView>,
     /// Per shard, the polling consumers' calls and reads in the last whole second.
     pub shared_reads: Vec<SharedReads>,
+    pub producer: ProducerView,
 }
 
 /// One resharding as it happened.
@@ -172,6 +173,9 @@ impl ShardStats {
             }
         }
         view.other_key_records += update.other_key_records;
+        if let Some(producer) = update.producer {
+            view.producer = producer;
+        }
         if let Some((consumers, shared)) = &update.consumers {
             view.consumers = consumers.clone();
             view.shared_reads = shared.clone();
@@ -208,6 +212,17 @@ pub struct ConsumerShardView {
     pub last_second: (u32, u32, u64, u64),
 }
 
+/// What the producer did: the user records it was given, the Kinesis records it wrote (KPL
+/// aggregates count once), its API requests, write attempts and records that expired in the KPL.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ProducerView {
+    pub user_records: u64,
+    pub kinesis_records: u64,
+    pub requests: u64,
+    pub attempts: u64,
+    pub expired: u64,
+}
+
 /// The polling consumers' calls and reads of one shard in the last whole second, together.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SharedReads {
@@ -240,6 +255,8 @@ pub struct ShardUpdate {
     pub reshards: Vec<ReshardEvent>,
     /// The consumers' figures now, and the shared reads per shard, when the stream has consumers.
     pub consumers: Option<(Vec<ConsumerView>, Vec<SharedReads>)>,
+    /// The producer's figures now.
+    pub producer: Option<ProducerView>,
 }
 
 #[cfg(test)]

@@ -4,8 +4,16 @@
 //! records a second, which is why the KPL keeps a hot key under the limit that PutRecord breaks.
 //! The end of an input batch closes every aggregate, so no record is held behind the watermark
 //! that follows the batch.
+//!
+//! Sending, the KPL keeps each shard under `RateLimit` percent of its limits (what is over waits
+//! in the KPL), retries throttled records with backoff until their `RecordTtl` runs out (then they
+//! fail as expired), and collects Kinesis records into `PutRecords` requests of at most 500
+//! records and 5 MiB.
 
 use rustc_hash::FxHashSet;
+
+use super::kinesis_limits::{BYTES_PER_SECOND, RECORDS_PER_SECOND, ShardLimits};
+use crate::model::kinds::kinesis::{PUT_RECORDS_BYTES, PUT_RECORDS_MAX};
 
 /// The framing of an aggregated record: the magic `F3 89 9A C2` and the MD5 trailer.
 const FRAME_BYTES: usize = 4 + 16;
@@ -151,6 +159,91 @@ impl Aggregator {
     }
 }
 
+/// The KPL's side of sending: its rate limit per shard, the records' time to live, and how its
+/// Kinesis records are collected into requests.
+pub struct KplSender {
+    limiter: ShardLimits,
+    /// The limiter's room per shard and second, in bytes: a record larger than that is sent
+    /// as it comes.
+    limiter_bytes: u64,
+    pub ttl_ms: i64,
+    pub fail_if_throttled: bool,
+    /// The request being filled: records and bytes.
+    collecting: (u32, u64),
+    /// `PutRecords` requests sent so far.
+    pub requests: u64,
+}
+
+impl KplSender {
+    /// A KPL sending to `shards` shards at `rate_limit` percent of their limits.
+    pub fn new(shards: usize, rate_limit: u32, ttl_ms: i64, fail_if_throttled: bool) -> Self {
+        let records = (u64::from(RECORDS_PER_SECOND) * u64::from(rate_limit) / 100).max(1);
+        let bytes = (BYTES_PER_SECOND * u64::from(rate_limit) / 100).max(1);
+        Self {
+            limiter: ShardLimits::with_limits(
+                shards,
+                records.min(u64::from(u32::MAX)) as u32,
+                bytes,
+            ),
+            limiter_bytes: bytes,
+            ttl_ms,
+            fail_if_throttled,
+            collecting: (0, 0),
+            requests: 0,
+        }
+    }
+
+    pub fn grow(&mut self, shards: usize) {
+        self.limiter.grow(shards);
+    }
+
+    /// When, from `from` on, the rate limit lets `bytes` go to `shard` (taking that room), if
+    /// that is no later than `deadline`; `now` is the newest arrival so far.
+    pub fn admit(
+        &mut self,
+        shard: usize,
+        bytes: usize,
+        from: i64,
+        deadline: i64,
+        now: i64,
+    ) -> Option<i64> {
+        if bytes as u64 > self.limiter_bytes {
+            return (from <= deadline).then_some(from);
+        }
+        let mut when = from;
+        while when <= deadline {
+            if self.limiter.write(shard, bytes, when, now).is_some() {
+                return Some(when);
+            }
+            // That second is full: the record waits for the next one.
+            when = (when.div_euclid(1000) + 1) * 1000;
+        }
+        None
+    }
+
+    /// One more Kinesis record of `bytes` goes into the request being filled; a full request
+    /// (500 records or 5 MiB) is sent first.
+    pub fn collect(&mut self, bytes: usize) {
+        let (records, filled) = self.collecting;
+        if records > 0
+            && (records + 1 > PUT_RECORDS_MAX
+                || filled + bytes as u64 > u64::from(PUT_RECORDS_BYTES))
+        {
+            self.flush();
+        }
+        self.collecting.0 += 1;
+        self.collecting.1 += bytes as u64;
+    }
+
+    /// Sends the request being filled, if it holds anything.
+    pub fn flush(&mut self) {
+        if self.collecting.0 > 0 {
+            self.requests += 1;
+            self.collecting = (0, 0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +278,58 @@ mod tests {
         let rest = aggregator.close_all();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].rows, vec![1, 2]);
+    }
+}
+
+#[cfg(test)]
+mod sender_tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limit_holds_what_is_over_it_for_the_next_second() {
+        // At 100 %, a shard gets 1,000 records a second from the KPL.
+        let mut kpl = KplSender::new(1, 100, 30_000, false);
+        let sent: Vec<i64> = (0..2_500)
+            .map(|_| kpl.admit(0, 10, 0, 30_000, 0).unwrap())
+            .collect();
+        assert_eq!(sent.iter().filter(|&&t| t == 0).count(), 1_000);
+        assert_eq!(sent.iter().filter(|&&t| t == 1_000).count(), 1_000);
+        assert_eq!(sent.iter().filter(|&&t| t == 2_000).count(), 500);
+        // At 150 %, 1,500.
+        let mut kpl = KplSender::new(1, 150, 30_000, false);
+        let now = (0..2_000)
+            .filter(|_| kpl.admit(0, 10, 0, 30_000, 0) == Some(0))
+            .count();
+        assert_eq!(now, 1_500);
+    }
+
+    #[test]
+    fn a_record_that_cannot_go_before_its_deadline_is_not_admitted() {
+        let mut kpl = KplSender::new(1, 100, 1_500, false);
+        for _ in 0..2_000 {
+            assert!(kpl.admit(0, 10, 0, 1_500, 0).is_some());
+        }
+        assert_eq!(
+            kpl.admit(0, 10, 0, 1_500, 0),
+            None,
+            "seconds 0 and 1 are full"
+        );
+    }
+
+    #[test]
+    fn collection_sends_requests_of_at_most_500_records_and_5_mib() {
+        let mut kpl = KplSender::new(1, 150, 30_000, false);
+        for _ in 0..1_200 {
+            kpl.collect(100);
+        }
+        kpl.flush();
+        assert_eq!(kpl.requests, 3, "500 + 500 + 200");
+        let mut kpl = KplSender::new(1, 150, 30_000, false);
+        // 51,200-byte aggregates: 102 fill 5 MiB (5,222,400 bytes); the 103rd starts another.
+        for _ in 0..103 {
+            kpl.collect(51_200);
+        }
+        kpl.flush();
+        assert_eq!(kpl.requests, 2);
     }
 }

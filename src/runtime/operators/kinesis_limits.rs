@@ -27,12 +27,21 @@ struct Shard {
 /// The limits of every shard of a stream.
 pub struct ShardLimits {
     shards: Vec<Shard>,
+    records_per_second: u32,
+    bytes_per_second: u64,
 }
 
 impl ShardLimits {
     pub fn new(shards: usize) -> Self {
+        Self::with_limits(shards, RECORDS_PER_SECOND, BYTES_PER_SECOND)
+    }
+
+    /// Other limits per shard and second (the KPL's own rate limit, a share of Kinesis's).
+    pub fn with_limits(shards: usize, records_per_second: u32, bytes_per_second: u64) -> Self {
         Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
+            records_per_second,
+            bytes_per_second,
         }
     }
 
@@ -65,7 +74,9 @@ impl ShardLimits {
             }
         };
         let slot = &mut state.seconds[index];
-        if slot.records + 1 > RECORDS_PER_SECOND || slot.bytes + bytes as u64 > BYTES_PER_SECOND {
+        if slot.records + 1 > self.records_per_second
+            || slot.bytes + bytes as u64 > self.bytes_per_second
+        {
             return None;
         }
         slot.records += 1;

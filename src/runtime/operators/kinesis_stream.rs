@@ -19,7 +19,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::evaluate::evaluate;
 use super::json_size::json_sizes;
-use super::kinesis_kpl::{Aggregate, Aggregator};
+use super::kinesis_kpl::{Aggregate, Aggregator, KplSender};
 use super::kinesis_limits::ShardLimits;
 use super::kinesis_on_demand::OnDemand;
 use super::kinesis_reads::{Reads, Written, reads_of};
@@ -32,7 +32,9 @@ use crate::runtime::contract::{
     InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
 };
 use crate::runtime::row_times::row_times;
-use crate::runtime::shard_stats::{KEYS_SHOWN, ReshardEvent, ShardCounts, ShardStats, ShardUpdate};
+use crate::runtime::shard_stats::{
+    KEYS_SHOWN, ProducerView, ReshardEvent, ShardCounts, ShardStats, ShardUpdate,
+};
 
 /// The largest record: data and partition key together.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -69,6 +71,10 @@ pub struct KinesisStreamOperator {
     shard_names: Vec<String>,
     /// The consumers reading the stream, each out of its own port, if it has any.
     reads: Option<Reads>,
+    /// The KPL's rate limit, time to live and collection, when it is the producer.
+    kpl: Option<KplSender>,
+    /// What the producer did so far, for the shard view.
+    produced: ProducerView,
 }
 
 /// The first consumer's port: after `out`, `throttled` and `errors`.
@@ -97,8 +103,24 @@ pub fn build(
         &map,
         planned.retention_ms,
     );
+    let kpl = match &planned.producer {
+        Producer::Kpl {
+            rate_limit,
+            record_ttl,
+            fail_if_throttled,
+            ..
+        } => Some(KplSender::new(
+            shard_count,
+            *rate_limit,
+            record_ttl.as_millis(),
+            *fail_if_throttled,
+        )),
+        Producer::PutRecord | Producer::PutRecords { .. } => None,
+    };
     Box::new(KinesisStreamOperator {
         reads,
+        kpl,
+        produced: ProducerView::default(),
         planned: planned.clone(),
         map,
         schedule: planned.resharding.iter().cloned().collect(),
@@ -128,10 +150,11 @@ enum Fate {
         copies: Copies,
         sub: u64,
     },
-    /// Every attempt was throttled.
+    /// Every attempt was throttled; with the KPL, `expired` when its `RecordTtl` ran out.
     Throttled {
         shard: usize,
         attempts: u32,
+        expired: bool,
     },
     Refused(String),
 }
@@ -199,6 +222,7 @@ impl Operator for KinesisStreamOperator {
             Producer::Kpl {
                 aggregation_max_size,
                 record_max_buffered_time,
+                ..
             } => Some(Aggregator::new(
                 self.map.shards().len(),
                 *aggregation_max_size as usize,
@@ -237,7 +261,13 @@ impl Operator for KinesisStreamOperator {
                     self.count_key(&mut update, valid.key, valid.hash, valid.shard);
                 }
                 None => {
-                    let fate = self.put_record(valid.shard, valid.bytes, self.arrival, &mut update);
+                    let fate = self.put_record(
+                        valid.shard,
+                        valid.bytes,
+                        self.arrival,
+                        self.arrival,
+                        &mut update,
+                    );
                     let fate = match fate {
                         Fate::Accepted { shard, copies, .. } => Fate::Accepted {
                             shard,
@@ -283,6 +313,17 @@ impl Operator for KinesisStreamOperator {
             .into_iter()
             .map(|f| f.unwrap_or_else(|| Fate::Refused("never sent".into())))
             .collect();
+        // The KPL sends the request it was filling at the end of the batch.
+        if let Some(kpl) = self.kpl.as_mut() {
+            kpl.flush();
+        }
+        self.produced.user_records += rows as u64;
+        self.produced.requests = match (&self.kpl, &self.planned.producer) {
+            (Some(kpl), _) => kpl.requests,
+            (None, Producer::PutRecords { .. }) => self.requests,
+            (None, _) => self.attempts,
+        };
+        update.producer = Some(self.produced);
         let accepted = self.emit(&batch, &keys, &sizes, &arrivals, &fates, &entries, out)?;
         if let Some(reads) = self.reads.as_mut() {
             if let Some((accepted, written)) = accepted {
@@ -384,6 +425,9 @@ impl KinesisStreamOperator {
         };
         let count = self.map.shards().len();
         self.limits.grow(count);
+        if let Some(kpl) = self.kpl.as_mut() {
+            kpl.grow(count);
+        }
         while self.shard_names.len() < count {
             self.shard_names
                 .push(shard_id(self.shard_names.len() as u32));
@@ -490,7 +534,7 @@ impl KinesisStreamOperator {
     ) {
         let at = aggregate.sent_at(self.arrival, wait);
         let shard = aggregate.shard;
-        let fate = self.put_record(shard, aggregate.bytes, at, update);
+        let fate = self.put_record(shard, aggregate.bytes, at, aggregate.first_arrival, update);
         for (sub, row) in aggregate.rows.into_iter().enumerate() {
             if let Some(slot) = fates.get_mut(row) {
                 *slot = Some(match &fate {
@@ -499,9 +543,12 @@ impl KinesisStreamOperator {
                         copies: copies.clone(),
                         sub: sub as u64,
                     },
-                    Fate::Throttled { attempts, .. } => Fate::Throttled {
+                    Fate::Throttled {
+                        attempts, expired, ..
+                    } => Fate::Throttled {
                         shard,
                         attempts: *attempts,
+                        expired: *expired,
                     },
                     Fate::Refused(why) => Fate::Refused(why.clone()),
                 });
@@ -520,7 +567,7 @@ impl KinesisStreamOperator {
     ) {
         self.requests += 1;
         for (entry, (row, shard, bytes)) in request.drain(..).enumerate() {
-            let fate = self.put_record(shard, bytes, self.arrival, update);
+            let fate = self.put_record(shard, bytes, self.arrival, self.arrival, update);
             if let Some(slot) = fates.get_mut(row) {
                 *slot = Some(fate);
             }
@@ -532,12 +579,15 @@ impl KinesisStreamOperator {
 
     /// Writes one Kinesis record of `bytes` to `shard`, first at arrival time `at`, then as the
     /// retries say: a throttled attempt is tried again after the backoff (doubling each time),
-    /// and a write whose answer is lost is written again too, so the stream keeps a copy.
+    /// and a write whose answer is lost is written again too, so the stream keeps a copy. The SDK
+    /// makes at most `max_attempts`; the KPL (its user records put at `put_at`) sends within its
+    /// rate limit and tries until its `RecordTtl` runs out, unless it fails if throttled.
     fn put_record(
         &mut self,
         shard: usize,
         bytes: usize,
         at: Timestamp,
+        put_at: Timestamp,
         update: &mut ShardUpdate,
     ) -> Fate {
         let retries = &self.planned.retries;
@@ -546,14 +596,33 @@ impl KinesisStreamOperator {
             retries.backoff.as_millis().max(0),
             retries.lost_responses,
         );
+        let deadline = self.kpl.as_ref().map(|k| put_at.saturating_add(k.ttl_ms));
+        if let Some(kpl) = self.kpl.as_mut() {
+            kpl.collect(bytes);
+        }
         let mut copies: Option<Copies> = None;
         let mut attempt = 1;
+        let mut when = at;
+        let mut expired = false;
         loop {
-            // Attempt k waits backoff * (1 + 2 + ... + 2^(k-2)) after the first.
-            let waited = backoff.saturating_mul((1i64 << (attempt - 1).min(40)) - 1);
-            let when = at.saturating_add(waited);
+            if let (Some(kpl), Some(deadline)) = (self.kpl.as_mut(), deadline) {
+                match kpl.admit(shard, bytes, when, deadline, self.arrival) {
+                    Some(admitted) => when = admitted,
+                    None => {
+                        expired = true;
+                        attempt -= 1;
+                        break;
+                    }
+                }
+            }
             self.attempts += 1;
+            self.produced.attempts += 1;
             let written = self.limits.write(shard, bytes, when, self.arrival);
+            let last = match &self.kpl {
+                // The KPL tries until the time to live runs out (the next admit says so).
+                Some(kpl) => written.is_none() && kpl.fail_if_throttled,
+                None => attempt >= max_attempts,
+            };
             match written {
                 Some(sequence) => {
                     match copies.as_mut() {
@@ -565,25 +634,34 @@ impl KinesisStreamOperator {
                         }
                         Some(kept) => kept.more.push((sequence, when)),
                     }
+                    self.produced.kinesis_records += 1;
                     self.count(update, shard, 1, bytes, true);
-                    if attempt >= max_attempts || !answer_lost(self.attempts, lost) {
+                    if last || !answer_lost(self.attempts, lost) {
                         break;
                     }
                 }
                 None => {
                     self.count(update, shard, 1, bytes, false);
-                    if attempt >= max_attempts {
+                    if last {
                         break;
                     }
                 }
             }
+            // Attempt k + 1 waits backoff * 2^(k - 1) after attempt k.
+            when = when.saturating_add(backoff.saturating_mul(1i64 << (attempt - 1).min(40)));
             attempt += 1;
         }
         match copies {
-            None => Fate::Throttled {
-                shard,
-                attempts: attempt,
-            },
+            None => {
+                if expired {
+                    self.produced.expired += 1;
+                }
+                Fate::Throttled {
+                    shard,
+                    attempts: attempt,
+                    expired,
+                }
+            }
             Some(copies) => Fate::Accepted {
                 shard,
                 copies,
@@ -748,19 +826,32 @@ impl KinesisStreamOperator {
             let mut codes = StringBuilder::new();
             let mut messages = StringBuilder::new();
             for &i in &throttled {
-                if let Fate::Throttled { shard, attempts } = fates[i as usize] {
+                if let Fate::Throttled {
+                    shard,
+                    attempts,
+                    expired,
+                } = fates[i as usize]
+                {
                     let id = shard_id(shard as u32);
-                    codes.append_value("ProvisionedThroughputExceededException");
-                    // The message Kinesis gives, with this node as the stream.
                     let tries = if attempts > 1 {
                         format!(" ({attempts} attempts)")
                     } else {
                         String::new()
                     };
-                    messages.append_value(format!(
-                        "Rate exceeded for shard {id} in stream {} under account 000000000000.{tries}",
-                        self.planned.stream_name
-                    ));
+                    if expired {
+                        // The KPL gives up once the record's time to live has passed.
+                        codes.append_value("Expired");
+                        messages.append_value(format!(
+                            "Record has reached expiration: not written to {id} within its RecordTtl{tries}"
+                        ));
+                    } else {
+                        codes.append_value("ProvisionedThroughputExceededException");
+                        // The message Kinesis gives, with this node as the stream.
+                        messages.append_value(format!(
+                            "Rate exceeded for shard {id} in stream {} under account 000000000000.{tries}",
+                            self.planned.stream_name
+                        ));
+                    }
                     shard_ids.append_value(id);
                 }
             }
@@ -1207,10 +1298,7 @@ mod tests {
     fn the_kpl_packs_a_hot_key_into_few_kinesis_records_and_nothing_is_throttled() {
         // The load PutRecord throttles by half: 2,000 records a second on one key, 3 seconds.
         let stats = shard_stats(1);
-        let kpl = Producer::Kpl {
-            aggregation_max_size: 51_200,
-            record_max_buffered_time: crate::model::duration::Duration::from_millis(100),
-        };
+        let kpl = kpl_producer(51_200, 150, 30_000);
         let (mut op, _) = stream_with(1, "key", Some(Arc::clone(&stats)), kpl);
         let (mut out, captured) = Output::capturing(3);
         let times: Vec<i64> = (0..6_000).map(|i| i / 2).collect();
@@ -1229,6 +1317,110 @@ mod tests {
             (subs[0].as_str(), subs[199].as_str(), subs[200].as_str()),
             ("0", "199", "0")
         );
+    }
+
+    /// The KPL with the given `AggregationMaxSize`, `RateLimit` and `RecordTtl`.
+    fn kpl_producer(aggregation_max_size: u32, rate_limit: u32, ttl_ms: i64) -> Producer {
+        Producer::Kpl {
+            aggregation_max_size,
+            record_max_buffered_time: crate::model::duration::Duration::from_millis(100),
+            record_ttl: crate::model::duration::Duration::from_millis(ttl_ms),
+            rate_limit,
+            fail_if_throttled: false,
+        }
+    }
+
+    /// Writes `per_second` records a second on one key for `seconds` through the KPL with
+    /// records too large to aggregate (AggregationMaxSize 64), in batches of 200 ms.
+    fn through_the_kpl(
+        per_second: i64,
+        seconds: i64,
+        rate_limit: u32,
+        ttl_ms: i64,
+    ) -> (Captured, Arc<ShardStats>) {
+        let stats = shard_stats(1);
+        let (mut op, _) = stream_with(
+            1,
+            "key",
+            Some(Arc::clone(&stats)),
+            kpl_producer(64, rate_limit, ttl_ms),
+        );
+        let (mut out, captured) = Output::capturing(3);
+        let total = per_second * seconds;
+        let times: Vec<i64> = (0..total).map(|i| i * 1_000 / per_second).collect();
+        for chunk in times.chunks((per_second / 5) as usize) {
+            let keys = vec![Some("k"); chunk.len()];
+            op.on_batch(
+                0,
+                rows(chunk, &keys, "a payload too large to aggregate"),
+                &mut out,
+            )
+            .unwrap();
+        }
+        (captured, stats)
+    }
+
+    #[test]
+    fn the_kpl_keeps_a_shard_under_its_rate_limit_and_the_rest_waits() {
+        // RateLimit 100 %: the KPL sends 1,000 records a second and holds the other 1,000 a
+        // second back; Kinesis throttles nothing, and the backlog drains a second at a time.
+        let (captured, stats) = through_the_kpl(2_000, 10, 100, 30_000);
+        assert_eq!(count(&captured, THROTTLED_PORT), 0);
+        assert_eq!(count(&captured, OUT_PORT), 20_000);
+        let mut per_second = std::collections::BTreeMap::new();
+        for arrival in column(&captured, OUT_PORT, ARRIVAL) {
+            *per_second.entry(arrival[..19].to_string()).or_insert(0) += 1;
+        }
+        assert_eq!(per_second.len(), 20);
+        assert!(per_second.values().all(|&n| n == 1_000), "{per_second:?}");
+        let view = stats.view();
+        assert_eq!(view.shards[0].throttled, 0);
+        assert_eq!(view.producer.kinesis_records, 20_000);
+    }
+
+    #[test]
+    fn the_kpl_fails_a_record_whose_time_to_live_runs_out_as_expired() {
+        // 2,000 a second for 60 s at RateLimit 100 % and RecordTtl 30 s: the backlog grows by
+        // 1,000 a second until records wait over 30 s, then those expire.
+        let (captured, stats) = through_the_kpl(2_000, 60, 100, 30_000);
+        // The rule, played by hand: records go out in order, 1,000 a second, each in the first
+        // second with room from its own on; one that would go later than 30 s after it was put
+        // expires and takes no room.
+        let mut used = vec![0u32; 200];
+        let (mut written, mut expired) = (0, 0);
+        for i in 0..120_000i64 {
+            let put = i / 2;
+            let mut second = (put / 1_000) as usize;
+            while used[second] >= 1_000 {
+                second += 1;
+            }
+            if (second as i64 * 1_000).max(put) > put + 30_000 {
+                expired += 1;
+            } else {
+                used[second] += 1;
+                written += 1;
+            }
+        }
+        assert!(expired > 0);
+        assert_eq!(count(&captured, OUT_PORT), written);
+        assert_eq!(count(&captured, THROTTLED_PORT), expired);
+        let codes = column(&captured, THROTTLED_PORT, "error_code");
+        assert!(codes.iter().all(|c| c == "Expired"));
+        assert_eq!(stats.view().producer.expired, expired as u64);
+    }
+
+    #[test]
+    fn at_its_default_rate_limit_the_kpl_overdrives_a_shard_and_retries_the_throttled() {
+        // RateLimit 150 %: 1,500 a second reach the shard, which takes 1,000; the throttled
+        // half-thousand are tried again after the backoff and land in later seconds.
+        let (captured, stats) = through_the_kpl(1_200, 10, 150, 30_000);
+        assert_eq!(count(&captured, OUT_PORT), 12_000, "all written in the end");
+        let view = stats.view();
+        assert!(
+            view.shards[0].throttled > 0,
+            "Kinesis throttled some attempts"
+        );
+        assert_eq!(view.producer.attempts, 12_000 + view.shards[0].throttled);
     }
 
     fn retries(max_attempts: u32, backoff_ms: i64, lost_responses: f64) -> Retries {

@@ -62,6 +62,7 @@ impl ShardsView {
             return;
         };
         let view = stats.view();
+        producer_ui(ui, &view);
         key_space_ui(ui, &view);
         reshards_ui(ui, &view);
         consumers_ui(ui, &view);
@@ -200,6 +201,24 @@ fn reshards_ui(ui: &mut Ui, view: &ShardView) {
             .small(),
         );
     }
+}
+
+/// What the producer made of the records: Kinesis records, requests, attempts, expiries.
+fn producer_ui(ui: &mut Ui, view: &ShardView) {
+    let p = &view.producer;
+    if p.user_records == 0 {
+        return;
+    }
+    let mut text = format!(
+        "The producer was given {} records and wrote {} Kinesis records in {} requests ({} write attempts)",
+        p.user_records, p.kinesis_records, p.requests, p.attempts
+    );
+    if p.expired > 0 {
+        text.push_str(&format!("; {} expired in the KPL", p.expired));
+    }
+    ui.label(RichText::new(text).small()).on_hover_text(
+        "PutRecord makes a request per record and attempt; PutRecords sends up to 500 records a request; the KPL packs user records into Kinesis records and collects those into PutRecords requests",
+    );
 }
 
 /// One line per consumer: how it reads, how far behind it is, what it lost.

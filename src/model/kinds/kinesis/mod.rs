@@ -88,7 +88,29 @@ pub enum Producer {
         /// `RecordMaxBufferedTime`: how long a user record may wait to be sent.
         #[serde(default = "default_record_max_buffered_time")]
         record_max_buffered_time: Duration,
+        /// `RecordTtl`: a record not written this long after it was put fails (expired).
+        #[serde(default = "default_record_ttl")]
+        record_ttl: Duration,
+        /// `RateLimit`: the KPL sends each shard at most this percentage of its limits; what is
+        /// over waits in the KPL.
+        #[serde(default = "default_rate_limit")]
+        rate_limit: u32,
+        /// `FailIfThrottled`: a throttled record fails at once instead of being retried until
+        /// its `RecordTtl`.
+        #[serde(default)]
+        fail_if_throttled: bool,
     },
+}
+
+/// The KPL's defaults (`default_config.properties`): RecordTtl 30 s, RateLimit 150 %.
+fn default_record_ttl() -> Duration {
+    Duration::from_secs(30)
+}
+
+pub const KPL_RATE_LIMIT: u32 = 150;
+
+fn default_rate_limit() -> u32 {
+    KPL_RATE_LIMIT
 }
 
 /// A PutRecords request: at most 500 records and 5 MiB (streaming-facts §1.1).
@@ -283,8 +305,22 @@ impl KindModel for KinesisStream {
         if let Producer::Kpl {
             aggregation_max_size,
             record_max_buffered_time,
+            record_ttl,
+            rate_limit,
+            ..
         } = &self.producer
         {
+            if record_ttl.as_millis() <= 0 {
+                report.error("producer", "record_ttl must be longer than 0s");
+            }
+            if !(1..=1_000).contains(rate_limit) {
+                report.error(
+                    "producer",
+                    format!(
+                        "rate_limit is a percentage of a shard's limits from 1 to 1000, not {rate_limit}"
+                    ),
+                );
+            }
             // The KPL's own bounds for AggregationMaxSize: 64 bytes to 1 MiB.
             if !(64..=1_048_576).contains(aggregation_max_size) {
                 report.error(
@@ -503,12 +539,12 @@ impl KindModel for KinesisStream {
             ),
             Field::new(
                 "producer",
-                "PutRecord: one call per record, each counting against the shard's 1,000 records a second. KPL: records for the same shard packed into one Kinesis record of up to 50 KiB.",
+                "PutRecord: one call per record, each counting against the shard's 1,000 records a second. PutRecords: up to 500 records a call, each failing on its own. KPL: records for the same shard packed into one Kinesis record of up to 50 KiB, collected into PutRecords calls, retried until their RecordTtl.",
                 FieldValue::Choice(&mut self.producer),
             ),
             Field::new(
                 "max attempts",
-                "Attempts per record, the first included: 1 never retries; the AWS SDK's standard mode makes 3",
+                "Attempts per record with the SDK, the first included: 1 never retries; the AWS SDK's standard mode makes 3 (the KPL retries until its RecordTtl instead)",
                 FieldValue::Count(&mut self.retries.max_attempts),
             ),
             Field::new(
@@ -600,6 +636,9 @@ impl Choice for Producer {
             _ => Producer::Kpl {
                 aggregation_max_size: KPL_AGGREGATION_MAX_SIZE,
                 record_max_buffered_time: default_record_max_buffered_time(),
+                record_ttl: default_record_ttl(),
+                rate_limit: KPL_RATE_LIMIT,
+                fail_if_throttled: false,
             },
         };
     }
@@ -625,6 +664,9 @@ impl Choice for Producer {
             Producer::Kpl {
                 aggregation_max_size,
                 record_max_buffered_time,
+                record_ttl,
+                rate_limit,
+                fail_if_throttled,
             } => vec![
                 Field::new(
                     "aggregation max size",
@@ -635,6 +677,21 @@ impl Choice for Producer {
                     "record max buffered time",
                     "RecordMaxBufferedTime: how long a record may wait to be packed (default 100ms)",
                     FieldValue::Duration(record_max_buffered_time),
+                ),
+                Field::new(
+                    "record ttl",
+                    "RecordTtl: a record not written this long after it was put fails as expired (default 30s); until then throttled records are retried",
+                    FieldValue::Duration(record_ttl),
+                ),
+                Field::new(
+                    "rate limit",
+                    "RateLimit: the KPL sends a shard at most this percentage of its limits (default 150); the rest waits in the KPL",
+                    FieldValue::Count(rate_limit),
+                ),
+                Field::new(
+                    "fail if throttled",
+                    "FailIfThrottled: give up on a throttled record at once instead of retrying it",
+                    FieldValue::Bool(fail_if_throttled),
                 ),
             ],
         }
