@@ -45,7 +45,9 @@ fn every_example_has_a_test_here() {
         "clickstream_leaderboard",
         "fraud_payments",
         "iot_alerts",
+        "kinesis_consumers",
         "kinesis_hot_shard",
+        "kinesis_skewed_keys",
         "late_data_lab",
         "log_analytics",
         "taxi_workshop",
@@ -80,9 +82,88 @@ fn kinesis_hot_shard_writes_each_record_to_one_shard_or_throttles_it() {
 }
 
 #[test]
+fn kinesis_skewed_keys_throttle_only_the_shard_the_busiest_sensors_share() {
+    let out = run_example("kinesis_skewed_keys");
+    let readings = out.node("sensors").rows_out;
+    assert_eq!(readings, 5 * 60 * 2_800);
+    let stream = out.node("readings");
+    assert_eq!(
+        stream.rows_out + stream.throttled_rows,
+        readings,
+        "nothing lost"
+    );
+    assert!(stream.throttled_rows > 0);
+    // Where the three busiest sensors go by the routing rules: all to shard 2 of 4.
+    let ranges = eddy::model::kinds::kinesis::hash_ranges::even_split(4);
+    for sensor in ["sensor-0001", "sensor-0003", "sensor-0004"] {
+        let hash = eddy::model::kinds::kinesis::hash_ranges::hash_key(sensor);
+        assert_eq!(
+            eddy::model::kinds::kinesis::hash_ranges::shard_of(&ranges, hash),
+            2
+        );
+    }
+    // Only that shard throttles, and it is held to its limit: 10,000 records every 10 s.
+    for line in out.lines("throttled") {
+        assert!(line.starts_with("shardId-000000000002|"), "{line}");
+    }
+    for line in out.lines("written") {
+        let records: u64 = column(&line, 3).parse().unwrap();
+        if line.starts_with("shardId-000000000002|") {
+            assert_eq!(records, 10_000, "{line}");
+        } else {
+            assert!(records < 10_000, "{line}");
+        }
+    }
+}
+
+#[test]
+fn kinesis_consumers_every_application_reads_every_trip_and_none_is_late() {
+    let out = run_example("kinesis_consumers");
+    let trips = 5 * 60 * 1_600;
+    assert_eq!(out.node("trip_stream").rows_out, trips);
+    let view = out.shard_view("trip_stream");
+    let names: Vec<&str> = view.consumers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["flink_app", "lambda", "archiver"]);
+    for consumer in &view.consumers {
+        assert_eq!(consumer.read, trips, "{}", consumer.name);
+        assert_eq!(consumer.expired + consumer.skipped, 0);
+    }
+    // Flink and Lambda alone make 5 + 1 calls a second on each shard: one too many.
+    assert!(view.consumers[0].throttled_calls > 0);
+    assert!(view.consumers[1].throttled_calls > 0);
+    // The archiver's backfill keeps the shared pipe busy: Flink falls a second or more behind.
+    assert!(
+        view.consumers[0].peak_behind_ms >= 1_000,
+        "{:?}",
+        view.consumers[0]
+    );
+    // Every shard answered at most 5 calls in any second: no more than 5 a second in all.
+    for shard in 0..2 {
+        let calls: u64 = view.consumers.iter().map(|c| c.shards[shard].calls).sum();
+        assert!(calls <= 5 * 320, "{calls} calls on shard {shard}");
+    }
+    // Nothing a consumer delivered was late: the Flink app's windows hold every trip.
+    assert_eq!(out.node("revenue_per_minute").late_rows, 0);
+    let counted: u64 = out
+        .lines("revenue")
+        .iter()
+        .map(|l| column(l, 3).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, trips);
+    assert_eq!(out.node("archive").rows_in, trips);
+}
+
+#[test]
 fn taxi_workshop_counts_every_clean_trip_once() {
     let out = run_example("taxi_workshop");
     assert_eq!(out.node("trips").rows_out, 30 * 60 * 500);
+    // The trips pass the stream whole: 500 a second over 4 shards throttles nothing, and the
+    // Flink application reads every one.
+    assert_eq!(out.node("trip_stream").throttled_rows, 0);
+    assert_eq!(
+        out.shard_view("trip_stream").consumers[0].read,
+        30 * 60 * 500
+    );
     let clean = out.node("clean_trips").rows_out;
     let ratio = clean as f64 / 900_000.0;
     assert!(

@@ -11,7 +11,13 @@ use eddy::model::file::parse;
 use support::{Outcome, run_pipeline, scratch};
 
 /// The examples whose descriptions make a suggestion; each has a test below.
-const TRIED: [&str; 3] = ["at_least_once", "kinesis_hot_shard", "late_data_lab"];
+const TRIED: [&str; 5] = [
+    "at_least_once",
+    "kinesis_consumers",
+    "kinesis_hot_shard",
+    "kinesis_skewed_keys",
+    "late_data_lab",
+];
 
 fn example_text(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -201,4 +207,84 @@ fn at_least_once_more_copies_change_the_raw_counts_but_not_the_deduplicated_ones
         |out: &Outcome| -> u64 { per_minute(out, "raw_counts").iter().map(|c| c.1).sum() };
     assert_eq!(raw_total(&more), 30_000 + copies(&more));
     assert!(raw_total(&more) > raw_total(&shipped));
+}
+
+#[test]
+fn kinesis_skewed_keys_more_shards_or_a_salted_key_end_the_throttling() {
+    let more = run_with(
+        "kinesis_skewed_keys",
+        "eight",
+        &[("shards: 4,", "shards: 8,")],
+    );
+    assert_eq!(more.node("readings").throttled_rows, 0);
+    let salted = run_with(
+        "kinesis_skewed_keys",
+        "salted",
+        &[(
+            r#"partition_key: "sensor_id","#,
+            r#"partition_key: "CONCAT(sensor_id, '-', CAST(date_part('millisecond', event_time) % 4 AS VARCHAR))","#,
+        )],
+    );
+    assert_eq!(salted.node("readings").throttled_rows, 0);
+    assert_eq!(salted.node("readings").rows_out, 5 * 60 * 2_800);
+}
+
+#[test]
+fn kinesis_skewed_keys_splitting_the_hot_shard_stops_the_throttling_after_a_minute() {
+    let split = run_with(
+        "kinesis_skewed_keys",
+        "split",
+        &[(
+            "resharding: [],",
+            r#"resharding: [Split(at: "1m", shard: 2, hash_key: "200000000000000000000000000000000000000")],"#,
+        )],
+    );
+    let throttled = split.node("readings").throttled_rows;
+    assert!(throttled > 0, "the first minute still throttles");
+    // Every throttled window ends by 06:01:00 (the split's time, a minute after the start).
+    for line in split.lines("throttled") {
+        let end = line.split('|').nth(2).unwrap();
+        assert!(end <= "2024-03-01T06:01:00.000Z", "{line}");
+    }
+    // The children take the hot keys: sensor-0001 to shard 4, sensor-0003 and -0004 to 5.
+    let view = split.shard_view("readings");
+    assert_eq!(view.shards.len(), 6);
+    assert!(view.shards[4].written > 0 && view.shards[5].written > 0);
+}
+
+#[test]
+fn kinesis_consumers_a_backfill_with_its_own_pipe_leaves_the_others_alone() {
+    let shipped = run_with("kinesis_consumers", "shipped", &[]);
+    let fan_out = run_with(
+        "kinesis_consumers",
+        "efo",
+        &[(
+            r#"name: "archiver",
+                        reads: Polling(
+                            poll_every: "1s",
+                            max_records: 10000,
+                        ),"#,
+            r#"name: "archiver",
+                        reads: EnhancedFanOut,"#,
+        )],
+    );
+    let peak = |out: &Outcome, i: usize| out.shard_view("trip_stream").consumers[i].peak_behind_ms;
+    assert!(peak(&fan_out, 0) < peak(&shipped, 0));
+    // Flink's polls are at most 200 ms apart, one in six throttled: never much over 400 ms.
+    assert!(peak(&fan_out, 0) <= 600, "{}", peak(&fan_out, 0));
+    let archiver = &fan_out.shard_view("trip_stream").consumers[2];
+    assert_eq!(archiver.read, 5 * 60 * 1_600);
+    assert_eq!(archiver.throttled_calls, 0);
+}
+
+#[test]
+fn kinesis_consumers_a_flink_app_polling_once_a_second_is_throttled_far_less() {
+    let shipped = run_with("kinesis_consumers", "shipped-2", &[]);
+    let slower = run_with(
+        "kinesis_consumers",
+        "slower",
+        &[(r#"poll_every: "200ms","#, r#"poll_every: "1s","#)],
+    );
+    let throttled = |out: &Outcome| out.shard_view("trip_stream").consumers[0].throttled_calls;
+    assert!(throttled(&slower) * 5 < throttled(&shipped));
 }

@@ -61,7 +61,7 @@ enum Command {
         /// max (as fast as possible), or a factor of event time as in the app: 10x, 1x (real time), 0.1x.
         #[arg(long, default_value = "max")]
         speed: Speed,
-        /// Stop after about this many source rows.
+        /// End each source, as if complete, after this many of its rows (whole batches).
         #[arg(long, value_name = "ROWS")]
         limit: Option<u64>,
         /// Stop after this much wall time, e.g. 30s or 5m.

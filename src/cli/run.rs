@@ -39,6 +39,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut options = RunOptions {
         speed: args.speed,
+        source_row_limit: args.limit_rows,
         ..RunOptions::default()
     };
     if let Some(p) = args.parallelism {
@@ -78,16 +79,10 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             asked_to_stop = true;
         }
         let Some(snapshot) = snapshot else { continue };
-        let source_rows: u64 = sources
-            .iter()
-            .filter_map(|s| snapshot.node(s))
-            .map(|n| n.rows_out)
-            .sum();
-        let over_limit = args.limit_rows.is_some_and(|l| source_rows >= l);
         let over_time = args
             .for_duration
             .is_some_and(|d| snapshot.elapsed.as_millis() as i64 >= d.as_millis());
-        if (over_limit || over_time) && !asked_to_stop {
+        if over_time && !asked_to_stop {
             handle.drain();
             asked_to_stop = true;
         }

@@ -10,13 +10,14 @@ use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 
 use super::{RunOptions, RunStatus, Speed, start};
+use crate::model::PortRef;
 use crate::model::plan::Plan;
-use crate::model::{Family, PortRef};
 
 /// How big a preview is.
 #[derive(Debug, Clone, Copy)]
 pub struct PreviewSize {
-    /// The sources end (as if complete, so open windows fire) after about this many rows.
+    /// Each source ends (as if complete, so open windows fire) after the batch that brings its
+    /// rows to this many.
     pub source_rows: u64,
     /// Rows kept per output port.
     pub rows_per_port: usize,
@@ -55,6 +56,7 @@ pub fn preview(plan: &Plan, size: PreviewSize) -> Preview {
         sample_every: Duration::from_millis(20),
         dry_run: true,
         tap_first_rows: Some(size.rows_per_port.max(1)),
+        source_row_limit: Some(size.source_rows),
         ..RunOptions::default()
     };
     let handle = match start(plan, options) {
@@ -66,32 +68,16 @@ pub fn preview(plan: &Plan, size: PreviewSize) -> Preview {
             };
         }
     };
-    let sources: Vec<&str> = plan
-        .nodes
-        .iter()
-        .filter(|n| n.family == Family::Source)
-        .map(|n| n.id.as_str())
-        .collect();
+    // Each source ends by itself after the sample, as if complete, so windows fire.
     let started = Instant::now();
-    let (mut drained, mut cut_short) = (false, false);
+    let mut cut_short = false;
     while !handle.is_done() {
         if started.elapsed() > size.deadline {
             handle.stop();
             cut_short = true;
             break;
         }
-        let Ok(snapshot) = handle.snapshots().recv_timeout(Duration::from_millis(20)) else {
-            continue;
-        };
-        let rows: u64 = sources
-            .iter()
-            .filter_map(|s| snapshot.node(s))
-            .map(|n| n.rows_out)
-            .sum();
-        if rows >= size.source_rows && !drained {
-            handle.drain();
-            drained = true;
-        }
+        let _ = handle.snapshots().recv_timeout(Duration::from_millis(20));
     }
     let mut outputs = BTreeMap::new();
     for edge in plan.edges.iter().map(|e| &e.edge) {

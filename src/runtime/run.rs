@@ -18,7 +18,7 @@ use super::handle::{RunHandle, Shared};
 use super::inject::Injectors;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::shard_stats::ShardStats;
-use super::source_loop::run_source;
+use super::source_loop::{SourceLoop, run_source};
 use super::task::{TaskEnd, run_operator};
 use super::trace::EventTrace;
 use super::wiring::{instance_counts, wire};
@@ -49,6 +49,9 @@ pub struct RunOptions {
     /// Rows can be injected by hand into every input port ([`RunHandle::injectors`]); the app
     /// asks for it, `eddy run` does not (each input then has one more channel to watch).
     pub injectable: bool,
+    /// Each source ends, as if complete, once it has sent this many rows (whole chunks, so the
+    /// same rows in every run): a preview's sample, `eddy run --limit`.
+    pub source_row_limit: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -69,6 +72,7 @@ impl Default for RunOptions {
             dry_run: false,
             tap_first_rows: None,
             injectable: false,
+            source_row_limit: None,
         }
     }
 }
@@ -168,10 +172,14 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         }
     }
     // Sources send the run's clock only when an operator asked for ticks.
+    let source_loop = SourceLoop {
+        send_time: ticks_wanted,
+        row_limit: options.source_row_limit,
+    };
     for (name, source, time, mut out, metrics) in sources {
         let clock = Arc::clone(&clock);
         let task: Task =
-            Box::new(move || run_source(source, time, ticks_wanted, &mut out, metrics, &clock));
+            Box::new(move || run_source(source, time, source_loop, &mut out, metrics, &clock));
         tasks.push((name, task));
     }
     let shared = Arc::new(Shared::new(tasks.len(), commits));

@@ -29,19 +29,37 @@ pub enum SourceTime {
     Processing,
 }
 
-/// Runs a source until it ends or the clock stops. With `send_time`, each chunk is followed by
-/// the run's clock (its arrival time) so downstream timers fire at the same place in every run.
+/// How a source loop runs besides its source and time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceLoop {
+    /// Each chunk is followed by the run's clock (its arrival time), so downstream timers fire
+    /// at the same place in every run.
+    pub send_time: bool,
+    /// The source ends, as if complete, after the chunk that brings its rows to this many: a
+    /// sample (the preview) or `eddy run --limit`, the same in every run.
+    pub row_limit: Option<u64>,
+}
+
+/// Runs a source until it ends, reaches its row limit or the clock stops.
 pub fn run_source(
     mut source: Box<dyn Source>,
     time: SourceTime,
-    send_time: bool,
+    options: SourceLoop,
     out: &mut Output,
     metrics: Arc<InstanceMetrics>,
     clock: &Clock,
 ) -> Result<TaskEnd, SendFailure> {
+    let send_time = options.send_time;
     let mut newest: Timestamp = MIN_WATERMARK;
     let mut emitted: Timestamp = MIN_WATERMARK;
+    let mut rows_sent: u64 = 0;
     loop {
+        if options.row_limit.is_some_and(|limit| rows_sent >= limit) {
+            out.watermark(MAX_WATERMARK)?;
+            metrics.watermark.store(MAX_WATERMARK, Relaxed);
+            out.end()?;
+            return Ok(TaskEnd::Finished);
+        }
         if clock.is_stopped() {
             return end_early(out, &metrics, clock);
         }
@@ -74,6 +92,7 @@ pub fn run_source(
             out.emit_side(1, errors)?;
         }
         InstanceMetrics::add(&metrics.rows_in, chunk.rows.num_rows() as u64);
+        rows_sent += chunk.rows.num_rows() as u64;
         out.emit(0, chunk.rows)?;
         if let Some(ts) = chunk_newest {
             newest = newest.max(ts);
@@ -211,7 +230,11 @@ mod tests {
             let clock = Arc::clone(&clock);
             let metrics = Arc::clone(&metrics);
             std::thread::spawn(move || {
-                run_source(source, time, true, &mut out, metrics, &clock).is_ok()
+                let options = SourceLoop {
+                    send_time: true,
+                    row_limit: None,
+                };
+                run_source(source, time, options, &mut out, metrics, &clock).is_ok()
             })
         };
         let log = Arc::new(Mutex::new(Vec::new()));

@@ -16,6 +16,8 @@ use eddy::values::cell_text;
 pub struct Outcome {
     pub report: RunReport,
     pub sinks: BTreeMap<String, Vec<RecordBatch>>,
+    /// The shard view of every stream node, as the run left it.
+    pub shards: BTreeMap<String, eddy::runtime::shard_stats::ShardView>,
 }
 
 impl Outcome {
@@ -49,6 +51,12 @@ impl Outcome {
         let batches = self.sinks.get(sink)?;
         let first = batches.first()?;
         concat_batches(&first.schema(), batches).ok()
+    }
+
+    pub fn shard_view(&self, id: &str) -> &eddy::runtime::shard_stats::ShardView {
+        self.shards
+            .get(id)
+            .unwrap_or_else(|| panic!("no shard view for {id}"))
     }
 
     pub fn node(&self, id: &str) -> &eddy::runtime::metrics::NodeSnapshot {
@@ -93,8 +101,17 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
         .iter()
         .map(|id| (id.clone(), handle.collected(id)))
         .collect();
+    let streams: Vec<_> = pipeline
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n.id.clone(), handle.shard_stats(&n.id)?)))
+        .collect();
     let report = handle.wait();
     assert_eq!(report.status, RunStatus::Finished, "the run did not finish");
+    let shards = streams
+        .into_iter()
+        .map(|(id, stats)| (id, stats.view()))
+        .collect();
     let mut sinks = BTreeMap::new();
     for (id, rows) in collected {
         let batches = rows
@@ -102,7 +119,11 @@ pub fn run_pipeline(dir: &Path, pipeline: &eddy::model::Pipeline, parallelism: u
             .unwrap_or_default();
         sinks.insert(id, batches);
     }
-    Outcome { report, sinks }
+    Outcome {
+        report,
+        sinks,
+        shards,
+    }
 }
 
 /// A pipeline of one CSV source (event time `ts`, given delay), one window node and a table sink,

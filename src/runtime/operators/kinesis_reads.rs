@@ -570,8 +570,11 @@ impl Reads {
             }
             let consumer = &mut self.consumers[index];
             let cursor = &mut consumer.cursors[shard];
-            let shared = log.counts.at(at);
             if log.calls >= CALLS_PER_SECOND || at < log.free_at {
+                // No answer, but the consumer falls further behind all the same.
+                cursor.behind_ms = behind(log, cursor);
+                consumer.peak_behind_ms = consumer.peak_behind_ms.max(cursor.behind_ms);
+                let shared = log.counts.at(at);
                 cursor.throttled += 1;
                 cursor.counts.at(at).throttled += 1;
                 shared.throttled += 1;
@@ -580,7 +583,7 @@ impl Reads {
             log.calls += 1;
             cursor.calls += 1;
             cursor.counts.at(at).calls += 1;
-            shared.calls += 1;
+            log.counts.at(at).calls += 1;
             let (records, bytes) = read(log, cursor, &mut consumer.rows, at, max_records);
             consumer.peak_behind_ms = consumer.peak_behind_ms.max(cursor.behind_ms);
             self.progress += records;

@@ -22,6 +22,74 @@ pub struct EventTimeView {
     /// The names of the traced node's keys, by trace key (the trace only ever adds keys).
     names: Vec<String>,
     names_of: Option<String>,
+    /// Plot each event at the Kinesis arrival time its row carries instead of when it reached
+    /// the window (offered when the window reads from a stream).
+    pub by_arrival: bool,
+}
+
+/// The column a Kinesis stream adds with each record's arrival time.
+const ARRIVAL_COLUMN: &str = crate::model::kinds::kinesis::ARRIVAL;
+
+/// Where the plot puts things vertically: when they reached the window (wall seconds), or the
+/// Kinesis arrival time of the event (seconds of event time) with the window's clock mapped onto it.
+struct Vertical {
+    /// Per traced event, in order: its height, if known.
+    events: Vec<Option<f64>>,
+    /// By arrival: (wall seconds, newest arrival reached by then), rising.
+    wall_to_arrival: Option<Vec<(f64, f64)>>,
+}
+
+impl Vertical {
+    fn of(data: &TraceData, by_arrival: bool) -> Self {
+        if !by_arrival {
+            return Self {
+                events: data.events.iter().map(|e| Some(e.wall_secs)).collect(),
+                wall_to_arrival: None,
+            };
+        }
+        let events: Vec<Option<f64>> = data
+            .events
+            .iter()
+            .map(|e| {
+                let (batch, row) = data.event_row(e)?;
+                let column = batch.column_by_name(ARRIVAL_COLUMN)?;
+                let ms = column
+                    .as_any()
+                    .downcast_ref::<arrow::array::TimestampMillisecondArray>()?;
+                arrow::array::Array::is_valid(ms, row).then(|| secs(ms.value(row)))
+            })
+            .collect();
+        let mut newest = f64::MIN;
+        let wall_to_arrival = data
+            .events
+            .iter()
+            .zip(&events)
+            .filter_map(|(e, y)| {
+                newest = newest.max((*y)?);
+                Some((e.wall_secs, newest))
+            })
+            .collect();
+        Self {
+            events,
+            wall_to_arrival: Some(wall_to_arrival),
+        }
+    }
+
+    /// The height of something that happened at wall time `wall` (a watermark, a firing).
+    fn at_wall(&self, wall: f64) -> Option<f64> {
+        let Some(map) = &self.wall_to_arrival else {
+            return Some(wall);
+        };
+        let after = map.partition_point(|(w, _)| *w <= wall);
+        map.get(after.checked_sub(1)?).map(|(_, a)| *a)
+    }
+}
+
+/// Whether the traced rows carry a Kinesis arrival time.
+fn has_arrival(data: &TraceData) -> bool {
+    data.batches
+        .iter()
+        .any(|(_, b)| b.schema().index_of(ARRIVAL_COLUMN).is_ok())
 }
 
 /// A key's name: its columns' values, joined.
@@ -135,6 +203,12 @@ impl EventTimeView {
                 .response
                 .labelled_by(name.id);
             ui.label("How to read this (?)").on_hover_text(HOW_TO_READ);
+            if has_arrival(&data) {
+                ui.checkbox(&mut self.by_arrival, "by Kinesis arrival time")
+                    .on_hover_text("Plot each event at the time the stream received it (approximate_arrival_timestamp) instead of when it reached this window: the gap above the dashed line is how late the event was written");
+            } else {
+                self.by_arrival = false;
+            }
         });
         if data.events.is_empty() {
             ui.label("Waiting for events… (at 0.1x a learner can follow single events)");
@@ -145,29 +219,42 @@ impl EventTimeView {
 
     fn plot_ui(&self, ui: &mut Ui, data: &TraceData) {
         let names = &self.names;
+        let vertical = Vertical::of(data, self.by_arrival);
+        let y_at = |wall: f64| vertical.at_wall(wall);
         let wanted = |key: TraceKey| {
             self.key
                 .as_deref()
                 .is_none_or(|k| k == key_name(names, key))
         };
-        let now = data
+        let now = vertical
             .events
             .iter()
-            .map(|e| e.wall_secs)
-            .chain(data.watermarks.iter().map(|(w, _)| *w))
-            .fold(0.0, f64::max);
-        let from = data.events.front().map_or(0.0, |e| e.wall_secs);
+            .flatten()
+            .copied()
+            .chain(data.watermarks.iter().filter_map(|(w, _)| y_at(*w)))
+            .fold(f64::MIN, f64::max);
+        let from = vertical
+            .events
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f64::MAX, f64::min);
+        if now < from {
+            ui.label("The traced events carry no arrival time yet.");
+            return;
+        }
         // Windows: first arrival of one of their events, when (and how) they fired.
         let mut bands: BTreeMap<(i64, i64), Band> = BTreeMap::new();
         for f in data.firings.iter().filter(|f| wanted(f.key)) {
+            let Some(at) = y_at(f.wall_secs) else {
+                continue;
+            };
             let entry = bands
                 .entry((f.start, f.end))
-                .or_insert((f.wall_secs, None, Vec::new()));
+                .or_insert((at, None, Vec::new()));
             match f.kind {
-                FiringKind::OnWatermark => {
-                    entry.1 = Some(entry.1.map_or(f.wall_secs, |w: f64| w.min(f.wall_secs)))
-                }
-                FiringKind::Late => entry.2.push(f.wall_secs),
+                FiringKind::OnWatermark => entry.1 = Some(entry.1.map_or(at, |w: f64| w.min(at))),
+                FiringKind::Late => entry.2.push(at),
                 FiringKind::Early => {}
             }
         }
@@ -175,6 +262,7 @@ impl EventTimeView {
         // The watermark is drawn in the theme's strongest text colour: white on dark, black on light.
         let watermark_color = ui.visuals().strong_text_color();
         let mut hovered: Option<String> = None;
+        let by_arrival = self.by_arrival;
         let response = Plot::new("event_time_view")
             // The newest events come in at the top right; the legend stays out of their way.
             .legend(
@@ -184,9 +272,28 @@ impl EventTimeView {
             )
             .height(ui.available_height().max(60.0))
             .x_axis_label("event time")
-            .y_axis_label("arrival (s since the run started)")
+            .y_axis_label(if self.by_arrival {
+                "Kinesis arrival time"
+            } else {
+                "arrival (s since the run started)"
+            })
             .x_axis_formatter(|mark, _| time_of_day(mark.value))
+            .y_axis_formatter(move |mark, _| {
+                if by_arrival {
+                    time_of_day(mark.value)
+                } else {
+                    format!("{:.0}", mark.value)
+                }
+            })
             .show(ui, |plot| {
+                if by_arrival {
+                    // Arrival equals event time on this line; an event above it was written late.
+                    plot.line(
+                        Line::new("arrival = event time", PlotPoints::from(vec![[from, from], [now, now]]))
+                            .color(Color32::GRAY)
+                            .style(egui_plot::LineStyle::dashed_loose()),
+                    );
+                }
                 for (&(start, end), (_, fired, late_firings)) in &bands {
                     let (x0, x1) = (secs(start), secs(end));
                     let top = fired.unwrap_or(now);
@@ -233,7 +340,7 @@ impl EventTimeView {
                     .watermarks
                     .iter()
                     .filter(|(_, w)| *w > i64::MIN / 2)
-                    .map(|(wall, w)| [secs(*w), *wall])
+                    .filter_map(|(wall, w)| Some([secs(*w), y_at(*wall)?]))
                     .collect();
                 plot.line(
                     Line::new("watermark", PlotPoints::from(watermark))
@@ -256,8 +363,9 @@ impl EventTimeView {
                     let points: Vec<[f64; 2]> = data
                         .events
                         .iter()
-                        .filter(|e| e.outcome == outcome && wanted(e.key))
-                        .map(|e| [secs(e.event_time), e.wall_secs])
+                        .zip(&vertical.events)
+                        .filter(|(e, _)| e.outcome == outcome && wanted(e.key))
+                        .filter_map(|(e, y)| Some([secs(e.event_time), (*y)?]))
                         .collect();
                     let radius = if outcome == Outcome::InTime { 2.0 } else { 4.0 };
                     plot.points(
@@ -276,13 +384,19 @@ impl EventTimeView {
                     // The event nearest the pointer, and the window under it.
                     let bounds = plot.plot_bounds();
                     let (sx, sy) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
-                    let nearest = data.events.iter().filter(|e| wanted(e.key)).min_by(|a, b| {
-                        let d = |e: &&crate::runtime::trace::TracedEvent| {
-                            ((secs(e.event_time) - p.x) / sx).powi(2)
-                                + ((e.wall_secs - p.y) / sy).powi(2)
-                        };
-                        d(a).total_cmp(&d(b))
-                    });
+                    let nearest = data
+                        .events
+                        .iter()
+                        .zip(&vertical.events)
+                        .filter(|(e, y)| wanted(e.key) && y.is_some())
+                        .min_by(|(a, ya), (b, yb)| {
+                            let d = |e: &crate::runtime::trace::TracedEvent, y: &Option<f64>| {
+                                ((secs(e.event_time) - p.x) / sx).powi(2)
+                                    + ((y.unwrap_or(0.0) - p.y) / sy).powi(2)
+                            };
+                            d(a, ya).total_cmp(&d(b, yb))
+                        })
+                        .map(|(e, _)| e);
                     let mut text = String::new();
                     if let Some(e) = nearest {
                         let behind_watermark = data
@@ -328,7 +442,11 @@ impl EventTimeView {
                             "\nwindow [{}, {}): {rows} traced events, {}{}",
                             time_of_day(secs(start)),
                             time_of_day(secs(end)),
-                            fired.map_or("open".to_string(), |w| format!("fired at {w:.2} s")),
+                            fired.map_or("open".to_string(), |w| if by_arrival {
+                                format!("fired once the stream's arrival time reached {}", time_of_day(w))
+                            } else {
+                                format!("fired at {w:.2} s")
+                            }),
                             if late.is_empty() {
                                 String::new()
                             } else {

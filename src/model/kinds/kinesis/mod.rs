@@ -259,12 +259,17 @@ impl KindModel for KinesisStream {
     }
 
     fn ports(&self) -> Ports {
+        // With consumers, the records as written may go unread.
+        let out = if self.consumers.is_empty() {
+            OutputPort::new(OUT)
+        } else {
+            OutputPort::optional(OUT)
+        };
         let mut outputs = vec![
-            OutputPort::new(OUT),
+            out,
             OutputPort::optional(THROTTLED_PORT),
             OutputPort::optional(ERRORS),
         ];
-        // What a consumer reads may be left unread: `out` has every record anyway.
         outputs.extend(self.consumers.iter().map(|c| OutputPort::optional(&c.name)));
         Ports {
             inputs: vec![IN.into()],
