@@ -1,5 +1,5 @@
-//! Sources and sinks that touch the outside world: generators, files, the console, and the
-//! in-memory collector behind the app's charts and tables (and the tests). Each file holds a
+//! Sources and sinks that touch the outside world: generators, files, the console, a real Kinesis
+//! stream, and the in-memory collector behind the app's charts and tables (and the tests). Each file holds a
 //! kind's runtime side: its `build`, its reader or sink, and its tests. Connectors depend on the
 //! runtime's contract only.
 
@@ -10,4 +10,5 @@ pub mod csv_source;
 pub mod file_sink;
 pub mod generator;
 pub mod json_source;
+pub mod kinesis;
 pub mod row_errors;

@@ -34,6 +34,8 @@ pub enum SqlRole {
 /// The sorts of values a setting can hold.
 pub enum FieldValue<'a> {
     Text(&'a mut String),
+    /// Text that may be absent (an endpoint): empty means none.
+    OptionalText(&'a mut Option<String>),
     /// A file path, relative to the pipeline file.
     Path(&'a mut String),
     Char(&'a mut char),

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod presets;
 pub mod problem;
 pub mod schema;
+pub mod secrets;
 pub mod source_map;
 pub mod starter;
 pub mod time;

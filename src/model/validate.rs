@@ -94,6 +94,7 @@ pub fn validate_in(
             _ => {}
         }
         node.kind.model().check(&ctx, &mut report);
+        super::secrets::check_node(&node.kind, &mut report);
         for mut problem in report.into_problems() {
             problem.occurrence = *occurrence;
             problems.push(problem);

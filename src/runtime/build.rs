@@ -14,7 +14,9 @@ use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
 use super::window;
-use crate::connectors::{collector, console, csv_source, file_sink, generator, json_source};
+use crate::connectors::{
+    collector, console, csv_source, file_sink, generator, json_source, kinesis,
+};
 use crate::model::kinds::PlannedKind;
 use crate::model::kinds::source_time::Time;
 use crate::model::plan::NodePlan;
@@ -69,7 +71,9 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Table(_)
         | PlannedKind::Console(_)
         | PlannedKind::CsvSink(_)
-        | PlannedKind::JsonLinesSink(_) => None,
+        | PlannedKind::JsonLinesSink(_)
+        | PlannedKind::KinesisSource(_)
+        | PlannedKind::KinesisSink(_) => None,
     }
 }
 
@@ -90,7 +94,9 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::Table(_)
         | PlannedKind::Console(_)
         | PlannedKind::CsvSink(_)
-        | PlannedKind::JsonLinesSink(_) => None,
+        | PlannedKind::JsonLinesSink(_)
+        | PlannedKind::KinesisSource(_)
+        | PlannedKind::KinesisSink(_) => None,
     }
 }
 
@@ -130,6 +136,20 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 time,
             }
         }
+        PlannedKind::KinesisSource(p) => {
+            let schema = output_schema(node, 0)?;
+            let (time, column) = source_time(&p.time, &schema)?;
+            // A dry run (the preview) touches no outside system.
+            if ctx.dry_run {
+                return Err(RunError::config(
+                    "a Kinesis source is not read in a preview; run the pipeline to read it",
+                ));
+            }
+            Built::Source {
+                source: Box::new(kinesis::source::build(p, schema, column)?),
+                time,
+            }
+        }
         PlannedKind::Filter(p) => operator(filter::build(p)),
         PlannedKind::Map(p) => operator(map::build(p, output_schema(node, 0)?)),
         PlannedKind::Union(_) => operator(union::build(output_schema(node, 0)?)),
@@ -150,7 +170,10 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 collected: Some(rows),
             }
         }
-        PlannedKind::Console(_) | PlannedKind::CsvSink(_) | PlannedKind::JsonLinesSink(_)
+        PlannedKind::Console(_)
+        | PlannedKind::CsvSink(_)
+        | PlannedKind::JsonLinesSink(_)
+        | PlannedKind::KinesisSink(_)
             if ctx.dry_run =>
         {
             sink(ctx, discard::build())
@@ -168,6 +191,7 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             let operator = file_sink::build_json_lines(p, &schema, &node.id, ctx.commits)?;
             sink(ctx, operator)
         }
+        PlannedKind::KinesisSink(p) => sink(ctx, kinesis::sink::build(p, ctx.metrics)?),
     })
 }
 

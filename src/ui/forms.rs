@@ -115,6 +115,14 @@ fn field_ui(
             let response = ui.text_edit_singleline(*text).on_hover_text(help);
             change.note(&response, true);
         }
+        FieldValue::OptionalText(value) => {
+            let mut text = value.clone().unwrap_or_default();
+            let response = ui.text_edit_singleline(&mut text).on_hover_text(help);
+            if response.changed() {
+                **value = (!text.is_empty()).then_some(text);
+            }
+            change.note(&response, true);
+        }
         FieldValue::Char(c) => {
             let mut text = c.to_string();
             let response = ui

@@ -74,8 +74,39 @@ pub fn text_field<'h>(harness: &'h Harness<'static, EddyApp>, value: &'h str) ->
 
 /// Clicks a kind in the palette.
 pub fn add_from_palette(harness: &mut Harness<'static, EddyApp>, kind: &str) {
+    if let Some(id) = eddy::model::KindId::ALL
+        .iter()
+        .find(|k| k.entry().name == kind)
+    {
+        open_only_family(harness, id.entry().family);
+    }
     harness.get_by_label(kind).click();
     harness.run_steps(3);
+}
+
+/// Folds every family of the palette but `open` (and opens that one), as a user clicks their
+/// names: what keeps a family's kinds in sight however long the catalogue grows.
+pub fn open_only_family(harness: &mut Harness<'static, EddyApp>, open: eddy::model::Family) {
+    let mut families: Vec<eddy::model::Family> = eddy::model::KindId::ALL
+        .iter()
+        .map(|k| k.entry().family)
+        .collect();
+    families.dedup();
+    for family in families {
+        let first = eddy::model::KindId::ALL
+            .iter()
+            .find(|k| k.entry().family == family)
+            .map_or("", |k| k.entry().name);
+        let is_open = harness
+            .query_all_by_label(first)
+            .any(|n| n.rect().left() < 200.0);
+        if is_open != (family == open) {
+            harness
+                .get_by_label(&eddy::ui::theme::family_label(family).to_uppercase())
+                .click();
+            harness.run_steps(2);
+        }
+    }
 }
 
 /// Draws frames (20 ms apart, for the engine's threads) until `done` holds or `frames` have

@@ -42,6 +42,8 @@ pub enum SourceKind {
     Generator(generator::GeneratorSource),
     CsvFile(csv_source::CsvFileSource),
     JsonLinesFile(json_lines_source::JsonLinesFileSource),
+    /// A real Kinesis data stream (AWS or an emulator).
+    Kinesis(kinesis::source::KinesisSource),
 }
 
 /// Every kind of transform.
@@ -68,6 +70,8 @@ pub enum SinkKind {
     Console(console::ConsoleSink),
     CsvFile(csv_sink::CsvFileSink),
     JsonLinesFile(json_lines_sink::JsonLinesFileSink),
+    /// A real Kinesis data stream (AWS or an emulator).
+    Kinesis(kinesis::sink::KinesisSink),
 }
 
 /// Binds `$k` to the configuration inside any `NodeKind` and evaluates `$body`: the one place that
@@ -78,6 +82,7 @@ macro_rules! each_kind {
             NodeKind::Source(SourceKind::Generator($k)) => $body,
             NodeKind::Source(SourceKind::CsvFile($k)) => $body,
             NodeKind::Source(SourceKind::JsonLinesFile($k)) => $body,
+            NodeKind::Source(SourceKind::Kinesis($k)) => $body,
             NodeKind::Transform(TransformKind::Filter($k)) => $body,
             NodeKind::Transform(TransformKind::Map($k)) => $body,
             NodeKind::Transform(TransformKind::Union($k)) => $body,
@@ -90,6 +95,7 @@ macro_rules! each_kind {
             NodeKind::Sink(SinkKind::Console($k)) => $body,
             NodeKind::Sink(SinkKind::CsvFile($k)) => $body,
             NodeKind::Sink(SinkKind::JsonLinesFile($k)) => $body,
+            NodeKind::Sink(SinkKind::Kinesis($k)) => $body,
         }
     };
 }
@@ -121,6 +127,7 @@ catalogue! {
     Generator => generator::ENTRY,
     CsvFileSource => csv_source::ENTRY,
     JsonLinesFileSource => json_lines_source::ENTRY,
+    KinesisSource => kinesis::source::ENTRY,
     Filter => filter::ENTRY,
     Map => map::ENTRY,
     Union => union::ENTRY,
@@ -137,6 +144,7 @@ catalogue! {
     Console => console::ENTRY,
     CsvFileSink => csv_sink::ENTRY,
     JsonLinesFileSink => json_lines_sink::ENTRY,
+    KinesisSink => kinesis::sink::ENTRY,
 }
 
 /// A node planned against its inputs, ready for the engine to build: expressions planned, paths
@@ -146,6 +154,7 @@ pub enum PlannedKind {
     Generator(generator::PlannedGenerator),
     CsvSource(csv_source::PlannedCsvSource),
     JsonLinesSource(json_lines_source::PlannedJsonLinesSource),
+    KinesisSource(Box<kinesis::source::PlannedKinesisSource>),
     Filter(filter::PlannedFilter),
     Map(map::PlannedMap),
     Union(union::PlannedUnion),
@@ -158,6 +167,7 @@ pub enum PlannedKind {
     Console(console::ConsoleSink),
     CsvSink(csv_sink::PlannedCsvSink),
     JsonLinesSink(json_lines_sink::PlannedJsonLinesSink),
+    KinesisSink(Box<kinesis::sink::PlannedKinesisSink>),
 }
 
 impl NodeKind {

@@ -1,9 +1,10 @@
 //! The contract between the engine and everything that plugs into it: messages on edges, the
 //! operator and source traits, the output an operator emits through, its counters, typed run
-//! errors, and what sinks share with the run's owner. Connectors depend on this module and on
+//! errors, evaluating planned expressions on batches, and what sinks share with the run's owner. Connectors depend on this module and on
 //! nothing else of the runtime.
 
 pub mod error;
+pub mod evaluate;
 pub mod message;
 pub mod metrics;
 pub mod operator;

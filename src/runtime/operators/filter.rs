@@ -3,9 +3,9 @@
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 
-use super::evaluate::predicate_mask;
 use crate::expr::PlannedExpr;
 use crate::model::kinds::filter::PlannedFilter;
+use crate::runtime::contract::evaluate::predicate_mask;
 use crate::runtime::contract::{OpResult, Operator, Output, fail};
 
 pub struct FilterOperator {

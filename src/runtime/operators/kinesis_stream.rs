@@ -17,7 +17,6 @@ use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
-use super::evaluate::evaluate;
 use super::json_size::json_sizes;
 use super::kinesis_kpl::{Aggregate, Aggregator, KplSender};
 use super::kinesis_limits::ShardLimits;
@@ -28,6 +27,7 @@ use crate::model::kinds::kinesis::hash_ranges::{
 };
 use crate::model::kinds::kinesis::shard_map::{Reshard, ShardMap};
 use crate::model::kinds::kinesis::{MAX_SHARDS, PlannedKinesisStream, Producer};
+use crate::runtime::contract::evaluate::evaluate;
 use crate::runtime::contract::{
     InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
 };

@@ -6,9 +6,9 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use super::evaluate::evaluate;
 use crate::expr::ProjectionItem;
 use crate::model::kinds::map::{ColumnSource, PlannedMap};
+use crate::runtime::contract::evaluate::evaluate;
 use crate::runtime::contract::{OpResult, Operator, Output, fail};
 
 pub struct MapOperator {

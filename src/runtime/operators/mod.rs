@@ -3,7 +3,6 @@
 
 pub mod deduplicate;
 pub mod discard;
-pub mod evaluate;
 pub mod filter;
 pub mod json_size;
 pub mod kinesis_kpl;

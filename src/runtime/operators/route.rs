@@ -4,9 +4,9 @@ use arrow::array::BooleanArray;
 use arrow::compute::filter_record_batch;
 use arrow::record_batch::RecordBatch;
 
-use super::evaluate::predicate_mask;
 use crate::expr::PlannedExpr;
 use crate::model::kinds::route::PlannedRoute;
+use crate::runtime::contract::evaluate::predicate_mask;
 use crate::runtime::contract::{OpResult, Operator, Output, fail};
 
 pub struct RouteOperator {

@@ -12,7 +12,7 @@ use rustc_hash::FxHashSet;
 
 use crate::expr::{AggregateFunction, AggregateSpec, PlannedExpr};
 use crate::runtime::contract::RunError;
-use crate::runtime::operators::evaluate::evaluate;
+use crate::runtime::contract::evaluate::evaluate;
 
 /// How one aggregate accumulates, chosen once from its function and argument type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use super::LiveRun;
 use super::rows_table::TableText;
 use crate::expr::plan_predicate;
 use crate::model::{Edge, Pipeline};
-use crate::runtime::operators::evaluate::predicate_mask;
+use crate::runtime::contract::evaluate::predicate_mask;
 use crate::ui::theme;
 
 /// How many rows a tap keeps.

@@ -3,9 +3,12 @@
 //! and given a shard id, a sequence number and an arrival time — as Kinesis Data Streams does
 //! (streaming-facts §1). Records over the limits go to `throttled`, invalid ones to `errors`.
 
+pub mod connection;
 pub mod consumers;
 pub mod hash_ranges;
 pub mod shard_map;
+pub mod sink;
+pub mod source;
 
 use std::sync::Arc;
 
