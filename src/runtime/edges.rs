@@ -66,6 +66,36 @@ impl EdgeSender {
     }
 }
 
+/// The receiver of each row by its shard: a number, or a shard id such as
+/// `shardId-000000000007` (its number), modulo the receivers; a missing one goes to the first.
+fn shard_parts(shards: &dyn Array, receivers: usize) -> Result<Vec<usize>, SendFailure> {
+    let number = |shard: i64| shard.rem_euclid(receivers as i64) as usize;
+    if let Some(ids) = shards.as_any().downcast_ref::<arrow::array::StringArray>() {
+        return Ok((0..ids.len())
+            .map(|i| {
+                let digits = ids.is_valid(i).then(|| {
+                    let id = ids.value(i);
+                    let start = id.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |p| p + 1);
+                    id[start..].parse::<i64>().unwrap_or(0)
+                });
+                number(digits.unwrap_or(0))
+            })
+            .collect());
+    }
+    let numbers = cast(shards, &DataType::Int64)
+        .map_err(|e| SendFailure::Failed(RunError::internal(e.to_string())))?;
+    let numbers = numbers.as_primitive::<Int64Type>();
+    Ok((0..numbers.len())
+        .map(|i| {
+            number(if numbers.is_valid(i) {
+                numbers.value(i)
+            } else {
+                0
+            })
+        })
+        .collect())
+}
+
 impl EdgeSink for EdgeSender {
     fn send_batch(&self, batch: &RecordBatch) -> Result<(), SendFailure> {
         self.tap.offer(batch);
@@ -89,19 +119,7 @@ impl EdgeSink for EdgeSender {
                 None => self.send_to(0, batch.clone()),
             },
             Spread::ByShard(column) => {
-                let shards = cast(batch.column(*column), &DataType::Int64)
-                    .map_err(|e| SendFailure::Failed(RunError::internal(e.to_string())))?;
-                let shards = shards.as_primitive::<Int64Type>();
-                let parts: Vec<usize> = (0..shards.len())
-                    .map(|i| {
-                        let shard = if shards.is_valid(i) {
-                            shards.value(i)
-                        } else {
-                            0
-                        };
-                        shard.rem_euclid(receivers as i64) as usize
-                    })
-                    .collect();
+                let parts = shard_parts(batch.column(*column).as_ref(), receivers)?;
                 self.send_parts(batch, &parts)
             }
         }
@@ -195,6 +213,17 @@ mod tests {
             received(&receivers, 1),
             vec![vec!["0", "2", "4"], vec!["1", "3", "5"]]
         );
+    }
+
+    #[test]
+    fn by_shard_reads_the_number_of_a_kinesis_shard_id() {
+        let ids = arrow::array::StringArray::from(vec![
+            Some("shardId-000000000000"),
+            Some("shardId-000000000007"),
+            Some("shardId-000000000010"),
+            None,
+        ]);
+        assert_eq!(shard_parts(&ids, 3).unwrap(), vec![0, 1, 1, 0]);
     }
 
     #[test]

@@ -161,8 +161,8 @@ impl ShardStats {
                 shard.last_second_throttled = line.throttled as u32;
             }
         }
-        for (key, (hash, shard, records)) in &update.keys {
-            match view.keys.iter_mut().find(|k| &k.key == key) {
+        for (hash, (key, shard, records)) in &update.keys {
+            match view.keys.iter_mut().find(|k| k.hash == *hash) {
                 Some(point) => point.records += records,
                 None => view.keys.push(KeyPoint {
                     key: key.clone(),
@@ -248,8 +248,9 @@ pub struct ShardUpdate {
     pub totals: Vec<ShardCounts>,
     /// A second of arrival time that ended, with its counts per shard.
     pub finished_second: Option<(i64, Vec<ShardCounts>)>,
-    /// Keys among the first [`KEYS_SHOWN`]: hash, shard and records in this batch.
-    pub keys: FxHashMap<String, (u128, usize, u64)>,
+    /// Keys among the first [`KEYS_SHOWN`], by hash: the key, its shard and its records in this
+    /// batch.
+    pub keys: FxHashMap<u128, (String, usize, u64)>,
     pub other_key_records: u64,
     /// Reshardings in this batch, in order.
     pub reshards: Vec<ReshardEvent>,

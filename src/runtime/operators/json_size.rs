@@ -126,12 +126,45 @@ fn float_len(v: f64) -> usize {
     if !v.is_finite() {
         return 4;
     }
+    if let Some(len) = few_decimals_len(v) {
+        return len;
+    }
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(v);
     let positive_exponent = text
         .find('e')
         .is_some_and(|e| text.as_bytes().get(e + 1) != Some(&b'-'));
     text.len() + usize::from(positive_exponent)
+}
+
+/// The length ryu writes `v` in (`12.345`, `7.0`, `0.0012`), found without formatting when `v`
+/// is exactly the double nearest some decimal with at most 6 places: the fewest places whose
+/// nearest double is `v` are the shortest round trip ryu finds. `None` leaves it to ryu.
+fn few_decimals_len(v: f64) -> Option<usize> {
+    const POWERS: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+    let a = v.abs();
+    if a == 0.0 {
+        return Some(3 + usize::from(v.is_sign_negative()));
+    }
+    // ryu writes plain decimals between these; beyond them, exponents.
+    if !(1e-5..1e15).contains(&a) {
+        return None;
+    }
+    for (places, power) in POWERS.iter().enumerate() {
+        let product = a * power;
+        // Above 2^52 the scaled value has no fraction left to tell places apart.
+        if product >= 4_503_599_627_370_496.0 {
+            return None;
+        }
+        // Rounded to the nearest whole number (a cast, cheaper than `round` here).
+        let scaled = (product + 0.5) as u64 as f64;
+        // Division by an exact power of ten rounds as parsing the decimal does.
+        if scaled / power == a {
+            let whole = int_len(i128::from(a as u64));
+            return Some(usize::from(v < 0.0) + whole + 1 + places.max(1));
+        }
+    }
+    None
 }
 
 /// A string's length inside JSON quotes: `"` and `\` take two bytes, control characters two
@@ -144,6 +177,63 @@ fn escaped_len(text: &str) -> usize {
             _ => 1,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::*;
+
+    #[test]
+    fn the_short_way_to_a_float_length_agrees_with_ryu() {
+        let ryu_len = |v: f64| ryu::Buffer::new().format_finite(v).len();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for i in 0..200_000 {
+            let r = next();
+            let v = match i % 5 {
+                // Three decimals, as sensors write them.
+                0 => (r % 20_000) as f64 / 1000.0,
+                1 => (r % 1_000_000) as f64 / 100.0 - 5_000.0,
+                2 => f64::from_bits(r),
+                3 => (r % 1_000) as f64 * 1e-6,
+                _ => (r as f64) / 3.0,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            if let Some(len) = few_decimals_len(v) {
+                assert_eq!(
+                    len,
+                    ryu_len(v),
+                    "{v:?} written {}",
+                    ryu::Buffer::new().format_finite(v)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 80_000, "the short way was taken {checked} times");
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -12.5,
+            0.1,
+            0.00001,
+            99999999999999.9,
+            1e-5,
+            0.3,
+        ] {
+            if let Some(len) = few_decimals_len(v) {
+                assert_eq!(len, ryu_len(v), "{v}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

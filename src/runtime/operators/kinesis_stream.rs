@@ -64,9 +64,12 @@ pub struct KinesisStreamOperator {
     stats: Arc<ShardStats>,
     second: Option<i64>,
     second_counts: Vec<ShardCounts>,
-    shown_keys: FxHashSet<String>,
-    /// MD5s of the partition keys seen lately: keys repeat, and the hash is the dearest part.
-    hashes: FxHashMap<Box<str>, u128>,
+    shown_keys: FxHashSet<u128>,
+    /// MD5s of the partition keys seen lately, and the shards they route to: keys repeat, and
+    /// the hash is the dearest part. Cleared when the shards change.
+    hashes: FxHashMap<Box<str>, (u128, u32)>,
+    /// Per shard, the last sequence number written as text: the next is usually one more.
+    sequence_texts: Vec<(u64, [u8; 56])>,
     /// `shardId-…` of every shard, by number.
     shard_names: Vec<String>,
     /// The consumers reading the stream, each out of its own port, if it has any.
@@ -136,6 +139,7 @@ pub fn build(
         second_counts: vec![ShardCounts::default(); shard_count],
         shown_keys: FxHashSet::default(),
         hashes: FxHashMap::default(),
+        sequence_texts: Vec::new(),
         shard_names: (0..shard_count as u32).map(shard_id).collect(),
     })
 }
@@ -424,6 +428,8 @@ impl KinesisStreamOperator {
             },
         };
         let count = self.map.shards().len();
+        // Keys may route elsewhere now.
+        self.hashes.clear();
         self.limits.grow(count);
         if let Some(kpl) = self.kpl.as_mut() {
             kpl.grow(count);
@@ -512,12 +518,13 @@ impl KinesisStreamOperator {
     }
 
     /// Counts one user record towards its partition key on the key-space bar.
+    /// Keys are told apart by their hash, which is cheaper to look up than their text.
     fn count_key(&mut self, update: &mut ShardUpdate, key: &str, hash: u128, shard: usize) {
-        if let Some(entry) = update.keys.get_mut(key) {
+        if let Some(entry) = update.keys.get_mut(&hash) {
             entry.2 += 1;
-        } else if self.shown_keys.contains(key) || self.shown_keys.len() < KEYS_SHOWN {
-            self.shown_keys.insert(key.to_string());
-            update.keys.insert(key.to_string(), (hash, shard, 1));
+        } else if self.shown_keys.len() < KEYS_SHOWN || self.shown_keys.contains(&hash) {
+            self.shown_keys.insert(hash);
+            update.keys.insert(hash, (key.to_string(), shard, 1));
         } else {
             update.other_key_records += 1;
         }
@@ -683,26 +690,33 @@ impl KinesisStreamOperator {
             return Err("the partition key is NULL".into());
         }
         let key = keys.value(row);
-        let chars = key.chars().count();
-        if chars == 0 {
+        if key.is_empty() {
             return Err("the partition key is empty".into());
         }
-        if chars > MAX_PARTITION_KEY_CHARS {
-            return Err(format!(
-                "the partition key has {chars} characters; Kinesis takes 1 to {MAX_PARTITION_KEY_CHARS}"
-            ));
+        // Counting characters only matters when the bytes could be too many.
+        if key.len() > MAX_PARTITION_KEY_CHARS {
+            let chars = key.chars().count();
+            if chars > MAX_PARTITION_KEY_CHARS {
+                return Err(format!(
+                    "the partition key has {chars} characters; Kinesis takes 1 to {MAX_PARTITION_KEY_CHARS}"
+                ));
+            }
         }
-        let hash = match explicit.filter(|e| e.is_valid(row)) {
-            Some(e) => parse_explicit_hash_key(e.value(row))?,
+        let (hash, shard) = match explicit.filter(|e| e.is_valid(row)) {
+            Some(e) => {
+                let hash = parse_explicit_hash_key(e.value(row))?;
+                (hash, self.map.route(hash))
+            }
             None => match self.hashes.get(key) {
-                Some(hash) => *hash,
+                Some(known) => *known,
                 None => {
                     let hash = hash_key(key);
+                    let routed = (hash, self.map.route(hash));
                     if self.hashes.len() >= HASHES_KEPT {
                         self.hashes.clear();
                     }
-                    self.hashes.insert(key.into(), hash);
-                    hash
+                    self.hashes.insert(key.into(), routed);
+                    routed
                 }
             },
         };
@@ -715,7 +729,7 @@ impl KinesisStreamOperator {
         Ok(Valid {
             key,
             hash,
-            shard: self.map.route(hash) as usize,
+            shard: shard as usize,
             bytes,
         })
     }
@@ -724,7 +738,7 @@ impl KinesisStreamOperator {
     /// batch and what each of its rows is to the consumers, when the stream has any.
     #[allow(clippy::too_many_arguments)]
     fn emit(
-        &self,
+        &mut self,
         batch: &RecordBatch,
         keys: &StringArray,
         sizes: &[usize],
@@ -775,8 +789,8 @@ impl KinesisStreamOperator {
         let mut for_consumers = None;
         if !accepted.is_empty() {
             let mut written = Vec::new();
-            let mut shard_ids = StringBuilder::new();
-            let mut sequences = StringBuilder::new();
+            let mut shard_ids = StringBuilder::with_capacity(accepted.len(), accepted.len() * 20);
+            let mut sequences = StringBuilder::with_capacity(accepted.len(), accepted.len() * 56);
             let mut subs = Vec::with_capacity(accepted.len());
             let mut arrived = Vec::with_capacity(accepted.len());
             let mut previous = None;
@@ -788,7 +802,13 @@ impl KinesisStreamOperator {
                     && let Some((sequence, at)) = copies.get(copy)
                 {
                     shard_ids.append_value(&self.shard_names[*shard]);
-                    append_sequence_number(&mut sequences, *shard, *sequence);
+                    if self.sequence_texts.len() <= *shard {
+                        self.sequence_texts
+                            .resize(*shard + 1, (u64::MAX, [b'0'; 56]));
+                    }
+                    let (last, text) = &mut self.sequence_texts[*shard];
+                    next_sequence_text(text, last, *shard, *sequence);
+                    sequences.append_value(std::str::from_utf8(text).unwrap_or_default());
                     subs.push(*sub as i64);
                     arrived.push(*at);
                     if self.reads.is_some() {
@@ -822,6 +842,9 @@ impl KinesisStreamOperator {
         }
         if !throttled.is_empty() {
             InstanceMetrics::add(&self.metrics.throttled_rows, throttled.len() as u64);
+        }
+        // Rows nobody reads are counted, not built.
+        if !throttled.is_empty() && out.is_connected(THROTTLED_PORT) {
             let mut shard_ids = StringBuilder::new();
             let mut codes = StringBuilder::new();
             let mut messages = StringBuilder::new();
@@ -870,6 +893,8 @@ impl KinesisStreamOperator {
         }
         if !refused.is_empty() {
             InstanceMetrics::add(&self.metrics.error_rows, refused.len() as u64);
+        }
+        if !refused.is_empty() && out.is_connected(ERRORS_PORT) {
             let reasons: StringArray = refused
                 .iter()
                 .map(|&i| match &fates[i as usize] {
@@ -926,14 +951,22 @@ fn fill_sequence_number(digits: &mut [u8; 56], shard: usize, sequence: u64) {
     write(56, 42, sequence);
 }
 
-/// Appends a sequence number without making a string for it (one per record adds up).
-fn append_sequence_number(builder: &mut StringBuilder, shard: usize, sequence: u64) {
-    let mut digits = [b'0'; 56];
-    fill_sequence_number(&mut digits, shard, sequence);
-    match std::str::from_utf8(&digits) {
-        Ok(text) => builder.append_value(text),
-        Err(_) => builder.append_value(sequence_number(shard, sequence)),
+/// Makes `text` (the digits of sequence number `last` of `shard`) the digits of `sequence`: one
+/// more is a carry through the last digits, anything else is written out.
+fn next_sequence_text(text: &mut [u8; 56], last: &mut u64, shard: usize, sequence: u64) {
+    if *last != u64::MAX && sequence == last.wrapping_add(1) {
+        for digit in text.iter_mut().rev() {
+            if *digit == b'9' {
+                *digit = b'0';
+            } else {
+                *digit += 1;
+                break;
+            }
+        }
+    } else if sequence != *last {
+        fill_sequence_number(text, shard, sequence);
     }
+    *last = sequence;
 }
 
 fn as_text(array: ArrayRef) -> Result<StringArray, SendFailure> {
