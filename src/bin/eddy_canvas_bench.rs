@@ -180,17 +180,23 @@ fn live_comparison() {
     report("frames while the engine runs", frames);
 }
 
-/// A 100-shard stream of 256 sensors at 20,000 readings a second (10x), drawn with the Shards
-/// tab open: the frame times while it runs.
+/// A 100-shard stream of 256 sensors at 20,000 readings a second (10x) with three consumers (two
+/// polling, one enhanced fan-out), drawn with the Shards tab open: the frame times while it runs.
 fn shard_panel() {
     use eddy::runtime::Speed;
     let text = r#"(format_version: 1, name: "shards", nodes: [
         (id: "readings", kind: Source(Generator(preset: IotSensors, events_per_sec: 20000, keys: 256,
             seed: 1, start_time: "2024-01-01T00:00:00Z", stop_after: EventTime("1m"),
             time: EventTime(column: "event_time", max_out_of_orderness: "1s")))),
-        (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 100), partition_key: "sensor_id"))),
+        (id: "stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 100), partition_key: "sensor_id",
+            consumers: [(name: "app", reads: Polling(poll_every: "200ms")), (name: "lambda"),
+                (name: "alerts", reads: EnhancedFanOut)]))),
         (id: "written", kind: Sink(Table(view: Latest(10)))),
-    ], edges: ["readings.out -> stream.in", "stream.out -> written.in"])"#;
+        (id: "by_app", kind: Sink(Table(view: Latest(10)))),
+        (id: "by_lambda", kind: Sink(Table(view: Latest(10)))),
+        (id: "by_alerts", kind: Sink(Table(view: Latest(10)))),
+    ], edges: ["readings.out -> stream.in", "stream.out -> written.in", "stream.app -> by_app.in",
+        "stream.lambda -> by_lambda.in", "stream.alerts -> by_alerts.in"])"#;
     let pipeline = match eddy::model::file::parse(text) {
         Ok(p) => p,
         Err(e) => {
@@ -218,7 +224,7 @@ fn shard_panel() {
     // The first second has no whole second to show yet; the rest draw 100 rows and 256 keys.
     let shown = frames.split_off(frames.len().min(30));
     println!(
-        "eddy-canvas-bench --shards: 100 shards, 256 keys, 1280x800, release={}",
+        "eddy-canvas-bench --shards: 100 shards, 256 keys, 3 consumers, 1280x800, release={}",
         !cfg!(debug_assertions)
     );
     report("frames with the Shards tab open", shown);
