@@ -43,6 +43,7 @@ fn every_example_has_a_test_here() {
     let tested = [
         "at_least_once",
         "clickstream_leaderboard",
+        "firehose_to_s3",
         "fraud_payments",
         "iot_alerts",
         "kinesis_consumers",
@@ -79,6 +80,72 @@ fn kinesis_hot_shard_writes_each_record_to_one_shard_or_throttles_it() {
     assert_eq!(written, stream.rows_out);
     // Each 10-second window of the hot shard holds exactly its limit: 10,000 records.
     assert!(out.lines("written").iter().all(|l| column(l, 3) == "10000"));
+}
+
+#[test]
+fn firehose_to_s3_delivers_every_trip_once_every_five_minutes_and_fails_the_heartbeats() {
+    let out = run_example("firehose_to_s3");
+    let trips = 30 * 60 * 200;
+    assert_eq!(out.node("trips").rows_out, trips);
+    // key|kind|records|bytes|oldest_arrival|delivered_at|latency_ms
+    let objects = out.lines("objects");
+    let data: Vec<Vec<String>> = objects
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect::<Vec<_>>())
+        .filter(|cells| cells[1] == "data")
+        .collect();
+    let failed: u64 = objects
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect::<Vec<_>>())
+        .filter(|cells| cells[1] == "processing-failed")
+        .map(|cells| cells[2].parse::<u64>().unwrap())
+        .sum();
+    // A 128 MiB hint is never reached at 200 trips a second: the 300 s interval decides.
+    assert_eq!(data.len(), 6);
+    // A trip waits in the transformation's buffer (at most its minute), then 300 s in the
+    // delivery buffer: Firehose's two stages of buffering.
+    for cells in &data {
+        let latency: i64 = cells[6].parse().unwrap();
+        assert!((300_000..=360_000).contains(&latency), "{cells:?}");
+        assert!(
+            cells[0].starts_with("nyctaxitrips/year=2024/month=01/day=15/hour="),
+            "{cells:?}"
+        );
+    }
+    let delivered: u64 = data.iter().map(|c| c[2].parse::<u64>().unwrap()).sum();
+    // Each trip is delivered, dropped (no distance) or failed (a heartbeat has no fare).
+    assert!(failed > 0 && delivered > 0);
+    assert!(
+        delivered + failed < trips,
+        "some trips have no distance and are dropped"
+    );
+    // The objects are in the folder that plays the bucket, as Parquet.
+    let root = objects_root("firehose_to_s3");
+    let written = walk(&root.join("nyctaxitrips"));
+    assert_eq!(written.len(), 6);
+    assert!(
+        written
+            .iter()
+            .all(|p| std::fs::read(p).unwrap().starts_with(b"PAR1"))
+    );
+}
+
+/// Where an example's folder bucket is, in the scratch folder it ran in.
+fn objects_root(name: &str) -> PathBuf {
+    support::scratch_path(&format!("example-{name}")).join("out/s3/taxi-bucket")
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
 
 #[test]

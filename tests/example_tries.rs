@@ -11,8 +11,9 @@ use eddy::model::file::parse;
 use support::{Outcome, run_pipeline, scratch};
 
 /// The examples whose descriptions make a suggestion; each has a test below.
-const TRIED: [&str; 5] = [
+const TRIED: [&str; 6] = [
     "at_least_once",
+    "firehose_to_s3",
     "kinesis_consumers",
     "kinesis_hot_shard",
     "kinesis_skewed_keys",
@@ -287,4 +288,69 @@ fn kinesis_consumers_a_flink_app_polling_once_a_second_is_throttled_far_less() {
     );
     let throttled = |out: &Outcome| out.shard_view("trip_stream").consumers[0].throttled_calls;
     assert!(throttled(&slower) * 5 < throttled(&shipped));
+}
+
+/// The data objects of a run: (records, latency in ms).
+fn data_objects(out: &Outcome) -> Vec<(u64, i64)> {
+    out.lines("objects")
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect::<Vec<_>>())
+        .filter(|cells| cells[1] == "data")
+        .map(|cells| (cells[2].parse().unwrap(), cells[6].parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn firehose_to_s3_a_one_minute_interval_delivers_smaller_objects_every_minute() {
+    let shipped = run_with("firehose_to_s3", "shipped", &[]);
+    let minute = run_with(
+        "firehose_to_s3",
+        "minute",
+        &[
+            ("size_mib: 128,", "size_mib: 64,"),
+            (r#"interval: "5m","#, r#"interval: "1m","#),
+        ],
+    );
+    let objects = data_objects(&minute);
+    // An object about a minute after the first record reached the delivery buffer, which the
+    // transformation fills every 12 s or so: 30 minutes of trips make 25 to 30 objects.
+    assert!(
+        (25..=30).contains(&objects.len()),
+        "{} objects",
+        objects.len()
+    );
+    // The transformation's buffer (at most a minute), then a minute in the delivery buffer.
+    assert!(
+        objects
+            .iter()
+            .all(|(_, latency)| (60_000..=120_000).contains(latency))
+    );
+    let total = |o: &[(u64, i64)]| o.iter().map(|(n, _)| n).sum::<u64>();
+    assert_eq!(total(&objects), total(&data_objects(&shipped)));
+}
+
+#[test]
+fn firehose_to_s3_a_one_mebibyte_hint_delivers_gzip_json_every_few_seconds() {
+    let small = run_with(
+        "firehose_to_s3",
+        "small",
+        &[
+            ("size_mib: 128,", "size_mib: 1,"),
+            ("format: Parquet,", "format: JsonLines,"),
+            ("compression: Uncompressed,", "compression: Gzip,"),
+        ],
+    );
+    let objects = data_objects(&small);
+    // About 80 KB of JSON a second (200 trips of about 410 bytes): a mebibyte every 13 s or so,
+    // 1,800 s of trips in 120 to 170 objects.
+    assert!(
+        (120..170).contains(&objects.len()),
+        "{} objects",
+        objects.len()
+    );
+    let (last, full) = objects.split_last().unwrap();
+    // A record waits up to a minute for the transformation, then a few seconds to fill a MiB.
+    assert!(full.iter().all(|(_, latency)| *latency < 75_000));
+    // The last one goes when its interval (5 minutes) runs out after the input ends.
+    assert!(last.1 <= 360_000);
 }

@@ -302,7 +302,11 @@ fn rows_written_to_kinesis_local_come_back_on_the_shards_the_simulation_picks() 
             .enumerate()
             .filter(|(_, r)| r["shard_id"] == shard)
             .map(|(i, _)| i);
-        if first { places.next() } else { places.next_back() }
+        if first {
+            places.next()
+        } else {
+            places.next_back()
+        }
     };
     let parent_last = position("shardId-000000000000", false).unwrap();
     for child in ["shardId-000000000004", "shardId-000000000005"] {

@@ -3,11 +3,13 @@
 //! kind's runtime side: its `build`, its reader or sink, and its tests. Connectors depend on the
 //! runtime's contract only.
 
+pub mod aws;
 pub mod collector;
 pub mod columns;
 pub mod console;
 pub mod csv_source;
 pub mod file_sink;
+pub mod firehose_bucket;
 pub mod generator;
 pub mod json_source;
 pub mod kinesis;

@@ -45,6 +45,7 @@ pub fn check_files(
     let own_file = pipeline_file.map(real_path);
     let mut reads: Vec<(&str, String, PathBuf)> = Vec::new();
     let mut writes: Vec<(&str, String, bool, PathBuf)> = Vec::new();
+    let mut folders: Vec<(&str, String, bool, PathBuf)> = Vec::new();
     for node in &pipeline.nodes {
         for file in node.kind.model().files() {
             match file {
@@ -60,9 +61,25 @@ pub fn check_files(
                     writes.push((&node.id, path, allow_outside, real));
                 }
                 FileUse::Writes { .. } => {}
+                FileUse::WritesInto {
+                    folder,
+                    allow_outside,
+                } if !folder.trim().is_empty() => {
+                    let real = real_path(&base_dir.join(&folder));
+                    folders.push((&node.id, folder, allow_outside, real));
+                }
+                FileUse::WritesInto { .. } => {}
             }
         }
     }
+    check_folders(
+        &folders,
+        &reads,
+        &writes,
+        &base,
+        own_file.as_deref(),
+        problems,
+    );
     for (i, (id, path, allow_outside, real)) in writes.iter().enumerate() {
         let mut refuse = |message: String| problems.push(Problem::node(id, Some("path"), message));
         if let Ok(meta) = std::fs::metadata(real) {
@@ -97,6 +114,65 @@ pub fn check_files(
         if !allow_outside && !real.starts_with(&base) {
             refuse(format!(
                 "`{path}` is outside the pipeline's folder (it is really {}); set `allow_outside: true` if that is intended",
+                real.display()
+            ));
+        }
+    }
+}
+
+/// Folders that nodes write files into: each must be a folder (or not exist yet), hold no
+/// source's input, not the pipeline file, no sink's file and no other node's folder, and lie
+/// inside the pipeline's folder unless `allow_outside` says otherwise.
+fn check_folders(
+    folders: &[(&str, String, bool, PathBuf)],
+    reads: &[(&str, String, PathBuf)],
+    writes: &[(&str, String, bool, PathBuf)],
+    base: &Path,
+    own_file: Option<&Path>,
+    problems: &mut Vec<Problem>,
+) {
+    for (i, (id, folder, allow_outside, real)) in folders.iter().enumerate() {
+        let mut refuse =
+            |message: String| problems.push(Problem::node(id, Some("destination"), message));
+        if let Ok(meta) = std::fs::metadata(real)
+            && !meta.is_dir()
+        {
+            refuse(format!("`{folder}` is a file; the bucket is a folder"));
+            continue;
+        }
+        if real == base {
+            refuse(format!(
+                "`{folder}` is the pipeline's own folder; give the bucket a folder of its own"
+            ));
+        }
+        if own_file.is_some_and(|f| f.starts_with(real)) {
+            refuse(format!("`{folder}` holds this pipeline's file"));
+        }
+        for (source, input, read) in reads {
+            if read.starts_with(real) {
+                refuse(format!(
+                    "`{folder}` holds `{input}`, the input of `{source}`; write the objects elsewhere"
+                ));
+            }
+        }
+        for (sink, path, _, written) in writes {
+            if written.starts_with(real) {
+                refuse(format!(
+                    "`{folder}` holds `{path}`, which `{sink}` writes; keep the bucket apart"
+                ));
+            }
+        }
+        if let Some((other, ..)) = folders[..i]
+            .iter()
+            .find(|(.., r)| r.starts_with(real) || real.starts_with(r))
+        {
+            refuse(format!(
+                "`{folder}` overlaps the folder `{other}` writes into"
+            ));
+        }
+        if !allow_outside && !real.starts_with(base) {
+            refuse(format!(
+                "`{folder}` is outside the pipeline's folder (it is really {}); set `allow_outside: true` if that is intended",
                 real.display()
             ));
         }

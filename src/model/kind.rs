@@ -234,6 +234,11 @@ pub enum FileUse {
         path: String,
         allow_outside: bool,
     },
+    /// Writes files of its own naming into the folder (a local folder playing an S3 bucket).
+    WritesInto {
+        folder: String,
+        allow_outside: bool,
+    },
 }
 
 /// What the palette and the inspector say about a kind.

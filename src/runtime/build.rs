@@ -9,15 +9,17 @@ use arrow::datatypes::SchemaRef;
 use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
-use super::operators::{deduplicate, discard, filter, kinesis_stream, map, route, union};
+use super::firehose_stats::FirehoseStats;
+use super::operators::{deduplicate, discard, filter, firehose, kinesis_stream, map, route, union};
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
 use super::window;
 use crate::connectors::{
-    collector, console, csv_source, file_sink, generator, json_source, kinesis,
+    collector, console, csv_source, file_sink, firehose_bucket, generator, json_source, kinesis,
 };
 use crate::model::kinds::PlannedKind;
+use crate::model::kinds::firehose::PlannedDestination;
 use crate::model::kinds::source_time::Time;
 use crate::model::plan::NodePlan;
 
@@ -38,6 +40,8 @@ pub struct BuildContext<'a> {
     pub dry_run: bool,
     /// The shard view of a stream node.
     pub shard_stats: Option<Arc<ShardStats>>,
+    /// The buffers and objects of a Firehose node.
+    pub firehose_stats: Option<Arc<FirehoseStats>>,
 }
 
 /// One running instance of a node.
@@ -73,7 +77,8 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::CsvSink(_)
         | PlannedKind::JsonLinesSink(_)
         | PlannedKind::KinesisSource(_)
-        | PlannedKind::KinesisSink(_) => None,
+        | PlannedKind::KinesisSink(_)
+        | PlannedKind::Firehose(_) => None,
     }
 }
 
@@ -90,6 +95,38 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
         | PlannedKind::Window(_)
+        | PlannedKind::Chart(_)
+        | PlannedKind::Table(_)
+        | PlannedKind::Console(_)
+        | PlannedKind::CsvSink(_)
+        | PlannedKind::JsonLinesSink(_)
+        | PlannedKind::KinesisSource(_)
+        | PlannedKind::KinesisSink(_)
+        | PlannedKind::Firehose(_) => None,
+    }
+}
+
+/// The view a Firehose node publishes for the app, made before the run starts.
+pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
+    match kind {
+        PlannedKind::Firehose(p) => {
+            let folder = match &p.destination {
+                PlannedDestination::Folder(path) => Some(path.clone()),
+                PlannedDestination::S3 { .. } => None,
+            };
+            let format = format!("{:?}/{:?}", p.format, p.compression);
+            Some(Arc::new(FirehoseStats::new(folder, format)))
+        }
+        PlannedKind::Generator(_)
+        | PlannedKind::CsvSource(_)
+        | PlannedKind::JsonLinesSource(_)
+        | PlannedKind::Filter(_)
+        | PlannedKind::Map(_)
+        | PlannedKind::Union(_)
+        | PlannedKind::Route(_)
+        | PlannedKind::Deduplicate(_)
+        | PlannedKind::Window(_)
+        | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
         | PlannedKind::Console(_)
@@ -163,6 +200,19 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             ctx.metrics,
             ctx.shard_stats.clone(),
         )),
+        PlannedKind::Firehose(p) => {
+            // A preview delivers nowhere.
+            let bucket = if ctx.dry_run {
+                firehose_bucket::nowhere()
+            } else {
+                firehose_bucket::build(p)?
+            };
+            let stats = ctx
+                .firehose_stats
+                .clone()
+                .unwrap_or_else(|| Arc::new(FirehoseStats::default()));
+            operator(firehose::build(p, bucket, ctx.metrics, stats))
+        }
         PlannedKind::Chart(_) | PlannedKind::Table(_) => {
             let (operator, rows) = collector::build(ctx.collector_max_rows);
             Built::Operator {

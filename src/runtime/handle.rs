@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 
 use super::clock::{Clock, Speed};
 use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
+use super::firehose_stats::FirehoseStats;
 use super::inject::Injectors;
 use super::metrics::MetricsSnapshot;
 use super::shard_stats::ShardStats;
@@ -130,6 +131,7 @@ pub struct RunHandle {
     pub(crate) traces: BTreeMap<String, Arc<EventTrace>>,
     pub(crate) injectors: Injectors,
     pub(crate) shard_stats: BTreeMap<String, Arc<ShardStats>>,
+    pub(crate) firehose_stats: BTreeMap<String, Arc<FirehoseStats>>,
 }
 
 /// The outcome of a run.
@@ -237,6 +239,11 @@ impl RunHandle {
     /// The shard view of stream node `node`.
     pub fn shard_stats(&self, node: &str) -> Option<Arc<ShardStats>> {
         self.shard_stats.get(node).cloned()
+    }
+
+    /// What a Firehose node shows: its buffers and the objects it delivered.
+    pub fn firehose_stats(&self, node: &str) -> Option<Arc<FirehoseStats>> {
+        self.firehose_stats.get(node).cloned()
     }
 
     /// Where rows can be injected by hand (every input port, when the run was started with

@@ -6,6 +6,7 @@ pub mod build;
 pub mod clock;
 pub mod contract;
 pub mod edges;
+pub mod firehose_stats;
 pub mod handle;
 pub mod inject;
 pub mod keys;

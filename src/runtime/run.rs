@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use crossbeam_channel::bounded;
 
-use super::build::{BuildContext, Built, build, event_trace_of, shard_stats_of};
+use super::build::{BuildContext, Built, build, event_trace_of, firehose_stats_of, shard_stats_of};
 use super::clock::{Clock, Speed};
 use super::contract::error::panic_message;
 use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
+use super::firehose_stats::FirehoseStats;
 use super::handle::{RunHandle, Shared};
 use super::inject::Injectors;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
@@ -128,6 +129,11 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .iter()
         .filter_map(|node| Some((node.id.clone(), shard_stats_of(&node.kind)?)))
         .collect();
+    let firehose_stats: BTreeMap<String, Arc<FirehoseStats>> = plan
+        .nodes
+        .iter()
+        .filter_map(|node| Some((node.id.clone(), firehose_stats_of(&node.kind)?)))
+        .collect();
     // Build every instance before starting any thread, so a build error starts nothing.
     let mut tasks: Vec<(String, Task)> = Vec::new();
     let mut collected = BTreeMap::new();
@@ -151,6 +157,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 commits: &commits,
                 dry_run: options.dry_run,
                 shard_stats: shard_stats.get(&node.id).cloned(),
+                firehose_stats: firehose_stats.get(&node.id).cloned(),
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
@@ -206,6 +213,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         traces,
         injectors: Injectors::new(wiring.injectors),
         shard_stats,
+        firehose_stats,
     })
 }
 

@@ -67,8 +67,13 @@ impl Outcome {
     }
 }
 
+/// The scratch folder `scratch(name)` makes, without making it.
+pub fn scratch_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("eddy-engine-{name}-{}", std::process::id()))
+}
+
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eddy-engine-{name}-{}", std::process::id()));
+    let dir = scratch_path(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir

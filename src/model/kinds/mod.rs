@@ -9,6 +9,7 @@ pub mod csv_sink;
 pub mod csv_source;
 pub mod deduplicate;
 pub mod filter;
+pub mod firehose;
 pub mod generator;
 pub mod json_lines_sink;
 pub mod json_lines_source;
@@ -60,6 +61,8 @@ pub enum TransformKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StreamKind {
     Kinesis(kinesis::KinesisStream),
+    /// An Amazon Data Firehose delivery stream to S3.
+    Firehose(firehose::FirehoseDelivery),
 }
 
 /// Every kind of sink.
@@ -90,6 +93,7 @@ macro_rules! each_kind {
             NodeKind::Transform(TransformKind::Deduplicate($k)) => $body,
             NodeKind::Window($k) => $body,
             NodeKind::Stream(StreamKind::Kinesis($k)) => $body,
+            NodeKind::Stream(StreamKind::Firehose($k)) => $body,
             NodeKind::Sink(SinkKind::Chart($k)) => $body,
             NodeKind::Sink(SinkKind::Table($k)) => $body,
             NodeKind::Sink(SinkKind::Console($k)) => $body,
@@ -138,6 +142,7 @@ catalogue! {
     SessionWindow => window::SESSION_ENTRY,
     CountWindow => window::COUNT_ENTRY,
     KinesisStream => kinesis::ENTRY,
+    Firehose => firehose::ENTRY,
     Chart => chart::ENTRY,
     Table => table::TABLE_ENTRY,
     Leaderboard => table::LEADERBOARD_ENTRY,
@@ -162,6 +167,7 @@ pub enum PlannedKind {
     Deduplicate(deduplicate::PlannedDeduplicate),
     Window(window::PlannedWindow),
     KinesisStream(Box<kinesis::PlannedKinesisStream>),
+    Firehose(Box<firehose::PlannedFirehose>),
     Chart(chart::ChartSink),
     Table(table::TableSink),
     Console(console::ConsoleSink),

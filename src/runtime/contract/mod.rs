@@ -3,6 +3,7 @@
 //! errors, evaluating planned expressions on batches, and what sinks share with the run's owner. Connectors depend on this module and on
 //! nothing else of the runtime.
 
+pub mod bucket;
 pub mod error;
 pub mod evaluate;
 pub mod message;
@@ -12,6 +13,7 @@ pub mod output;
 pub mod shared;
 pub mod source;
 
+pub use bucket::ObjectBucket;
 pub use error::{ErrorKind, RunError, SendFailure};
 pub use message::{BarrierId, MAX_WATERMARK, MIN_WATERMARK, Message, Timestamp};
 pub use metrics::InstanceMetrics;

@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use crate::expr::ProjectionItem;
 use crate::model::kinds::map::{ColumnSource, PlannedMap};
 use crate::runtime::contract::evaluate::evaluate;
-use crate::runtime::contract::{OpResult, Operator, Output, fail};
+use crate::runtime::contract::{OpResult, Operator, Output, SendFailure, fail};
 
 pub struct MapOperator {
     items: Vec<ProjectionItem>,
@@ -27,24 +27,33 @@ pub fn build(planned: &PlannedMap, output_schema: SchemaRef) -> Box<dyn Operator
 
 impl Operator for MapOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
-        let mut computed: Vec<ArrayRef> = Vec::with_capacity(self.items.len());
-        for item in &self.items {
-            computed.push(evaluate(&item.expr, &batch)?);
-        }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
-        for column in &self.columns {
-            let array = match column {
-                ColumnSource::Input(i) => batch.columns().get(*i),
-                ColumnSource::Computed(i) => computed.get(*i),
-            };
-            arrays.push(Arc::clone(
-                array.ok_or_else(|| fail("a Map column is missing"))?,
-            ));
-        }
-        let result = RecordBatch::try_new(Arc::clone(&self.output_schema), arrays)
-            .map_err(|e| fail(e.to_string()))?;
+        let result = map_batch(&self.items, &self.columns, &self.output_schema, &batch)?;
         out.emit(0, result)
     }
+}
+
+/// The rows of `batch` mapped as a planned Map says (a Firehose transformation maps the same way).
+pub fn map_batch(
+    items: &[ProjectionItem],
+    columns: &[ColumnSource],
+    output_schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<RecordBatch, SendFailure> {
+    let mut computed: Vec<ArrayRef> = Vec::with_capacity(items.len());
+    for item in items {
+        computed.push(evaluate(&item.expr, batch)?);
+    }
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
+    for column in columns {
+        let array = match column {
+            ColumnSource::Input(i) => batch.columns().get(*i),
+            ColumnSource::Computed(i) => computed.get(*i),
+        };
+        arrays.push(Arc::clone(
+            array.ok_or_else(|| fail("a Map column is missing"))?,
+        ));
+    }
+    RecordBatch::try_new(Arc::clone(output_schema), arrays).map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod deduplicate;
 pub mod discard;
 pub mod filter;
+pub mod firehose;
 pub mod json_size;
 pub mod kinesis_kpl;
 pub mod kinesis_limits;

@@ -22,18 +22,23 @@ pub enum Dock {
     EventTime,
     /// The shards of a Kinesis stream node.
     Shards,
+    /// The buffers and objects of a Firehose node.
+    Firehose,
     Console,
 }
 
 impl EddyApp {
     fn dock_tabs_ui(&mut self, ui: &mut Ui) {
         let run_active = self.live.as_ref().is_some_and(LiveRun::is_active);
-        let has_stream = self
-            .doc
-            .pipeline()
-            .nodes
-            .iter()
-            .any(|n| n.kind.family() == crate::model::Family::Stream);
+        let has_kind = |kind: crate::model::KindId| {
+            self.doc
+                .pipeline()
+                .nodes
+                .iter()
+                .any(|n| n.kind.kind_id() == kind)
+        };
+        let has_stream = has_kind(crate::model::KindId::KinesisStream);
+        let has_firehose = has_kind(crate::model::KindId::Firehose);
         if run_active && self.dock == Dock::Preview {
             self.dock = Dock::Tap;
         }
@@ -87,6 +92,11 @@ impl EddyApp {
                     "Shards",
                     "A Kinesis stream's shards: key space, load against the limits, throttling",
                 ),
+                (
+                    Dock::Firehose,
+                    "Firehose",
+                    "A Firehose delivery stream's buffers against their hints, and the objects it delivered",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 // The preview stands in for the live views while nothing runs.
@@ -95,6 +105,9 @@ impl EddyApp {
                 }
                 // Only a pipeline with a stream has shards to show.
                 if tab == Dock::Shards && !has_stream {
+                    continue;
+                }
+                if tab == Dock::Firehose && !has_firehose {
                     continue;
                 }
                 ui.selectable_value(&mut self.dock, tab, label)
@@ -157,6 +170,7 @@ impl EddyApp {
                     .ui(ui, live, &live.started_from, selected.as_deref());
             }
             (Dock::Shards, Some(live)) => self.shards.ui(ui, live),
+            (Dock::Firehose, Some(live)) => self.firehose.ui(ui, live),
             (Dock::Console, Some(live)) => {
                 let lines: Vec<String> = live
                     .console

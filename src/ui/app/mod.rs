@@ -70,6 +70,7 @@ pub struct EddyApp {
     event_time: super::live::event_time::EventTimeView,
     results: super::live::results::ResultsView,
     shards: super::live::shards::ShardsView,
+    firehose: super::live::firehose::FirehoseTab,
     /// The first rows of every node on a sample, while no run is going.
     pub preview: super::live::preview::PreviewView,
     /// The inspector's form for injecting a row into the running pipeline.
@@ -117,6 +118,7 @@ impl EddyApp {
             results: Default::default(),
             preview: Default::default(),
             shards: Default::default(),
+            firehose: Default::default(),
             previewed_node: None,
             inject: Default::default(),
             welcome: false,

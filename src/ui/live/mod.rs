@@ -5,6 +5,7 @@ pub mod axes;
 pub mod charts;
 pub mod controls;
 pub mod event_time;
+pub mod firehose;
 pub mod inject;
 pub mod preview;
 pub mod results;

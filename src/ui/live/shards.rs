@@ -33,7 +33,7 @@ impl ShardsView {
             .started_from
             .nodes
             .iter()
-            .filter(|n| n.kind.family() == Family::Stream)
+            .filter(|n| n.kind.kind_id() == crate::model::KindId::KinesisStream)
             .map(|n| n.id.clone())
             .collect();
         let Some(first) = streams.first() else {

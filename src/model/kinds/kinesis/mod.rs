@@ -707,7 +707,7 @@ impl Choice for Producer {
 }
 
 /// Plans `text` and requires it to give text (or a whole number, read as its decimal digits).
-fn plan_text(
+pub(crate) fn plan_text(
     report: &mut Report,
     field: &str,
     text: &str,
