@@ -1,6 +1,8 @@
 //! Plain Arrow value formatting: cells as text and JSON, times as ISO-8601, the way files,
 //! terminals and the app show them. Knows only Arrow; every layer above may use it.
 
+pub mod json_rows;
+
 use arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
     TimestampMillisecondArray,

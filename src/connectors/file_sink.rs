@@ -14,7 +14,8 @@ use arrow::record_batch::RecordBatch;
 use crate::model::kinds::csv_sink::PlannedCsvSink;
 use crate::model::kinds::json_lines_sink::PlannedJsonLinesSink;
 use crate::runtime::contract::{Commits, OpResult, Operator, Output, RunError, SendFailure};
-use crate::values::{cell_json, cell_text};
+use crate::values::cell_text;
+use crate::values::json_rows::JsonRows;
 
 /// The sink of a planned CSV file sink node.
 pub fn build_csv(
@@ -122,14 +123,13 @@ impl FileSink {
                 csv.flush()?;
             }
             FileFormat::JsonLines => {
-                let schema = batch.schema();
+                let rows = JsonRows::new(batch);
+                let mut line = Vec::new();
                 for row in 0..batch.num_rows() {
-                    let mut object = serde_json::Map::with_capacity(batch.num_columns());
-                    for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                        object.insert(field.name().clone(), cell_json(column.as_ref(), row));
-                    }
-                    serde_json::to_writer(&mut *writer, &serde_json::Value::Object(object))?;
-                    writer.write_all(b"\n")?;
+                    line.clear();
+                    rows.write(row, &mut line);
+                    line.push(b'\n');
+                    writer.write_all(&line)?;
                 }
             }
         }

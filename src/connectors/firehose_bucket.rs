@@ -15,7 +15,8 @@ use crate::model::kinds::firehose::{
     Compression, PlannedDestination, PlannedFirehose, RecordFormat,
 };
 use crate::runtime::contract::{ObjectBucket, RunError};
-use crate::values::{cell_json, cell_text};
+use crate::values::cell_text;
+use crate::values::json_rows::JsonRows;
 
 /// The bucket of a planned delivery stream.
 pub fn build(planned: &PlannedFirehose) -> Result<Box<dyn ObjectBucket>, RunError> {
@@ -95,8 +96,10 @@ impl Encoding {
         match self.compression {
             Compression::Uncompressed => Ok(plain),
             Compression::Gzip => {
+                // The fast level: a delivery stream keeps up with its records before it squeezes
+                // the last bytes out of them.
                 let mut encoder =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 encoder
                     .write_all(&plain)
                     .and_then(|()| encoder.finish())
@@ -109,14 +112,9 @@ impl Encoding {
 fn json_lines(rows: &[RecordBatch]) -> Result<Vec<u8>, RunError> {
     let mut out = Vec::new();
     for batch in rows {
-        let schema = batch.schema();
+        let json = JsonRows::new(batch);
         for row in 0..batch.num_rows() {
-            let mut object = serde_json::Map::with_capacity(batch.num_columns());
-            for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                object.insert(field.name().clone(), cell_json(column.as_ref(), row));
-            }
-            serde_json::to_writer(&mut out, &serde_json::Value::Object(object))
-                .map_err(|e| RunError::internal(e.to_string()))?;
+            json.write(row, &mut out);
             out.push(b'\n');
         }
     }

@@ -21,7 +21,7 @@ use crate::runtime::contract::evaluate::evaluate;
 use crate::runtime::contract::{
     InstanceMetrics, OpResult, Operator, Output, RunError, SendFailure,
 };
-use crate::values::cell_json;
+use crate::values::json_rows::JsonRows;
 
 /// The largest record Kinesis takes by default: data and partition key, 1 MiB.
 const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -71,6 +71,7 @@ impl Operator for KinesisSink {
             None => None,
         };
         let mut entries = Vec::with_capacity(batch.num_rows());
+        let json = JsonRows::new(&batch);
         let mut refused = 0u64;
         for row in 0..batch.num_rows() {
             let key = keys.is_valid(row).then(|| keys.value(row));
@@ -79,7 +80,11 @@ impl Operator for KinesisSink {
                 continue;
             };
             let entry = Entry {
-                data: row_json(&batch, row),
+                data: {
+                    let mut data = Vec::new();
+                    json.write(row, &mut data);
+                    data
+                },
                 key: key.to_string(),
                 hash_key: hash_keys
                     .as_ref()
@@ -178,15 +183,6 @@ impl KinesisSink {
         }
         Ok(())
     }
-}
-
-/// A row as compact JSON: what a producer would send.
-fn row_json(batch: &RecordBatch, row: usize) -> Vec<u8> {
-    let mut object = serde_json::Map::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        object.insert(field.name().clone(), cell_json(column.as_ref(), row));
-    }
-    serde_json::to_vec(&serde_json::Value::Object(object)).unwrap_or_default()
 }
 
 fn text(array: ArrayRef) -> Result<StringArray, SendFailure> {

@@ -33,6 +33,7 @@ use crate::runtime::contract::{
 };
 use crate::runtime::firehose_stats::{BufferLine, FirehoseStats, FirehoseView, ObjectLine};
 use crate::runtime::row_times::row_times;
+use crate::values::json_rows::JsonRows;
 
 const OBJECTS_PORT: usize = 0;
 const ERRORS_PORT: usize = 1;
@@ -384,8 +385,59 @@ impl FirehoseOperator {
             .filter(|&i| keep.value(i))
             .map(|i| pending.arrivals[i])
             .collect();
-        let mapped = map_batch(&t.map.items, &t.map.columns, &self.p.delivered, &ok)?;
-        self.deliver_later_at(mapped, &arrivals, Some(&ok), at, out)
+        match map_batch(&t.map.items, &t.map.columns, &self.p.delivered, &ok) {
+            Ok(mapped) => self.deliver_later_at(mapped, &arrivals, Some(&ok), at, out),
+            // The function failed on some record: those come back ProcessingFailed with the
+            // error, the others go on, as Firehose treats the records a Lambda could not handle.
+            Err(_) => self.map_row_by_row(&ok, &arrivals, at, out),
+        }
+    }
+
+    /// The transformation one record at a time, after it failed on a whole invocation.
+    fn map_row_by_row(
+        &mut self,
+        ok: &RecordBatch,
+        arrivals: &[Timestamp],
+        at: Timestamp,
+        out: &mut Output,
+    ) -> OpResult {
+        let Some(t) = self.p.transformation.clone() else {
+            return Ok(());
+        };
+        let mut mapped = Vec::new();
+        let mut mapped_rows = Vec::new();
+        let mut failures: Vec<(u32, String)> = Vec::new();
+        for row in 0..ok.num_rows() {
+            let one = ok.slice(row, 1);
+            match map_batch(&t.map.items, &t.map.columns, &self.p.delivered, &one) {
+                Ok(batch) => {
+                    mapped.push(batch);
+                    mapped_rows.push(row as u32);
+                }
+                Err(SendFailure::Failed(error)) => failures.push((row as u32, error.message)),
+                Err(other) => return Err(other),
+            }
+        }
+        for (row, message) in &failures {
+            let record = ok.slice(*row as usize, 1);
+            self.view.failed += 1;
+            self.buffer_errors(
+                &record,
+                &[arrivals[*row as usize]],
+                "processing-failed",
+                "Lambda.FunctionError",
+                message,
+                at,
+                out,
+            )?;
+        }
+        if mapped.is_empty() {
+            return Ok(());
+        }
+        let batch = concat_batches(&self.p.delivered, &mapped).map_err(|e| fail(e.to_string()))?;
+        let inputs = take(ok, &mapped_rows)?;
+        let times: Vec<Timestamp> = mapped_rows.iter().map(|&r| arrivals[r as usize]).collect();
+        self.deliver_later_at(batch, &times, Some(&inputs), at, out)
     }
 
     /// Records into their delivery buffers as they arrive.
@@ -618,8 +670,10 @@ impl FirehoseOperator {
         if pending.arrivals.is_empty() {
             pending.since = at;
         }
+        let json = JsonRows::new(records);
         for (row, arrival) in arrivals.iter().enumerate() {
-            let data = row_json(records, row);
+            let mut data = Vec::new();
+            json.write(row, &mut data);
             let document = serde_json::json!({
                 "attemptsMade": 1,
                 "arrivalTimestamp": arrival,
@@ -694,6 +748,8 @@ impl FirehoseOperator {
             delivered_at: at,
         });
         if !out.is_connected(OBJECTS_PORT) {
+            // Counted as the node's output all the same: its objects are what it makes.
+            InstanceMetrics::add(&self.metrics.rows_out, 1);
             return Ok(());
         }
         let row = RecordBatch::try_new(
@@ -821,18 +877,6 @@ impl FirehoseOperator {
 fn take(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch, SendFailure> {
     take_record_batch(batch, &arrow::array::UInt32Array::from(rows.to_vec()))
         .map_err(|e| fail(e.to_string()))
-}
-
-/// A row as compact JSON: the record's data as the producer sent it.
-fn row_json(batch: &RecordBatch, row: usize) -> Vec<u8> {
-    let mut object = serde_json::Map::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        object.insert(
-            field.name().clone(),
-            crate::values::cell_json(column.as_ref(), row),
-        );
-    }
-    serde_json::to_vec(&serde_json::Value::Object(object)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1187,6 +1231,48 @@ mod tests {
             .value(0)
             .to_string();
         assert_eq!(reason, "the partition key `zone` is NULL");
+    }
+
+    #[test]
+    fn a_record_the_transformation_fails_on_comes_back_processing_failed_with_the_error() {
+        let mut config = delivery(Buffering {
+            size_mib: 5,
+            interval: crate::model::duration::Duration::from_secs(60),
+        });
+        config.transformation = Some(Transformation {
+            columns: vec!["100 / zone AS per_zone".into()],
+            keep_input_columns: true,
+            dropped_when: None,
+            failed_when: None,
+            buffer_kib: 1_024,
+            buffer_interval: crate::model::duration::Duration::from_secs(10),
+        });
+        let (mut op, memory, stats) = operator(&config);
+        let (mut out, _) = Output::capturing(2);
+        op.on_batch(0, rows(0, 2, 1_000, 3, Some(4)), &mut out)
+            .unwrap();
+        op.on_batch(0, rows(2, 1, 1_000, 3, Some(0)), &mut out)
+            .unwrap();
+        op.on_batch(0, rows(3, 2, 1_000, 3, Some(5)), &mut out)
+            .unwrap();
+        op.on_end(&mut out).unwrap();
+        let view = stats.view();
+        assert_eq!((view.failed, view.delivered), (1, 4));
+        let all = memory.objects.lock().unwrap().clone();
+        let (_, _, errors) = all
+            .iter()
+            .find(|(k, ..)| k.contains("processing-failed"))
+            .unwrap();
+        let document: serde_json::Value =
+            serde_json::from_slice(errors.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(document["errorCode"], "Lambda.FunctionError");
+        assert!(
+            document["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains("Divide by zero"),
+            "{document}"
+        );
     }
 
     #[test]

@@ -634,6 +634,17 @@ impl FirehoseDelivery {
                 "the error prefix cannot use partition keys: failed records may have none",
             );
         }
+        // Without partition keys a prefix always has the same length: too long is refused now.
+        if prefix.partition_keys().is_empty()
+            && let Err(why) = prefix.evaluate(&prefix::Values {
+                oldest_arrival_ms: 0,
+                random_string: "xxxxxxxxxxx",
+                error_output_type: None,
+                partition_keys: &[],
+            })
+        {
+            report.error("prefix", why);
+        }
         let named: Vec<&str> = self
             .partition_keys
             .iter()
