@@ -49,6 +49,7 @@ fn every_example_has_a_test_here() {
         "kinesis_consumers",
         "kinesis_hot_shard",
         "kinesis_skewed_keys",
+        "lambda_poison_record",
         "late_data_lab",
         "log_analytics",
         "taxi_workshop",
@@ -146,6 +147,45 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+#[test]
+fn lambda_poison_record_blocks_its_shard_until_the_batch_is_too_old() {
+    let out = run_example("lambda_poison_record");
+    let trips = 10 * 60 * 100;
+    // shard_id|start|end|first arrival|last arrival|batch_size|condition|attempts
+    let failed: Vec<Vec<String>> = out
+        .lines("failed_batches")
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let batch = &failed[0];
+    assert_eq!(batch[6], "RecordAgeExceeded");
+    // Tried once a second (its first record arrived at 09:00:42.220) until that record was 15
+    // minutes old: the polls from 09:00:43 to 09:15:42, 900 failed attempts.
+    assert_eq!(batch[7], "900");
+    let given_up: u64 = batch[5].parse().unwrap();
+    // Every other trip is processed (and output when it has a distance); those before the
+    // poison record in its batch come out once more with every retry.
+    let processed = out.node("price_per_mile");
+    assert_eq!(processed.dropped_rows, given_up);
+    // trip_id|dropoff_datetime|shard_id|price_per_mile|attempt|invocation
+    let prices = out.lines("prices");
+    let attempt = |l: &String| l.split('|').nth(4).map(str::to_string).unwrap_or_default();
+    let first = prices.iter().filter(|l| attempt(l) == "1").count() as u64;
+    // About 1% of trips have no distance and no price; every other one comes out once.
+    assert!(
+        first <= trips - given_up && first * 100 > (trips - given_up) * 97,
+        "{first}"
+    );
+    let duplicates = prices.iter().filter(|l| attempt(l) != "1").count();
+    assert!(
+        duplicates > 0,
+        "retries repeat the records before the poison one"
+    );
+    // No output is late: the Lambda holds the watermark until what came before is done.
+    assert_eq!(processed.late_rows, 0);
 }
 
 #[test]

@@ -11,12 +11,13 @@ use eddy::model::file::parse;
 use support::{Outcome, run_pipeline, scratch};
 
 /// The examples whose descriptions make a suggestion; each has a test below.
-const TRIED: [&str; 6] = [
+const TRIED: [&str; 7] = [
     "at_least_once",
     "firehose_to_s3",
     "kinesis_consumers",
     "kinesis_hot_shard",
     "kinesis_skewed_keys",
+    "lambda_poison_record",
     "late_data_lab",
 ];
 
@@ -353,4 +354,32 @@ fn firehose_to_s3_a_one_mebibyte_hint_delivers_gzip_json_every_few_seconds() {
     assert!(full.iter().all(|(_, latency)| *latency < 75_000));
     // The last one goes when its interval (5 minutes) runs out after the input ends.
     assert!(last.1 <= 360_000);
+}
+
+#[test]
+fn lambda_poison_record_bisect_and_two_retries_give_up_only_the_poison_record() {
+    let fixed = run_with(
+        "lambda_poison_record",
+        "bisect",
+        &[
+            (
+                "bisect_batch_on_function_error: false,",
+                "bisect_batch_on_function_error: true,",
+            ),
+            (
+                "maximum_retry_attempts: UntilExpired,",
+                "maximum_retry_attempts: Attempts(2),",
+            ),
+        ],
+    );
+    let failed = fixed.lines("failed_batches");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let cells: Vec<&str> = failed[0].split('|').collect();
+    // One record, after the first attempt and two retries of it alone.
+    assert_eq!(
+        (cells[5], cells[6], cells[7]),
+        ("1", "RetryAttemptsExhausted", "3")
+    );
+    assert_eq!(cells[1], cells[2], "the poison record alone");
+    assert_eq!(fixed.node("price_per_mile").dropped_rows, 1);
 }

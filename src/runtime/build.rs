@@ -10,7 +10,10 @@ use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
 use super::firehose_stats::FirehoseStats;
-use super::operators::{deduplicate, discard, filter, firehose, kinesis_stream, map, route, union};
+use super::lambda_stats::LambdaStats;
+use super::operators::{
+    deduplicate, discard, filter, firehose, kinesis_stream, lambda, map, route, union,
+};
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
@@ -42,6 +45,8 @@ pub struct BuildContext<'a> {
     pub shard_stats: Option<Arc<ShardStats>>,
     /// The buffers and objects of a Firehose node.
     pub firehose_stats: Option<Arc<FirehoseStats>>,
+    /// The lanes of a Lambda consumer.
+    pub lambda_stats: Option<Arc<LambdaStats>>,
 }
 
 /// One running instance of a node.
@@ -70,6 +75,7 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Union(_)
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
+        | PlannedKind::Lambda(_)
         | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
@@ -94,6 +100,7 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::Union(_)
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
+        | PlannedKind::Lambda(_)
         | PlannedKind::Window(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
@@ -125,6 +132,7 @@ pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
         | PlannedKind::Union(_)
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
+        | PlannedKind::Lambda(_)
         | PlannedKind::Window(_)
         | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
@@ -200,6 +208,13 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             ctx.metrics,
             ctx.shard_stats.clone(),
         )),
+        PlannedKind::Lambda(p) => {
+            let stats = ctx
+                .lambda_stats
+                .clone()
+                .unwrap_or_else(|| Arc::new(LambdaStats::default()));
+            operator(lambda::build(p, ctx.metrics, stats))
+        }
         PlannedKind::Firehose(p) => {
             // A preview delivers nowhere.
             let bucket = if ctx.dry_run {

@@ -13,6 +13,7 @@ use super::clock::{Clock, Speed};
 use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
 use super::firehose_stats::FirehoseStats;
 use super::inject::Injectors;
+use super::lambda_stats::LambdaStats;
 use super::metrics::MetricsSnapshot;
 use super::shard_stats::ShardStats;
 use super::tap::Tap;
@@ -132,6 +133,7 @@ pub struct RunHandle {
     pub(crate) injectors: Injectors,
     pub(crate) shard_stats: BTreeMap<String, Arc<ShardStats>>,
     pub(crate) firehose_stats: BTreeMap<String, Arc<FirehoseStats>>,
+    pub(crate) lambda_stats: BTreeMap<String, Arc<LambdaStats>>,
 }
 
 /// The outcome of a run.
@@ -239,6 +241,11 @@ impl RunHandle {
     /// The shard view of stream node `node`.
     pub fn shard_stats(&self, node: &str) -> Option<Arc<ShardStats>> {
         self.shard_stats.get(node).cloned()
+    }
+
+    /// What a Lambda consumer shows: its lanes, invocations and duplicates.
+    pub fn lambda_stats(&self, node: &str) -> Option<Arc<LambdaStats>> {
+        self.lambda_stats.get(node).cloned()
     }
 
     /// What a Firehose node shows: its buffers and the objects it delivered.

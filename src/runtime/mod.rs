@@ -10,6 +10,7 @@ pub mod firehose_stats;
 pub mod handle;
 pub mod inject;
 pub mod keys;
+pub mod lambda_stats;
 pub mod metrics;
 pub mod operators;
 pub mod preview;

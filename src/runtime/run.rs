@@ -17,6 +17,7 @@ use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::firehose_stats::FirehoseStats;
 use super::handle::{RunHandle, Shared};
 use super::inject::Injectors;
+use super::lambda_stats::LambdaStats;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::shard_stats::ShardStats;
 use super::source_loop::{SourceLoop, run_source};
@@ -24,6 +25,7 @@ use super::task::{TaskEnd, run_operator};
 use super::trace::EventTrace;
 use super::wiring::{instance_counts, wire};
 use crate::model::Pipeline;
+use crate::model::kinds::PlannedKind;
 use crate::model::plan::Plan;
 
 /// How to run.
@@ -129,6 +131,12 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .iter()
         .filter_map(|node| Some((node.id.clone(), shard_stats_of(&node.kind)?)))
         .collect();
+    let lambda_stats: BTreeMap<String, Arc<LambdaStats>> = plan
+        .nodes
+        .iter()
+        .filter(|node| matches!(node.kind, PlannedKind::Lambda(_)))
+        .map(|node| (node.id.clone(), Arc::new(LambdaStats::default())))
+        .collect();
     let firehose_stats: BTreeMap<String, Arc<FirehoseStats>> = plan
         .nodes
         .iter()
@@ -158,6 +166,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 dry_run: options.dry_run,
                 shard_stats: shard_stats.get(&node.id).cloned(),
                 firehose_stats: firehose_stats.get(&node.id).cloned(),
+                lambda_stats: lambda_stats.get(&node.id).cloned(),
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
@@ -214,6 +223,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         injectors: Injectors::new(wiring.injectors),
         shard_stats,
         firehose_stats,
+        lambda_stats,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod generator;
 pub mod json_lines_sink;
 pub mod json_lines_source;
 pub mod kinesis;
+pub mod lambda;
 pub mod map;
 pub mod output_file;
 pub mod route;
@@ -55,6 +56,8 @@ pub enum TransformKind {
     Union(union::UnionTransform),
     Route(route::RouteTransform),
     Deduplicate(deduplicate::DeduplicateTransform),
+    /// A Lambda function behind an event source mapping on a Kinesis stream.
+    Lambda(lambda::LambdaConsumer),
 }
 
 /// Every kind of stream: systems records are written into and read out of (Kinesis).
@@ -91,6 +94,7 @@ macro_rules! each_kind {
             NodeKind::Transform(TransformKind::Union($k)) => $body,
             NodeKind::Transform(TransformKind::Route($k)) => $body,
             NodeKind::Transform(TransformKind::Deduplicate($k)) => $body,
+            NodeKind::Transform(TransformKind::Lambda($k)) => $body,
             NodeKind::Window($k) => $body,
             NodeKind::Stream(StreamKind::Kinesis($k)) => $body,
             NodeKind::Stream(StreamKind::Firehose($k)) => $body,
@@ -137,6 +141,7 @@ catalogue! {
     Union => union::ENTRY,
     Route => route::ENTRY,
     Deduplicate => deduplicate::ENTRY,
+    Lambda => lambda::ENTRY,
     TumblingWindow => window::TUMBLING_ENTRY,
     SlidingWindow => window::SLIDING_ENTRY,
     SessionWindow => window::SESSION_ENTRY,
@@ -165,6 +170,7 @@ pub enum PlannedKind {
     Union(union::PlannedUnion),
     Route(route::PlannedRoute),
     Deduplicate(deduplicate::PlannedDeduplicate),
+    Lambda(Box<lambda::PlannedLambda>),
     Window(window::PlannedWindow),
     KinesisStream(Box<kinesis::PlannedKinesisStream>),
     Firehose(Box<firehose::PlannedFirehose>),

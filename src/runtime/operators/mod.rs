@@ -11,6 +11,8 @@ pub mod kinesis_limits;
 pub mod kinesis_on_demand;
 pub mod kinesis_reads;
 pub mod kinesis_stream;
+pub mod lambda;
+pub mod lambda_lanes;
 pub mod map;
 pub mod route;
 pub mod union;

@@ -289,6 +289,35 @@ impl Canvas {
         } else if n.errors > 0 {
             lines.push((format!("{} rows could not be read", n.errors), theme::ERROR));
         }
+        if let Some(lambda) = &n.lambda {
+            let age = lambda.iterator_age_ms();
+            let failing = lambda.lanes.iter().any(|l| l.failing_for_ms.is_some());
+            let colour = if failing {
+                theme::ERROR
+            } else if age > 5_000 {
+                theme::WARNING
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            lines.push((
+                format!(
+                    "iterator age {:.1}s  {} invocations{}",
+                    age as f64 / 1000.0,
+                    lambda.invocations,
+                    if failing { ", failing" } else { "" }
+                ),
+                colour,
+            ));
+            if lambda.duplicates > 0 || lambda.given_up_batches > 0 {
+                lines.push((
+                    format!(
+                        "{} duplicates  {} batches given up",
+                        lambda.duplicates, lambda.given_up_batches
+                    ),
+                    theme::WARNING,
+                ));
+            }
+        }
         let font = FontId::monospace(10.5 * z);
         let mut y = g.rect.bottom() + 4.0 * z;
         // The numbers sit on the canvas's own colour, so the grid dots do not show through them.

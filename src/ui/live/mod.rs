@@ -45,6 +45,8 @@ pub struct NodeLive {
     /// (`MillisBehindLatest`), and the records they lost to the retention.
     pub consumers_behind_ms: Option<i64>,
     pub consumers_expired: u64,
+    /// A Lambda consumer: how far behind its lanes are, and what its retries cost.
+    pub lambda: Option<crate::runtime::lambda_stats::LambdaView>,
     pub errors: u64,
     pub late_firings: u64,
     pub open_windows: u64,
@@ -234,6 +236,9 @@ impl LiveRun {
                 let view = stats.view();
                 live.consumers_behind_ms = view.consumers.iter().map(|c| c.behind_ms).max();
                 live.consumers_expired = view.consumers.iter().map(|c| c.expired).sum();
+            }
+            if let Some(stats) = self.handle.lambda_stats(&n.node) {
+                live.lambda = Some(stats.view());
             }
             live.errors = n.error_rows;
             live.late_firings = n.late_firings;
