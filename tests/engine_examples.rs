@@ -46,6 +46,7 @@ fn every_example_has_a_test_here() {
         "firehose_to_s3",
         "fraud_payments",
         "iot_alerts",
+        "kcl_worker_failover",
         "kinesis_consumers",
         "kinesis_hot_shard",
         "kinesis_skewed_keys",
@@ -186,6 +187,88 @@ fn lambda_poison_record_blocks_its_shard_until_the_batch_is_too_old() {
     );
     // No output is late: the Lambda holds the watermark until what came before is done.
     assert_eq!(processed.late_rows, 0);
+}
+
+#[test]
+fn kcl_worker_failover_repeats_exactly_what_came_after_the_dead_workers_checkpoints() {
+    let out = run_example("kcl_worker_failover");
+    let trips = 5 * 60 * 200;
+    assert_eq!(out.node("trips").rows_out, trips);
+    // Every trip comes out once past the Deduplicate; the copies are the app's extra rows.
+    assert_eq!(out.node("processed").rows_in, trips);
+    let app = out.node("trip_app");
+    let copies = app.rows_out - trips;
+    assert!(copies > 0, "the failover repeats something");
+    assert_eq!(out.node("processed_twice").rows_in, copies);
+    assert_eq!(out.node("once_each").late_rows, 0);
+    // at|lease_key|lease_owner|checkpoint|lease_counter|parent_shard_id|event
+    let events: Vec<Vec<String>> = out
+        .lines("lease_events")
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect();
+    // Worker 1 dies two minutes after the first record (09:00:00): its leases stop being
+    // renewed then, with their last checkpoints.
+    let died: BTreeMap<String, String> = events
+        .iter()
+        .filter(|e| e[6] == "owner died, not renewed")
+        .map(|e| {
+            assert_eq!(e[2], "worker-1");
+            assert!(e[0].starts_with("2024-01-15T09:02:00"), "{e:?}");
+            (e[1].clone(), e[3].clone())
+        })
+        .collect();
+    assert_eq!(died.len(), 2, "two workers share four shards: {events:?}");
+    // Renewed every third of the 10 s failover time, a lease expires 6.7 s to 10 s after the
+    // death, and is taken at the next poll (every second), by worker 2, from its checkpoint.
+    for (shard, checkpoint) in &died {
+        let taken: Vec<&Vec<String>> = events
+            .iter()
+            .filter(|e| &e[1] == shard && e[6] == "taken after expiry")
+            .collect();
+        assert_eq!(taken.len(), 1, "{shard}");
+        assert_eq!(taken[0][2], "worker-2");
+        assert_eq!(&taken[0][3], checkpoint);
+        let at = &taken[0][0];
+        assert!(
+            ("2024-01-15T09:02:06".."2024-01-15T09:02:12").contains(&at.as_str()),
+            "{at}"
+        );
+    }
+    // The copies are worker 2's second attempt at records of the dead worker's shards, each
+    // after its shard's checkpoint at the death and arrived by the dead worker's last poll (it
+    // polls every second; at 09:02:00 it is dead).
+    const LAST_POLL_ALIVE: &str = "2024-01-15T09:01:59.000Z";
+    let copied = out.batch("processed_twice").unwrap();
+    let text = |name: &str, row: usize| {
+        eddy::values::cell_text(copied.column_by_name(name).unwrap().as_ref(), row)
+    };
+    for row in 0..copied.num_rows() {
+        assert_eq!(text("attempt", row), "2");
+        assert_eq!(text("worker", row), "worker-2");
+        let shard = text("shard_id", row);
+        let checkpoint = died.get(&shard).unwrap_or_else(|| panic!("{shard}"));
+        let sequence = text("sequence_number", row);
+        assert_eq!(sequence.len(), checkpoint.len());
+        assert!(sequence > *checkpoint, "{sequence} after {checkpoint}");
+        let arrival = text("approximate_arrival_timestamp", row);
+        assert!(arrival.as_str() <= LAST_POLL_ALIVE, "{arrival}");
+    }
+    // ...and every such record was copied: the first deliveries of the dead worker's shards
+    // after their checkpoints, before the death, are as many as the copies.
+    let firsts = out.batch("processed").unwrap();
+    let text = |name: &str, row: usize| {
+        eddy::values::cell_text(firsts.column_by_name(name).unwrap().as_ref(), row)
+    };
+    let repeated = (0..firsts.num_rows())
+        .filter(|&row| {
+            died.get(&text("shard_id", row)).is_some_and(|checkpoint| {
+                text("sequence_number", row) > *checkpoint
+                    && text("approximate_arrival_timestamp", row).as_str() <= LAST_POLL_ALIVE
+            })
+        })
+        .count() as u64;
+    assert_eq!(repeated, copies);
 }
 
 #[test]

@@ -11,9 +11,10 @@ use eddy::model::file::parse;
 use support::{Outcome, run_pipeline, scratch};
 
 /// The examples whose descriptions make a suggestion; each has a test below.
-const TRIED: [&str; 7] = [
+const TRIED: [&str; 8] = [
     "at_least_once",
     "firehose_to_s3",
+    "kcl_worker_failover",
     "kinesis_consumers",
     "kinesis_hot_shard",
     "kinesis_skewed_keys",
@@ -382,4 +383,98 @@ fn lambda_poison_record_bisect_and_two_retries_give_up_only_the_poison_record() 
     );
     assert_eq!(cells[1], cells[2], "the poison record alone");
     assert_eq!(fixed.node("price_per_mile").dropped_rows, 1);
+}
+
+const KCL_DEATH: &str = r#"worker_failures: [
+                    (
+                        worker: 1,
+                        at: "2m",
+                    ),
+                ],"#;
+
+#[test]
+fn kcl_worker_failover_with_both_workers_dead_the_rest_stays_in_the_stream() {
+    // The button kills worker 2 while it runs; in the file that is a second death, at 3m.
+    let out = run_with(
+        "kcl_worker_failover",
+        "both-dead",
+        &[(
+            KCL_DEATH,
+            r#"worker_failures: [(worker: 1, at: "2m"), (worker: 2, at: "3m")],"#,
+        )],
+    );
+    let trips = 5 * 60 * 200;
+    let app = out.node("trip_app");
+    let processed = out.node("processed").rows_in;
+    // Nothing after the second death is processed: about two of the five minutes are left,
+    // and each trip is either processed (once, past the Deduplicate) or left in the stream.
+    assert!(processed < trips * 3 / 5 + 1_000, "{processed}");
+    assert!(processed > trips * 3 / 5 - 1_000, "{processed}");
+    assert_eq!(processed + app.dropped_rows, trips);
+}
+
+#[test]
+fn kcl_worker_failover_checkpointing_every_100_records_repeats_fewer_than_100_a_shard() {
+    let out = run_with(
+        "kcl_worker_failover",
+        "often",
+        &[(
+            "checkpoint_every_records: 2000,",
+            "checkpoint_every_records: 100,",
+        )],
+    );
+    // A worker checkpoints a shard at the poll where 100 or more records are unrecorded, so
+    // fewer than 100 are at any death; the dead worker had two shards.
+    let copies = out.node("processed_twice").rows_in;
+    assert!(copies > 0 && copies < 200, "{copies}");
+    assert_eq!(out.node("processed").rows_in, 5 * 60 * 200);
+}
+
+#[test]
+fn kcl_worker_failover_a_child_shard_waits_for_its_parents_shard_end() {
+    let out = run_with(
+        "kcl_worker_failover",
+        "split",
+        &[(
+            "resharding: [],",
+            r#"resharding: [Split(at: "3m", shard: 0, hash_key: "42535295865117307932921825928971026432")],"#,
+        )],
+    );
+    assert_eq!(out.node("processed").rows_in, 5 * 60 * 200);
+    // at|lease_key|lease_owner|checkpoint|lease_counter|parent_shard_id|event
+    let events: Vec<Vec<String>> = out
+        .lines("lease_events")
+        .iter()
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect();
+    let parent_end = events
+        .iter()
+        .find(|e| e[1] == "shardId-000000000000" && e[6] == "shard end")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(parent_end[3], "SHARD_END");
+    for child in ["shardId-000000000004", "shardId-000000000005"] {
+        let taken = events
+            .iter()
+            .find(|e| e[1] == child && e[6] == "taken")
+            .unwrap_or_else(|| panic!("{child}: {events:?}"));
+        assert_eq!(taken[5], "shardId-000000000000");
+        assert!(taken[0] >= parent_end[0], "{taken:?} before {parent_end:?}");
+    }
+    // The children's first records come out only after the parent's last.
+    let processed = out.batch("processed").unwrap();
+    let text = |name: &str, row: usize| {
+        eddy::values::cell_text(processed.column_by_name(name).unwrap().as_ref(), row)
+    };
+    let mut last_parent = None;
+    let mut first_child = None;
+    for row in 0..processed.num_rows() {
+        match text("shard_id", row).as_str() {
+            "shardId-000000000000" => last_parent = Some(row),
+            "shardId-000000000004" | "shardId-000000000005" if first_child.is_none() => {
+                first_child = Some(row)
+            }
+            _ => {}
+        }
+    }
+    assert!(last_parent < first_child, "{last_parent:?} {first_child:?}");
 }

@@ -302,3 +302,38 @@ fn the_shards_tab_marks_the_hot_shard_of_a_kinesis_stream() {
     assert!(found, "the hot shard is marked");
     assert!(h.query_by_label("shardId-000000000000").is_some());
 }
+
+#[test]
+fn the_lambda_kcl_tab_kills_a_kcl_worker_and_its_leases_show_it() {
+    let mut h = harness(example("kcl_worker_failover.ron"));
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    h.get_by_label("Lambda / KCL").click();
+    // The lease table appears once the workers took the four leases.
+    let leased = run_until(&mut h, 300, |h| {
+        h.query_by_label("shardId-000000000003").is_some()
+            && h.query_by_label("worker-2: 2 leases").is_some()
+    });
+    assert!(leased, "both workers hold leases");
+    // Kill worker 2 (the second button) as a crash would.
+    let kills: Vec<_> = h.query_all_by_label("kill").collect();
+    assert_eq!(kills.len(), 2, "one button per live worker");
+    kills[1].click();
+    let dead = run_until(&mut h, 300, |h| {
+        h.query_by_label("worker-2: dead").is_some()
+            && h.query_all_by_label("worker-2 (dead, expiring)")
+                .next()
+                .is_some()
+    });
+    assert!(dead, "the worker died and its leases expire");
+    // The card's copy of the view follows with the next metrics sample.
+    let card_knows = run_until(&mut h, 300, |h| {
+        h.state()
+            .live
+            .as_ref()
+            .and_then(|live| live.nodes.get("trip_app"))
+            .and_then(|n| n.kcl.as_ref())
+            .is_some_and(|view| view.workers.get(1) == Some(&false))
+    });
+    assert!(card_knows, "the card shows worker 2 dead");
+}

@@ -116,6 +116,15 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         })
         .collect();
+    let applications: Vec<_> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            PlannedKind::Lambda(_) => Some((n.id.clone(), handle.lambda_stats(&n.id), None)),
+            PlannedKind::Kcl(_) => Some((n.id.clone(), None, handle.kcl_stats(&n.id))),
+            _ => None,
+        })
+        .collect();
     let report = handle.wait();
     for (id, view, rows) in collected {
         let Some(rows) = rows else { continue };
@@ -146,6 +155,14 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             print_consumers(&id, &view);
         }
     }
+    for (id, lambda, kcl) in applications {
+        if let Some(stats) = lambda {
+            print_lambda(&id, &stats.view());
+        }
+        if let Some(stats) = kcl {
+            print_kcl(&id, &stats.view());
+        }
+    }
     for file in &report.outputs.incomplete {
         eprintln!(
             "eddy: the run was stopped before its end, so the output it would replace was left as it was; what was written so far is in {}",
@@ -162,6 +179,61 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(130))
         }
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_lambda(id: &str, view: &crate::runtime::lambda_stats::LambdaView) {
+    let mut line = format!(
+        "{id}: {} invocations ({} failed), {} records out, {} of them again after a retry",
+        thousands(view.invocations),
+        thousands(view.errors),
+        thousands(view.output),
+        thousands(view.duplicates)
+    );
+    if view.given_up_batches > 0 {
+        line.push_str(&format!(
+            "; {} {} ({} records) given up",
+            thousands(view.given_up_batches),
+            if view.given_up_batches == 1 {
+                "batch"
+            } else {
+                "batches"
+            },
+            thousands(view.given_up_records)
+        ));
+    }
+    out!("{line}");
+}
+
+fn print_kcl(id: &str, view: &crate::runtime::kcl_stats::KclView) {
+    let dead = view.workers.iter().filter(|alive| !**alive).count();
+    let mut line = format!(
+        "{id}: {} workers ({dead} dead), {} records processed, {} of them again after a failover",
+        view.workers.len(),
+        thousands(view.processed),
+        thousands(view.duplicates)
+    );
+    if view.unprocessed > 0 {
+        line.push_str(&format!(
+            "; {} left in the stream with no worker alive",
+            thousands(view.unprocessed)
+        ));
+    }
+    out!("{line}");
+    out!("  lease table at the end:");
+    for lease in &view.leases {
+        out!(
+            "  {:<22} {:<10} counter {:>5}  checkpoint {}{}",
+            lease.lease_key,
+            lease.owner.as_deref().unwrap_or("-"),
+            lease.lease_counter,
+            lease.checkpoint,
+            lease
+                .parent
+                .as_deref()
+                .map(|p| format!("  (parent {p})"))
+                .unwrap_or_default()
+        );
     }
 }
 

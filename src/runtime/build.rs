@@ -10,9 +10,10 @@ use super::contract::{
     CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
 };
 use super::firehose_stats::FirehoseStats;
+use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::operators::{
-    deduplicate, discard, filter, firehose, kinesis_stream, lambda, map, route, union,
+    deduplicate, discard, filter, firehose, kcl, kinesis_stream, lambda, map, route, union,
 };
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
@@ -47,6 +48,8 @@ pub struct BuildContext<'a> {
     pub firehose_stats: Option<Arc<FirehoseStats>>,
     /// The lanes of a Lambda consumer.
     pub lambda_stats: Option<Arc<LambdaStats>>,
+    /// The lease table of a KCL application.
+    pub kcl_stats: Option<Arc<KclStats>>,
 }
 
 /// One running instance of a node.
@@ -76,6 +79,7 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
         | PlannedKind::Lambda(_)
+        | PlannedKind::Kcl(_)
         | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
@@ -101,6 +105,7 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
         | PlannedKind::Lambda(_)
+        | PlannedKind::Kcl(_)
         | PlannedKind::Window(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
@@ -133,6 +138,7 @@ pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
         | PlannedKind::Route(_)
         | PlannedKind::Deduplicate(_)
         | PlannedKind::Lambda(_)
+        | PlannedKind::Kcl(_)
         | PlannedKind::Window(_)
         | PlannedKind::KinesisStream(_)
         | PlannedKind::Chart(_)
@@ -214,6 +220,13 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 .clone()
                 .unwrap_or_else(|| Arc::new(LambdaStats::default()));
             operator(lambda::build(p, ctx.metrics, stats))
+        }
+        PlannedKind::Kcl(p) => {
+            let stats = ctx
+                .kcl_stats
+                .clone()
+                .unwrap_or_else(|| Arc::new(KclStats::default()));
+            operator(kcl::build(p, ctx.metrics, stats))
         }
         PlannedKind::Firehose(p) => {
             // A preview delivers nowhere.

@@ -13,6 +13,7 @@ use super::clock::{Clock, Speed};
 use super::contract::{CollectedRows, Commits, InstanceMetrics, RunError};
 use super::firehose_stats::FirehoseStats;
 use super::inject::Injectors;
+use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::metrics::MetricsSnapshot;
 use super::shard_stats::ShardStats;
@@ -134,6 +135,7 @@ pub struct RunHandle {
     pub(crate) shard_stats: BTreeMap<String, Arc<ShardStats>>,
     pub(crate) firehose_stats: BTreeMap<String, Arc<FirehoseStats>>,
     pub(crate) lambda_stats: BTreeMap<String, Arc<LambdaStats>>,
+    pub(crate) kcl_stats: BTreeMap<String, Arc<KclStats>>,
 }
 
 /// The outcome of a run.
@@ -241,6 +243,11 @@ impl RunHandle {
     /// The shard view of stream node `node`.
     pub fn shard_stats(&self, node: &str) -> Option<Arc<ShardStats>> {
         self.shard_stats.get(node).cloned()
+    }
+
+    /// What a KCL application shows: its lease table; and where the app asks a worker to die.
+    pub fn kcl_stats(&self, node: &str) -> Option<Arc<KclStats>> {
+        self.kcl_stats.get(node).cloned()
     }
 
     /// What a Lambda consumer shows: its lanes, invocations and duplicates.

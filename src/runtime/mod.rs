@@ -9,6 +9,7 @@ pub mod edges;
 pub mod firehose_stats;
 pub mod handle;
 pub mod inject;
+pub mod kcl_stats;
 pub mod keys;
 pub mod lambda_stats;
 pub mod metrics;

@@ -17,6 +17,7 @@ use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::firehose_stats::FirehoseStats;
 use super::handle::{RunHandle, Shared};
 use super::inject::Injectors;
+use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::shard_stats::ShardStats;
@@ -131,6 +132,12 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .iter()
         .filter_map(|node| Some((node.id.clone(), shard_stats_of(&node.kind)?)))
         .collect();
+    let kcl_stats: BTreeMap<String, Arc<KclStats>> = plan
+        .nodes
+        .iter()
+        .filter(|node| matches!(node.kind, PlannedKind::Kcl(_)))
+        .map(|node| (node.id.clone(), Arc::new(KclStats::default())))
+        .collect();
     let lambda_stats: BTreeMap<String, Arc<LambdaStats>> = plan
         .nodes
         .iter()
@@ -167,6 +174,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 shard_stats: shard_stats.get(&node.id).cloned(),
                 firehose_stats: firehose_stats.get(&node.id).cloned(),
                 lambda_stats: lambda_stats.get(&node.id).cloned(),
+                kcl_stats: kcl_stats.get(&node.id).cloned(),
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
@@ -224,6 +232,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         shard_stats,
         firehose_stats,
         lambda_stats,
+        kcl_stats,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod firehose;
 pub mod generator;
 pub mod json_lines_sink;
 pub mod json_lines_source;
+pub mod kcl;
 pub mod kinesis;
 pub mod lambda;
 pub mod map;
@@ -58,6 +59,8 @@ pub enum TransformKind {
     Deduplicate(deduplicate::DeduplicateTransform),
     /// A Lambda function behind an event source mapping on a Kinesis stream.
     Lambda(lambda::LambdaConsumer),
+    /// An application on the Kinesis Client Library.
+    Kcl(kcl::KclConsumer),
 }
 
 /// Every kind of stream: systems records are written into and read out of (Kinesis).
@@ -95,6 +98,7 @@ macro_rules! each_kind {
             NodeKind::Transform(TransformKind::Route($k)) => $body,
             NodeKind::Transform(TransformKind::Deduplicate($k)) => $body,
             NodeKind::Transform(TransformKind::Lambda($k)) => $body,
+            NodeKind::Transform(TransformKind::Kcl($k)) => $body,
             NodeKind::Window($k) => $body,
             NodeKind::Stream(StreamKind::Kinesis($k)) => $body,
             NodeKind::Stream(StreamKind::Firehose($k)) => $body,
@@ -142,6 +146,7 @@ catalogue! {
     Route => route::ENTRY,
     Deduplicate => deduplicate::ENTRY,
     Lambda => lambda::ENTRY,
+    Kcl => kcl::ENTRY,
     TumblingWindow => window::TUMBLING_ENTRY,
     SlidingWindow => window::SLIDING_ENTRY,
     SessionWindow => window::SESSION_ENTRY,
@@ -171,6 +176,7 @@ pub enum PlannedKind {
     Route(route::PlannedRoute),
     Deduplicate(deduplicate::PlannedDeduplicate),
     Lambda(Box<lambda::PlannedLambda>),
+    Kcl(Box<kcl::PlannedKcl>),
     Window(window::PlannedWindow),
     KinesisStream(Box<kinesis::PlannedKinesisStream>),
     Firehose(Box<firehose::PlannedFirehose>),

@@ -900,8 +900,11 @@ mod tests {
     /// A bucket that keeps each object's rows (or bytes) in memory.
     #[derive(Clone, Default)]
     struct Memory {
-        objects: Arc<Mutex<Vec<(String, Vec<RecordBatch>, Vec<u8>)>>>,
+        objects: Arc<Mutex<Vec<StoredObject>>>,
     }
+
+    /// An object's key, its rows (when put as rows) and its bytes (when put as bytes).
+    type StoredObject = (String, Vec<RecordBatch>, Vec<u8>);
 
     impl ObjectBucket for Memory {
         fn put_rows(&mut self, key: &str, rows: &[RecordBatch]) -> Result<u64, RunError> {

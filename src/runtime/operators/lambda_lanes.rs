@@ -32,6 +32,10 @@ impl Span {
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
 }
 
 /// What an invocation did.
@@ -285,9 +289,12 @@ mod tests {
         }
     }
 
+    /// (first record, last record, outcome) of one invocation.
+    type Invocation = (u64, u64, &'static str);
+
     /// Ten records 1..=10 (positions 0..10), the 7th (position 6) poison; plays invocations
     /// until the lane is empty and returns each as (first, last, outcome) in record numbers.
-    fn play(policy: Policy) -> (Vec<(u64, u64, &'static str)>, Vec<(u64, u64)>) {
+    fn play(policy: Policy) -> (Vec<Invocation>, Vec<(u64, u64)>) {
         let mut lane = Lane::new("shardId-000000000000".into());
         for i in 0..10 {
             lane.push(Waiting {

@@ -6,6 +6,7 @@ pub mod discard;
 pub mod filter;
 pub mod firehose;
 pub mod json_size;
+pub mod kcl;
 pub mod kinesis_kpl;
 pub mod kinesis_limits;
 pub mod kinesis_on_demand;

@@ -24,6 +24,8 @@ pub enum Dock {
     Shards,
     /// The buffers and objects of a Firehose node.
     Firehose,
+    /// The lanes of a Lambda consumer, the workers and leases of a KCL application.
+    Applications,
     Console,
 }
 
@@ -39,6 +41,8 @@ impl EddyApp {
         };
         let has_stream = has_kind(crate::model::KindId::KinesisStream);
         let has_firehose = has_kind(crate::model::KindId::Firehose);
+        let has_application =
+            has_kind(crate::model::KindId::Lambda) || has_kind(crate::model::KindId::Kcl);
         if run_active && self.dock == Dock::Preview {
             self.dock = Dock::Tap;
         }
@@ -97,6 +101,11 @@ impl EddyApp {
                     "Firehose",
                     "A Firehose delivery stream's buffers against their hints, and the objects it delivered",
                 ),
+                (
+                    Dock::Applications,
+                    "Lambda / KCL",
+                    "The applications reading a stream: a Lambda's lanes and iterator age, a KCL application's workers and lease table",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 // The preview stands in for the live views while nothing runs.
@@ -108,6 +117,9 @@ impl EddyApp {
                     continue;
                 }
                 if tab == Dock::Firehose && !has_firehose {
+                    continue;
+                }
+                if tab == Dock::Applications && !has_application {
                     continue;
                 }
                 ui.selectable_value(&mut self.dock, tab, label)
@@ -171,6 +183,7 @@ impl EddyApp {
             }
             (Dock::Shards, Some(live)) => self.shards.ui(ui, live),
             (Dock::Firehose, Some(live)) => self.firehose.ui(ui, live),
+            (Dock::Applications, Some(live)) => self.applications.ui(ui, live),
             (Dock::Console, Some(live)) => {
                 let lines: Vec<String> = live
                     .console

@@ -71,6 +71,7 @@ pub struct EddyApp {
     results: super::live::results::ResultsView,
     shards: super::live::shards::ShardsView,
     firehose: super::live::firehose::FirehoseTab,
+    applications: super::live::applications::ApplicationsTab,
     /// The first rows of every node on a sample, while no run is going.
     pub preview: super::live::preview::PreviewView,
     /// The inspector's form for injecting a row into the running pipeline.
@@ -119,6 +120,7 @@ impl EddyApp {
             preview: Default::default(),
             shards: Default::default(),
             firehose: Default::default(),
+            applications: Default::default(),
             previewed_node: None,
             inject: Default::default(),
             welcome: false,

@@ -318,6 +318,43 @@ impl Canvas {
                 ));
             }
         }
+        if let Some(kcl) = &n.kcl {
+            let alive = kcl.workers.iter().filter(|a| **a).count();
+            let orphaned = kcl.leases.iter().any(|l| {
+                l.owner
+                    .as_deref()
+                    .and_then(|o| o.strip_prefix("worker-"))
+                    .and_then(|w| w.parse::<usize>().ok())
+                    .and_then(|w| kcl.workers.get(w.saturating_sub(1)))
+                    .is_some_and(|alive| !alive)
+            });
+            let colour = if alive == 0 || orphaned {
+                theme::ERROR
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            lines.push((
+                format!(
+                    "{alive}/{} workers  {} leases{}",
+                    kcl.workers.len(),
+                    kcl.leases.len(),
+                    if orphaned { ", expiring" } else { "" }
+                ),
+                colour,
+            ));
+            if kcl.duplicates > 0 {
+                lines.push((
+                    format!("{} processed again", kcl.duplicates),
+                    theme::WARNING,
+                ));
+            }
+            if kcl.unprocessed > 0 {
+                lines.push((
+                    format!("{} left unprocessed", kcl.unprocessed),
+                    theme::ERROR,
+                ));
+            }
+        }
         let font = FontId::monospace(10.5 * z);
         let mut y = g.rect.bottom() + 4.0 * z;
         // The numbers sit on the canvas's own colour, so the grid dots do not show through them.

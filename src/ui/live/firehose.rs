@@ -19,8 +19,11 @@ const ROWS_SHOWN: usize = 200;
 pub struct FirehoseTab {
     node: Option<String>,
     /// The object opened, and its rows (or why they could not be read).
-    opened: Option<(String, Result<Vec<Vec<String>>, String>)>,
+    opened: Option<(String, ObjectRows)>,
 }
+
+/// An opened object's rows as text, or why they could not be read.
+type ObjectRows = Result<Vec<Vec<String>>, String>;
 
 impl FirehoseTab {
     pub fn ui(&mut self, ui: &mut Ui, live: &LiveRun) {

@@ -1,6 +1,7 @@
 //! A pipeline running inside the app: the run handle, smoothed per-node numbers for the canvas, and
 //! the history the live charts draw.
 
+pub mod applications;
 pub mod axes;
 pub mod charts;
 pub mod controls;
@@ -47,6 +48,8 @@ pub struct NodeLive {
     pub consumers_expired: u64,
     /// A Lambda consumer: how far behind its lanes are, and what its retries cost.
     pub lambda: Option<crate::runtime::lambda_stats::LambdaView>,
+    /// A KCL application: its workers, leases and repeats.
+    pub kcl: Option<crate::runtime::kcl_stats::KclView>,
     pub errors: u64,
     pub late_firings: u64,
     pub open_windows: u64,
@@ -239,6 +242,9 @@ impl LiveRun {
             }
             if let Some(stats) = self.handle.lambda_stats(&n.node) {
                 live.lambda = Some(stats.view());
+            }
+            if let Some(stats) = self.handle.kcl_stats(&n.node) {
+                live.kcl = Some(stats.view());
             }
             live.errors = n.error_rows;
             live.late_firings = n.late_firings;

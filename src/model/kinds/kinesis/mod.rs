@@ -449,6 +449,7 @@ impl KindModel for KinesisStream {
             return None;
         }
         let [accepted, throttled, errors] = output_schemas(&input.schema, &self.producer);
+        let accepted = with_parents(accepted, &self.capacity, &self.resharding);
         let mut outputs = vec![
             PortOutput::new(accepted.clone(), input.time.clone()),
             PortOutput::new(throttled.clone(), input.time.clone()),
@@ -704,6 +705,57 @@ impl Choice for Producer {
             ],
         }
     }
+}
+
+/// The metadata key under which the records' schema says which shards came from which: read by
+/// consumers that must finish a parent before its children (the KCL).
+pub const PARENTS_METADATA: &str = "eddy.kinesis.parents";
+
+/// `schema` with the shards' parents after the resharding schedule, when it has one:
+/// `child=parent,parent;…` by shard id. (An on-demand stream plans its shards as it runs.)
+fn with_parents(schema: SchemaRef, capacity: &Capacity, resharding: &[Reshard]) -> SchemaRef {
+    if resharding.is_empty() || *capacity == Capacity::OnDemand {
+        return schema;
+    }
+    let mut map = ShardMap::new(capacity.initial_shards().clamp(1, MAX_SHARDS));
+    for change in resharding {
+        let _ = map.apply(change, MAX_SHARDS);
+    }
+    let parents: Vec<String> = map
+        .shards()
+        .iter()
+        .filter(|s| !s.parents.is_empty())
+        .map(|s| {
+            let names: Vec<String> = s
+                .parents
+                .iter()
+                .map(|&p| hash_ranges::shard_id(p))
+                .collect();
+            format!("{}={}", hash_ranges::shard_id(s.number), names.join(","))
+        })
+        .collect();
+    let mut metadata = schema.metadata().clone();
+    metadata.insert(PARENTS_METADATA.to_string(), parents.join(";"));
+    Arc::new(schema.as_ref().clone().with_metadata(metadata))
+}
+
+/// The parents of each shard a stream's records say it has (see [`PARENTS_METADATA`]).
+pub fn parents_of(schema: &Schema) -> Vec<(String, Vec<String>)> {
+    schema
+        .metadata()
+        .get(PARENTS_METADATA)
+        .map(|text| {
+            text.split(';')
+                .filter_map(|entry| entry.split_once('='))
+                .map(|(child, parents)| {
+                    (
+                        child.to_string(),
+                        parents.split(',').map(str::to_string).collect(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Plans `text` and requires it to give text (or a whole number, read as its decimal digits).
