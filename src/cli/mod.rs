@@ -1,6 +1,7 @@
 //! The `eddy` command line: argument parsing and one module per subcommand.
 
 mod check;
+mod checkpoints;
 mod fmt;
 mod new;
 mod open;
@@ -53,7 +54,7 @@ enum Command {
     },
     /// Run a pipeline headless and print a summary per node.
     #[command(
-        after_help = "Finite sources run to their end; endless ones until --limit, --for or Ctrl-C.\nWith --limit or --for the sources end as if complete, so every open window fires.\nOutputs: the file sinks of a run replace their files together, and only when the run completes\n(or ends by --limit or --for). A failed run changes no output. Ctrl-C, SIGTERM or SIGHUP stop\nat once: every output stays as it was, and the rows written so far go to NAME.incomplete.EXT.\n\nExamples:\n  eddy run pipelines/taxi_workshop.ron\n  eddy run pipelines/late_data_lab.ron --speed 10x\n  eddy run my_stream.ron --for 30s"
+        after_help = "Finite sources run to their end; endless ones until --limit, --for or Ctrl-C.\nWith --limit or --for the sources end as if complete, so every open window fires.\nOutputs: the file sinks of a run replace their files together, and only when the run completes\n(or ends by --limit or --for). A failed run changes no output. Ctrl-C, SIGTERM or SIGHUP stop\nat once: every output stays as it was, and the rows written so far go to NAME.incomplete.EXT.\nWith --checkpoint-every the run saves its state that often; after a crash (even kill -9) or a\nstop, --resume continues from the latest complete checkpoint. Ctrl-C and --for then take a\nsavepoint first (stop-with-savepoint), and outputs are put in place when the run completes.\n\nExamples:\n  eddy run pipelines/taxi_workshop.ron\n  eddy run pipelines/late_data_lab.ron --speed 10x\n  eddy run my_stream.ron --for 30s\n  eddy run pipelines/checkpoint_lab.ron --speed 10x --checkpoint-every 2s\n  eddy run pipelines/checkpoint_lab.ron --resume"
     )]
     Run {
         /// The pipeline file.
@@ -70,6 +71,24 @@ enum Command {
         /// Instances of each keyed window (default: the number of cores).
         #[arg(long)]
         parallelism: Option<usize>,
+        /// Take a checkpoint this often (wall time), e.g. 10s: a crashed or stopped run can then
+        /// continue with --resume.
+        #[arg(long, value_name = "DURATION")]
+        checkpoint_every: Option<ModelDuration>,
+        /// Where checkpoints go (default: .eddy-checkpoints/<file name> beside the pipeline).
+        #[arg(long, value_name = "DIR")]
+        checkpoint_dir: Option<PathBuf>,
+        /// exactly-once (aligned barriers; sinks keep only what a checkpoint covers) or
+        /// at-least-once (no alignment; rows after the checkpoint are written again).
+        #[arg(long, value_name = "MODE")]
+        checkpoint_mode: Option<String>,
+        /// Complete checkpoints kept.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        retain_checkpoints: usize,
+        /// Continue a crashed or stopped run from its latest complete checkpoint (in DIR, or the
+        /// checkpoint directory).
+        #[arg(long, value_name = "DIR", num_args = 0..=1)]
+        resume: Option<Option<PathBuf>>,
     },
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
@@ -113,6 +132,11 @@ pub fn main() -> ExitCode {
             limit,
             for_duration,
             parallelism,
+            checkpoint_every,
+            checkpoint_dir,
+            checkpoint_mode,
+            retain_checkpoints,
+            resume,
         }) => run::run(
             &file,
             run::RunArgs {
@@ -120,6 +144,13 @@ pub fn main() -> ExitCode {
                 limit_rows: limit,
                 for_duration,
                 parallelism,
+                checkpoints: checkpoints::CheckpointArgs {
+                    every: checkpoint_every,
+                    dir: checkpoint_dir,
+                    mode: checkpoint_mode,
+                    retain: retain_checkpoints,
+                    resume,
+                },
             },
         ),
         Some(Command::Fmt { check, files }) => fmt::run(&files, check),

@@ -1,5 +1,6 @@
 //! `eddy run`: run a pipeline headless, with a progress line and a summary per node.
 
+use super::checkpoints::{self, CheckpointArgs};
 use super::output::out;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -25,6 +26,7 @@ pub struct RunArgs {
     pub limit_rows: Option<u64>,
     pub for_duration: Option<ModelDuration>,
     pub parallelism: Option<usize>,
+    pub checkpoints: CheckpointArgs,
 }
 
 pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -37,9 +39,22 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("eddy: {name} has errors; fix them before running it");
         return Ok(ExitCode::FAILURE);
     };
+    let checkpoint_settings = match checkpoints::plan(file, &plan.name, &args.checkpoints) {
+        Ok(checkpoints::Plan::None) => None,
+        Ok(checkpoints::Plan::Run(settings)) => Some(settings),
+        Ok(checkpoints::Plan::AlreadyDone(message)) => {
+            eprintln!("eddy: {message}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            eprintln!("eddy: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let mut options = RunOptions {
         speed: args.speed,
         source_row_limit: args.limit_rows,
+        checkpoints: checkpoint_settings.clone(),
         ..RunOptions::default()
     };
     if let Some(p) = args.parallelism {
@@ -74,8 +89,13 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|first| handle.snapshots().try_iter().last().unwrap_or(first));
         if interrupted.load(Ordering::SeqCst) && !asked_to_stop {
-            eprintln!("\neddy: stopping (interrupted); outputs already there stay as they are");
-            handle.stop();
+            if handle.takes_checkpoints() {
+                eprintln!("\neddy: interrupted: taking a savepoint, then stopping");
+                handle.stop_with_savepoint();
+            } else {
+                eprintln!("\neddy: stopping (interrupted); outputs already there stay as they are");
+                handle.stop();
+            }
             asked_to_stop = true;
         }
         let Some(snapshot) = snapshot else { continue };
@@ -83,7 +103,11 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             .for_duration
             .is_some_and(|d| snapshot.elapsed.as_millis() as i64 >= d.as_millis());
         if over_time && !asked_to_stop {
-            handle.drain();
+            if handle.takes_checkpoints() {
+                handle.stop_with_savepoint();
+            } else {
+                handle.drain();
+            }
             asked_to_stop = true;
         }
         if terminal {
@@ -125,6 +149,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         })
         .collect();
+    let coordinator = handle.coordinator();
     let report = handle.wait();
     for (id, view, rows) in collected {
         let Some(rows) = rows else { continue };
@@ -163,6 +188,19 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             print_kcl(&id, &stats.view());
         }
     }
+    if let Some(settings) = &checkpoint_settings {
+        let history = coordinator.map(|c| c.history()).unwrap_or_default();
+        for line in checkpoints::summary(&history, settings) {
+            out!("{line}");
+        }
+        if report.status != RunStatus::Finished {
+            eprintln!(
+                "eddy: continue this run with: eddy run {} --resume {}",
+                file.display(),
+                settings.dir.display()
+            );
+        }
+    }
     for file in &report.outputs.incomplete {
         eprintln!(
             "eddy: the run was stopped before its end, so the output it would replace was left as it was; what was written so far is in {}",
@@ -173,6 +211,10 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         RunStatus::Failed(error) => {
             eprintln!("eddy: the run failed: {error}");
             Ok(ExitCode::FAILURE)
+        }
+        RunStatus::Stopped if checkpoint_settings.is_some() => {
+            eprintln!("eddy: stopped with a savepoint");
+            Ok(ExitCode::SUCCESS)
         }
         RunStatus::Stopped if interrupted.load(Ordering::SeqCst) => {
             eprintln!("eddy: stopped by a signal (Ctrl-C, SIGTERM or SIGHUP)");

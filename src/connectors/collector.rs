@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use arrow::record_batch::RecordBatch;
 
 use crate::model::kinds::table::TableView;
-use crate::runtime::contract::{Collected, CollectedRows, OpResult, Operator, Output};
+use crate::runtime::contract::{
+    Collected, CollectedRows, InstanceOf, OpResult, Operator, Output, RunError, SendFailure,
+};
 
 /// A new snapshot is published at most this often while rows arrive (and always at the end): often
 /// enough for charts at 30 frames per second, rare enough that copying the list of batches is cheap.
@@ -109,6 +111,14 @@ impl Operator for TeeSink {
     fn on_abort(&mut self) {
         self.copy.on_abort();
         self.inner.on_abort();
+    }
+
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        self.inner.save_state()
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
+        self.inner.restore_state(saved, me)
     }
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 
 use super::contract::{
-    CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError, Source,
+    Checkpointing, CollectedRows, Commits, ConsoleWriter, InstanceMetrics, Operator, RunError,
+    Source,
 };
 use super::firehose_stats::FirehoseStats;
 use super::kcl_stats::KclStats;
@@ -50,6 +51,8 @@ pub struct BuildContext<'a> {
     pub lambda_stats: Option<Arc<LambdaStats>>,
     /// The lease table of a KCL application.
     pub kcl_stats: Option<Arc<KclStats>>,
+    /// Checkpointing, when the run takes checkpoints.
+    pub checkpointing: Option<Checkpointing>,
 }
 
 /// One running instance of a node.
@@ -261,12 +264,18 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             let schema = input_schema(node, 0)?;
             sink(
                 ctx,
-                file_sink::build_csv(p, &schema, &node.id, ctx.commits)?,
+                file_sink::build_csv(p, &schema, &node.id, ctx.commits, ctx.checkpointing.clone())?,
             )
         }
         PlannedKind::JsonLinesSink(p) => {
             let schema = input_schema(node, 0)?;
-            let operator = file_sink::build_json_lines(p, &schema, &node.id, ctx.commits)?;
+            let operator = file_sink::build_json_lines(
+                p,
+                &schema,
+                &node.id,
+                ctx.commits,
+                ctx.checkpointing.clone(),
+            )?;
             sink(ctx, operator)
         }
         PlannedKind::KinesisSink(p) => sink(ctx, kinesis::sink::build(p, ctx.metrics)?),

@@ -10,7 +10,7 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::Sender;
 
 use super::contract::{EdgeSink, Message, RunError, SendFailure};
-use super::keys::{KeyEncoder, key_hash};
+use super::keys::{KeyEncoder, instance_of_key};
 use super::tap::Tap;
 
 /// How an edge spreads batches over the instances of its receiver.
@@ -112,7 +112,7 @@ impl EdgeSink for EdgeSender {
             Spread::Hash(encoder) => match encoder.encode(batch).map_err(SendFailure::Failed)? {
                 Some(rows) => {
                     let parts: Vec<usize> = (0..rows.num_rows())
-                        .map(|i| (key_hash(rows.row(i).as_ref()) % receivers as u64) as usize)
+                        .map(|i| instance_of_key(rows.row(i).as_ref(), receivers))
                         .collect();
                     self.send_parts(batch, &parts)
                 }

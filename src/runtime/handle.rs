@@ -1,6 +1,8 @@
 //! The handle the CLI and the app control a run with: pause, step, speed, stop and drain; its
 //! status, metrics snapshots, the rows of collecting sinks, taps and event-time traces.
 
+use super::checkpoint::store::commit_with_journal;
+use super::checkpoint::{CheckpointRecord, Coordinator};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -54,10 +56,16 @@ pub(crate) struct Shared {
     pub(crate) all_done: (Mutex<bool>, Condvar),
     /// When the last task ended, measured from the start of the run.
     finished_after: Mutex<Option<Duration>>,
+    /// The run's checkpoints, when it takes them.
+    checkpoints: Option<Arc<Coordinator>>,
 }
 
 impl Shared {
-    pub(crate) fn new(tasks: usize, commits: Arc<Commits>) -> Self {
+    pub(crate) fn new(
+        tasks: usize,
+        commits: Arc<Commits>,
+        checkpoints: Option<Arc<Coordinator>>,
+    ) -> Self {
         Self {
             failure: Mutex::new(None),
             commits,
@@ -66,6 +74,7 @@ impl Shared {
             stopped_by_user: AtomicBool::new(false),
             all_done: (Mutex::new(false), Condvar::new()),
             finished_after: Mutex::new(None),
+            checkpoints,
         }
     }
 
@@ -87,7 +96,21 @@ impl Shared {
     /// in place, a stopped run keeps them aside as incomplete, a failed run discards them.
     fn settle_outputs(&self, clock: &Clock) {
         let mut outputs = Outputs::default();
-        if self.failure().is_some() {
+        if let Some(coordinator) = &self.checkpoints {
+            // With checkpoints, a run that did not complete leaves its in-progress files to
+            // `--resume`; a complete one commits them with a journal and marks the job finished.
+            coordinator.close();
+            let completed = self.failure().is_none() && !clock.is_stopped();
+            if completed {
+                let dir = &coordinator.settings().dir;
+                match commit_with_journal(dir, &self.commits) {
+                    Ok(committed) => outputs.committed = committed,
+                    Err(error) => self.fail(error, clock),
+                }
+            } else {
+                self.commits.leave_for_resume();
+            }
+        } else if self.failure().is_some() {
             self.commits.discard();
         } else if self.stopped_by_user.load(Ordering::SeqCst) && !clock.is_draining() {
             outputs.incomplete = self.commits.keep_incomplete();
@@ -136,6 +159,7 @@ pub struct RunHandle {
     pub(crate) firehose_stats: BTreeMap<String, Arc<FirehoseStats>>,
     pub(crate) lambda_stats: BTreeMap<String, Arc<LambdaStats>>,
     pub(crate) kcl_stats: BTreeMap<String, Arc<KclStats>>,
+    pub(crate) coordinator: Option<Arc<Coordinator>>,
 }
 
 /// The outcome of a run.
@@ -270,10 +294,43 @@ impl RunHandle {
         self.taps.get(edge).cloned()
     }
 
+    /// The run's checkpoints so far, oldest first (empty without checkpoints).
+    pub fn checkpoint_history(&self) -> Vec<CheckpointRecord> {
+        self.coordinator
+            .as_ref()
+            .map(|c| c.history())
+            .unwrap_or_default()
+    }
+
+    /// The run's checkpoint coordinator (its history outlives the handle).
+    pub fn coordinator(&self) -> Option<Arc<Coordinator>> {
+        self.coordinator.clone()
+    }
+
+    /// Whether the run takes checkpoints.
+    pub fn takes_checkpoints(&self) -> bool {
+        self.coordinator.is_some()
+    }
+
+    /// Stop-with-savepoint: takes a checkpoint as soon as none is under way, then stops the run;
+    /// `--resume` continues from it. Without checkpoints, a plain stop.
+    pub fn stop_with_savepoint(&self) {
+        match &self.coordinator {
+            Some(c) => {
+                self.shared.stopped_by_user.store(true, Ordering::SeqCst);
+                c.savepoint_and_stop();
+            }
+            None => self.stop(),
+        }
+    }
+
     /// Waits for the run to end and reports it.
     pub fn wait(mut self) -> RunReport {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
+        }
+        if let Some(c) = &self.coordinator {
+            c.close();
         }
         if let Some(sampler) = self.sampler.take() {
             let _ = sampler.join();

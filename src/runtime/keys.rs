@@ -1,6 +1,5 @@
-//! Keys of rows as bytes (for state lookups) and their hash (for partitioning across instances).
-
-use std::hash::Hasher;
+//! Keys of rows as bytes (for state lookups); which instance owns a key is the contract's
+//! `key_groups`.
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
@@ -77,9 +76,9 @@ impl KeyEncoder {
     }
 }
 
-/// A stable hash of key bytes: the same key goes to the same instance on every run.
-pub fn key_hash(bytes: &[u8]) -> u64 {
-    let mut hasher = rustc_hash::FxHasher::default();
-    hasher.write(bytes);
-    hasher.finish()
-}
+pub use super::contract::key_groups::{InstanceOf, instance_of_key, key_hash};
+
+// Every parallelism a pipeline may ask for gets key groups of its own.
+const _: () = assert!(
+    super::contract::key_groups::KEY_GROUPS == crate::model::validate::MAX_PARALLELISM as u64
+);

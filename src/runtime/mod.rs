@@ -3,6 +3,7 @@
 //! end). `contract` is what plugs into it; `build` is the one place that names connectors. No egui.
 
 pub mod build;
+pub mod checkpoint;
 pub mod clock;
 pub mod contract;
 pub mod edges;

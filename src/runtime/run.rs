@@ -11,8 +11,12 @@ use std::time::Duration;
 use crossbeam_channel::bounded;
 
 use super::build::{BuildContext, Built, build, event_trace_of, firehose_stats_of, shard_stats_of};
+use super::checkpoint::compat;
+use super::checkpoint::coordinator::TaskSlot;
+use super::checkpoint::{CheckpointMode, CheckpointSettings, Coordinator};
 use super::clock::{Clock, Speed};
 use super::contract::error::panic_message;
+use super::contract::{Checkpointing, InstanceOf};
 use super::contract::{Commits, ConsoleWriter, Output, RunError, SendFailure};
 use super::firehose_stats::FirehoseStats;
 use super::handle::{RunHandle, Shared};
@@ -21,8 +25,8 @@ use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::shard_stats::ShardStats;
-use super::source_loop::{SourceLoop, run_source};
-use super::task::{TaskEnd, run_operator};
+use super::source_loop::{SourceCheckpoints, SourceLoop, run_source_checkpointed};
+use super::task::{TaskCheckpoints, TaskEnd, run_operator_checkpointed};
 use super::trace::EventTrace;
 use super::wiring::{instance_counts, wire};
 use crate::model::Pipeline;
@@ -56,6 +60,8 @@ pub struct RunOptions {
     /// Each source ends, as if complete, once it has sent this many rows (whole chunks, so the
     /// same rows in every run): a preview's sample, `eddy run --limit`.
     pub source_row_limit: Option<u64>,
+    /// Take checkpoints (and start from one), or not.
+    pub checkpoints: Option<CheckpointSettings>,
 }
 
 impl Default for RunOptions {
@@ -77,6 +83,7 @@ impl Default for RunOptions {
             tap_first_rows: None,
             injectable: false,
             source_row_limit: None,
+            checkpoints: None,
         }
     }
 }
@@ -99,8 +106,53 @@ pub fn start_pipeline(
     start(&plan, options)
 }
 
+/// Refuses checkpoints for a pipeline they do not cover, or a checkpoint that does not fit it.
+fn check_checkpoints(plan: &Plan, settings: &CheckpointSettings) -> Result<(), RunError> {
+    let unsupported = compat::unsupported(plan);
+    if !unsupported.is_empty() {
+        return Err(RunError::config(format!(
+            "this pipeline cannot take checkpoints yet:\n  {}",
+            unsupported.join("\n  ")
+        )));
+    }
+    if let Some(loaded) = &settings.restore {
+        let problems = compat::incompatibilities(plan, loaded);
+        if !problems.is_empty() {
+            return Err(RunError::config(format!(
+                "checkpoint {} cannot be restored into this pipeline:\n  {}",
+                loaded.path.display(),
+                problems.join("\n  ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The saved state of instance `index` of `count` of `node`: its own blob when the node keeps its
+/// instance count, every blob when it was rescaled (each instance keeps the keys now its own).
+fn saved_for<'a>(
+    settings: Option<&'a CheckpointSettings>,
+    node: &str,
+    index: usize,
+    count: usize,
+) -> Option<&'a [Vec<u8>]> {
+    let loaded = settings?.restore.as_ref()?;
+    let blobs = loaded
+        .nodes
+        .get(node)
+        .map_or(&[][..], |n| n.blobs.as_slice());
+    if blobs.len() == count {
+        Some(std::slice::from_ref(&blobs[index]))
+    } else {
+        Some(blobs)
+    }
+}
+
 /// Starts a planned pipeline.
 pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
+    if let Some(settings) = &options.checkpoints {
+        check_checkpoints(plan, settings)?;
+    }
     let counts = instance_counts(plan, options.parallelism);
     let wiring = wire(plan, &counts, options.channel_capacity, options.injectable)?;
     if let Some(rows) = options.tap_first_rows {
@@ -110,11 +162,21 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         }
     }
     let clock = Arc::new(Clock::new(options.speed));
-    let run_tag = format!(
-        "{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    );
+    // With checkpoints the in-progress files carry the job's name, so a resumed run finds them.
+    let run_tag = match &options.checkpoints {
+        Some(settings) => settings.job.clone(),
+        None => format!(
+            "{}-{}",
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        ),
+    };
+    let checkpointing = options.checkpoints.as_ref().map(|s| Checkpointing {
+        mode: s.mode,
+        restoring: s.restore.is_some(),
+        notes: Arc::clone(&s.notes),
+    });
+    let mut slots: Vec<TaskSlot> = Vec::new();
     let commits = Arc::new(Commits::new(run_tag));
     let traces: BTreeMap<String, Arc<EventTrace>> = plan
         .nodes
@@ -150,13 +212,19 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .filter_map(|node| Some((node.id.clone(), firehose_stats_of(&node.kind)?)))
         .collect();
     // Build every instance before starting any thread, so a build error starts nothing.
-    let mut tasks: Vec<(String, Task)> = Vec::new();
+    let mut operators = Vec::new();
     let mut collected = BTreeMap::new();
     let mut ticks_wanted = false;
     let mut sources = Vec::new();
     for (node, list) in plan.nodes.iter().zip(wiring.instances) {
         let instance_count = list.len();
         for (n, instance) in list.into_iter().enumerate() {
+            let task_index = slots.len();
+            slots.push(TaskSlot {
+                node: node.id.clone(),
+                instance: n,
+            });
+            let saved = saved_for(options.checkpoints.as_ref(), &node.id, n, instance_count);
             let name = if instance_count > 1 {
                 format!("{}#{n}", node.id)
             } else {
@@ -175,38 +243,100 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 firehose_stats: firehose_stats.get(&node.id).cloned(),
                 lambda_stats: lambda_stats.get(&node.id).cloned(),
                 kcl_stats: kcl_stats.get(&node.id).cloned(),
+                checkpointing: checkpointing.clone(),
             };
             let metrics = Arc::clone(&instance.metrics);
             let out = Output::new(instance.ports, Arc::clone(&metrics));
             match build(&ctx)? {
-                Built::Source { source, time } => sources.push((name, source, time, out, metrics)),
+                Built::Source { source, time } => {
+                    let restored = saved.and_then(|blobs| blobs.first().cloned());
+                    sources.push((name, task_index, restored, source, time, out, metrics));
+                }
                 Built::Operator {
-                    operator,
+                    mut operator,
                     collected: rows,
                 } => {
                     ticks_wanted |= operator.tick_interval_ms().is_some();
                     if let Some(rows) = rows {
                         collected.insert(node.id.clone(), rows);
                     }
+                    if let Some(blobs) = saved {
+                        let me = InstanceOf {
+                            index: n,
+                            count: instance_count,
+                        };
+                        operator
+                            .restore_state(blobs, me)
+                            .map_err(|e| e.in_node(&node.id))?;
+                    }
                     let inputs = instance.inputs;
-                    let task: Task = Box::new(move || run_operator(operator, inputs, out, metrics));
-                    tasks.push((name, task));
+                    operators.push((name, task_index, operator, inputs, out, metrics));
                 }
             }
         }
+    }
+    let coordinator = match options.checkpoints.clone() {
+        Some(settings) => {
+            let nodes = plan
+                .nodes
+                .iter()
+                .zip(&counts)
+                .map(|(n, &count)| {
+                    let info = (compat::kind_name(n), compat::signature(n), count);
+                    (n.id.clone(), info)
+                })
+                .collect();
+            Some(Coordinator::start(
+                settings,
+                slots,
+                nodes,
+                Arc::clone(&clock),
+            )?)
+        }
+        None => None,
+    };
+    let aligned = options
+        .checkpoints
+        .as_ref()
+        .is_none_or(|s| s.mode == CheckpointMode::ExactlyOnce);
+    let mut tasks: Vec<(String, Task)> = Vec::new();
+    for (name, task_index, operator, inputs, out, metrics) in operators {
+        let checkpoints = coordinator.as_ref().map(|c| TaskCheckpoints {
+            coordinator: Arc::clone(c),
+            task: task_index,
+            aligned,
+        });
+        let task: Task = Box::new(move || {
+            run_operator_checkpointed(operator, inputs, out, metrics, checkpoints)
+        });
+        tasks.push((name, task));
     }
     // Sources send the run's clock only when an operator asked for ticks.
     let source_loop = SourceLoop {
         send_time: ticks_wanted,
         row_limit: options.source_row_limit,
     };
-    for (name, source, time, mut out, metrics) in sources {
+    for (name, task_index, restored, source, time, mut out, metrics) in sources {
         let clock = Arc::clone(&clock);
-        let task: Task =
-            Box::new(move || run_source(source, time, source_loop, &mut out, metrics, &clock));
+        let checkpoints = coordinator.as_ref().map(|c| SourceCheckpoints {
+            coordinator: Arc::clone(c),
+            task: task_index,
+            restored,
+        });
+        let task: Task = Box::new(move || {
+            run_source_checkpointed(
+                source,
+                time,
+                source_loop,
+                &mut out,
+                metrics,
+                &clock,
+                checkpoints,
+            )
+        });
         tasks.push((name, task));
     }
-    let shared = Arc::new(Shared::new(tasks.len(), commits));
+    let shared = Arc::new(Shared::new(tasks.len(), commits, coordinator.clone()));
     let threads = spawn_tasks(tasks, &shared, &clock)?;
     // The windows' own counters, read live (not sampled) to step a paused run to its next firing.
     let window_counters = wiring
@@ -233,6 +363,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         firehose_stats,
         lambda_stats,
         kcl_stats,
+        coordinator,
     })
 }
 

@@ -1,17 +1,21 @@
 //! The loop of a source: read chunks, pace them by the clock, emit rows and bad rows, and generate
 //! watermarks from the data (bounded out-of-orderness), so a run is reproducible. When an operator
 //! asked for ticks, the loop also sends the run's clock: a chunk arrives at its newest event time.
+//! With checkpoints, the loop injects barriers after a chunk and can start from saved state.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arrow::array::{Array, TimestampMillisecondArray};
 use arrow::record_batch::RecordBatch;
 
+use super::checkpoint::Coordinator;
+use super::checkpoint::coordinator::Ack;
 use super::clock::Clock;
 use super::contract::{
-    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, Output, SendFailure, Source, Timestamp, fail,
+    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, Output, RunError, SendFailure, Source,
+    SourcePosition, StateReader, StateWriter, Timestamp, fail,
 };
 use super::task::TaskEnd;
 
@@ -40,25 +44,126 @@ pub struct SourceLoop {
     pub row_limit: Option<u64>,
 }
 
+/// How a source takes part in checkpoints.
+pub struct SourceCheckpoints {
+    pub coordinator: Arc<Coordinator>,
+    /// The task's index among the run's tasks.
+    pub task: usize,
+    /// The state to start from (a restored run).
+    pub restored: Option<Vec<u8>>,
+}
+
+/// Where a source loop stands: its source's position and what it has sent.
+#[derive(Clone, Copy)]
+struct Progress {
+    newest: Timestamp,
+    emitted: Timestamp,
+    rows_sent: u64,
+    finished: bool,
+}
+
+/// Version 1: `u8(1)`, the position (`u8(0) u64(byte offset) u64(line)` for a file,
+/// `u8(1) u64(chunks)` for a generator), `i64(newest event time) i64(watermark sent)
+/// u64(rows sent) bool(finished)`.
+fn save(position: &SourcePosition, p: &Progress) -> Vec<u8> {
+    let mut w = StateWriter::new();
+    w.u8(1);
+    match position {
+        SourcePosition::File { byte_offset, line } => {
+            w.u8(0);
+            w.u64(*byte_offset);
+            w.u64(*line);
+        }
+        SourcePosition::Chunks { delivered } => {
+            w.u8(1);
+            w.u64(*delivered);
+        }
+    }
+    w.i64(p.newest);
+    w.i64(p.emitted);
+    w.u64(p.rows_sent);
+    w.bool(p.finished);
+    w.finish()
+}
+
+fn restore(blob: &[u8]) -> Result<(SourcePosition, Progress), RunError> {
+    let mut r = StateReader::new(blob);
+    if r.u8()? != 1 {
+        return Err(RunError::data(
+            "the saved source state has an unknown version",
+        ));
+    }
+    let position = match r.u8()? {
+        0 => SourcePosition::File {
+            byte_offset: r.u64()?,
+            line: r.u64()?,
+        },
+        1 => SourcePosition::Chunks {
+            delivered: r.u64()?,
+        },
+        other => {
+            return Err(RunError::data(format!(
+                "the saved source position has an unknown kind {other}"
+            )));
+        }
+    };
+    let progress = Progress {
+        newest: r.i64()?,
+        emitted: r.i64()?,
+        rows_sent: r.u64()?,
+        finished: r.bool()?,
+    };
+    r.end()?;
+    Ok((position, progress))
+}
+
 /// Runs a source until it ends, reaches its row limit or the clock stops.
 pub fn run_source(
-    mut source: Box<dyn Source>,
+    source: Box<dyn Source>,
     time: SourceTime,
     options: SourceLoop,
     out: &mut Output,
     metrics: Arc<InstanceMetrics>,
     clock: &Clock,
 ) -> Result<TaskEnd, SendFailure> {
+    run_source_checkpointed(source, time, options, out, metrics, clock, None)
+}
+
+/// Runs a source, injecting checkpoint barriers after its chunks and starting from saved state.
+pub fn run_source_checkpointed(
+    mut source: Box<dyn Source>,
+    time: SourceTime,
+    options: SourceLoop,
+    out: &mut Output,
+    metrics: Arc<InstanceMetrics>,
+    clock: &Clock,
+    checkpoints: Option<SourceCheckpoints>,
+) -> Result<TaskEnd, SendFailure> {
     let send_time = options.send_time;
-    let mut newest: Timestamp = MIN_WATERMARK;
-    let mut emitted: Timestamp = MIN_WATERMARK;
-    let mut rows_sent: u64 = 0;
+    let mut p = Progress {
+        newest: MIN_WATERMARK,
+        emitted: MIN_WATERMARK,
+        rows_sent: 0,
+        finished: false,
+    };
+    let mut injected = checkpoints
+        .as_ref()
+        .map_or(0, |c| c.coordinator.requested());
+    if let Some(blob) = checkpoints.as_ref().and_then(|c| c.restored.as_ref()) {
+        let (position, progress) = restore(blob).map_err(SendFailure::Failed)?;
+        source.seek(&position).map_err(SendFailure::Failed)?;
+        p = progress;
+        if p.emitted != MIN_WATERMARK {
+            metrics.watermark.store(p.emitted, Relaxed);
+            out.watermark(p.emitted)?;
+        }
+        if p.finished {
+            return finish(out, &metrics, source.as_ref(), &p, &checkpoints);
+        }
+    }
     loop {
-        if options.row_limit.is_some_and(|limit| rows_sent >= limit) {
-            out.watermark(MAX_WATERMARK)?;
-            metrics.watermark.store(MAX_WATERMARK, Relaxed);
-            out.end()?;
-            return Ok(TaskEnd::Finished);
+        if options.row_limit.is_some_and(|limit| p.rows_sent >= limit) {
+            return finish(out, &metrics, source.as_ref(), &p, &checkpoints);
         }
         if clock.is_stopped() {
             return end_early(out, &metrics, clock);
@@ -66,11 +171,9 @@ pub fn run_source(
         let started = Instant::now();
         let Some(chunk) = source.next_chunk().map_err(SendFailure::Failed)? else {
             // A bounded input is complete: every window may fire.
-            out.watermark(MAX_WATERMARK)?;
-            metrics.watermark.store(MAX_WATERMARK, Relaxed);
-            out.end()?;
-            return Ok(TaskEnd::Finished);
+            return finish(out, &metrics, source.as_ref(), &p, &checkpoints);
         };
+        let (mut newest, mut emitted, mut rows_sent) = (p.newest, p.emitted, p.rows_sent);
         let chunk_newest = match &time {
             SourceTime::Event { column, .. } => max_timestamp(&chunk.rows, *column)?,
             SourceTime::Processing => Some(Clock::now_millis()),
@@ -114,8 +217,45 @@ pub fn run_source(
             metrics.watermark.store(watermark, Relaxed);
             out.watermark(watermark)?;
         }
+        (p.newest, p.emitted, p.rows_sent) = (newest, emitted, rows_sent);
+        // Barriers go after the chunk (and its watermark): the saved position is after it too.
+        if let Some(c) = &checkpoints {
+            let requested = c.coordinator.requested();
+            while injected < requested {
+                injected += 1;
+                let state = Some(save(&source.position(), &p));
+                let ack = Ack {
+                    state,
+                    alignment: Duration::ZERO,
+                };
+                c.coordinator.acknowledge(injected, c.task, ack);
+                out.barrier(injected)?;
+            }
+        }
         InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
     }
+}
+
+/// A source that is complete (or reached its row limit): every window may fire.
+fn finish(
+    out: &mut Output,
+    metrics: &InstanceMetrics,
+    source: &dyn Source,
+    p: &Progress,
+    checkpoints: &Option<SourceCheckpoints>,
+) -> Result<TaskEnd, SendFailure> {
+    if let Some(c) = checkpoints {
+        let done = Progress {
+            finished: true,
+            ..*p
+        };
+        c.coordinator
+            .task_finished(c.task, Some(save(&source.position(), &done)));
+    }
+    out.watermark(MAX_WATERMARK)?;
+    metrics.watermark.store(MAX_WATERMARK, Relaxed);
+    out.end()?;
+    Ok(TaskEnd::Finished)
 }
 
 /// Ends a source that was stopped: when draining, as a complete input so every window fires.

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Select};
 
+use super::checkpoint::Coordinator;
+use super::checkpoint::coordinator::Ack;
 use super::contract::{
     BarrierId, InstanceMetrics, MIN_WATERMARK, Message, OpResult, Operator, Output, SendFailure,
     Timestamp,
@@ -62,13 +64,35 @@ struct Progress {
     all_idle: bool,
 }
 
+/// How a task takes part in checkpoints.
+pub struct TaskCheckpoints {
+    pub coordinator: Arc<Coordinator>,
+    /// The task's index among the run's tasks.
+    pub task: usize,
+    /// Aligned barriers (exactly-once) or not (at-least-once).
+    pub aligned: bool,
+}
+
 /// Runs `operator` until all inputs end.
 pub fn run_operator(
+    operator: Box<dyn Operator>,
+    inputs: Vec<Input>,
+    out: Output,
+    metrics: Arc<InstanceMetrics>,
+) -> Result<TaskEnd, SendFailure> {
+    run_operator_checkpointed(operator, inputs, out, metrics, None)
+}
+
+/// Runs `operator` until all inputs end, acknowledging checkpoint barriers with its state.
+pub fn run_operator_checkpointed(
     mut operator: Box<dyn Operator>,
     inputs: Vec<Input>,
     mut out: Output,
     metrics: Arc<InstanceMetrics>,
+    checkpoints: Option<TaskCheckpoints>,
 ) -> Result<TaskEnd, SendFailure> {
+    let blocking = checkpoints.as_ref().is_none_or(|c| c.aligned);
+    let mut first_barrier_at: Option<Instant> = None;
     let mut state: Vec<InputState> = inputs
         .iter()
         .map(|input| InputState {
@@ -89,7 +113,7 @@ pub fn run_operator(
     let tick_every = operator.tick_interval_ms().filter(|&ms| ms > 0);
     out.set_own_watermark(|port| operator.sends_own_watermark(port));
     loop {
-        let Some((index, message)) = receive(&inputs, &state) else {
+        let Some((index, message)) = receive(&inputs, &state, blocking) else {
             operator.on_abort();
             return Ok(TaskEnd::Aborted);
         };
@@ -120,6 +144,7 @@ pub fn run_operator(
             }
             Message::Barrier(id) => {
                 state[index].barrier = Some(id);
+                first_barrier_at.get_or_insert_with(Instant::now);
                 Ok(())
             }
             Message::Idle => {
@@ -132,7 +157,19 @@ pub fn run_operator(
             }
         };
         result?;
-        align_barriers(&mut state, operator.as_mut(), &mut out)?;
+        if let Some(id) = align_barriers(&mut state, operator.as_mut(), &mut out)? {
+            let alignment = first_barrier_at
+                .take()
+                .map_or(Duration::ZERO, |t| t.elapsed());
+            // The state goes to the coordinator before the barrier goes on, so every snapshot
+            // downstream comes after this one (Chandy–Lamport).
+            if let Some(c) = &checkpoints {
+                let state = operator.save_state()?;
+                c.coordinator
+                    .acknowledge(id, c.task, Ack { state, alignment });
+            }
+            out.barrier(id)?;
+        }
         advance_watermark(&state, &mut progress, operator.as_mut(), &mut out, &metrics)?;
         advance_clock(
             &state,
@@ -149,6 +186,10 @@ pub fn run_operator(
         InstanceMetrics::add(&metrics.busy_nanos, started.elapsed().as_nanos() as u64);
         if state.iter().all(InputState::done) {
             operator.on_end(&mut out)?;
+            if let Some(c) = &checkpoints {
+                let saved = operator.save_state()?;
+                c.coordinator.task_finished(c.task, saved);
+            }
             out.end()?;
             return Ok(TaskEnd::Finished);
         }
@@ -156,25 +197,25 @@ pub fn run_operator(
 }
 
 /// Once every channel that has not ended delivered the same barrier, the operator snapshots, the
-/// barrier goes downstream, and the channels are read again (Flink's aligned checkpoints).
+/// barrier goes downstream, and the channels are read again (Flink's aligned checkpoints); the
+/// barrier's id when that happened.
 fn align_barriers(
     state: &mut [InputState],
     operator: &mut dyn Operator,
     out: &mut Output,
-) -> OpResult {
+) -> Result<Option<BarrierId>, SendFailure> {
     let Some(id) = state.iter().find_map(|s| s.barrier) else {
-        return Ok(());
+        return Ok(None);
     };
     let aligned = state.iter().all(|s| s.done() || s.barrier == Some(id));
     if !aligned {
-        return Ok(());
+        return Ok(None);
     }
     operator.on_barrier(id, out)?;
-    out.barrier(id)?;
     for s in state.iter_mut() {
         s.barrier = None;
     }
-    Ok(())
+    Ok(Some(id))
 }
 
 /// The combined watermark is the minimum over inputs that are neither idle nor ended.
@@ -237,11 +278,12 @@ fn advance_clock(
     out.time(now)
 }
 
-/// Waits for the next message on a channel that has neither ended nor delivered a barrier the
-/// others have not yet; `None` if a channel vanished (an injecting channel that closes just ends).
-fn receive(inputs: &[Input], state: &[InputState]) -> Option<(usize, Message)> {
+/// Waits for the next message on a channel that has not ended and, when barriers align
+/// (`blocking`), has not delivered a barrier the others have not yet; `None` if a channel vanished
+/// (an injecting channel that closes just ends).
+fn receive(inputs: &[Input], state: &[InputState], blocking: bool) -> Option<(usize, Message)> {
     let open: Vec<usize> = (0..inputs.len())
-        .filter(|&i| !state[i].ended && state[i].barrier.is_none())
+        .filter(|&i| !state[i].ended && (state[i].barrier.is_none() || !blocking))
         .collect();
     let closed = |index: usize| inputs[index].injected.then_some((index, Message::End));
     if let [only] = open.as_slice() {

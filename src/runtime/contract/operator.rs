@@ -3,6 +3,7 @@
 use arrow::record_batch::RecordBatch;
 
 use super::error::{RunError, SendFailure};
+use super::key_groups::InstanceOf;
 use super::message::{BarrierId, Timestamp};
 use super::output::Output;
 
@@ -50,6 +51,20 @@ pub trait Operator: Send {
     /// Every input delivered checkpoint barrier `barrier` (inputs are aligned: nothing after the
     /// barrier was processed yet). Snapshot state here; the barrier is forwarded afterwards.
     fn on_barrier(&mut self, _barrier: BarrierId, _out: &mut Output) -> OpResult {
+        Ok(())
+    }
+
+    /// The operator's state at a checkpoint, in its own documented encoding (see
+    /// `runtime::checkpoint`); `None` when it keeps none. Called when the barrier is aligned and
+    /// once more when the operator finished.
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        Ok(None)
+    }
+
+    /// Puts back state that instances of the same node saved, one blob per saved instance, before
+    /// any message arrives. A keyed node restored at another parallelism gets every blob and keeps
+    /// the keys that are now its own (`me`).
+    fn restore_state(&mut self, _saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
         Ok(())
     }
 

@@ -102,6 +102,17 @@ impl Commits {
         }
     }
 
+    /// The files waiting to be put in place.
+    pub fn prepared(&self) -> Vec<PreparedFile> {
+        self.prepared.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the prepared files without touching them: they belong to the run's checkpoints,
+    /// and a resumed run puts them in place.
+    pub fn leave_for_resume(&self) {
+        let _ = self.take();
+    }
+
     fn take(&self) -> Vec<PreparedFile> {
         self.prepared
             .lock()

@@ -15,9 +15,10 @@ use rustc_hash::FxHashMap;
 use crate::model::kinds::deduplicate::PlannedDeduplicate;
 use crate::model::time::RowTime;
 use crate::runtime::contract::{
-    InstanceMetrics, OpResult, Operator, Output, RunError, Timestamp, fail,
+    InstanceMetrics, OpResult, Operator, Output, RunError, SendFailure, Timestamp, fail,
 };
-use crate::runtime::keys::KeyEncoder;
+use crate::runtime::contract::{StateReader, StateWriter};
+use crate::runtime::keys::{InstanceOf, KeyEncoder};
 use crate::runtime::row_times::row_times;
 
 /// The port index of `duplicates`.
@@ -118,6 +119,58 @@ impl Operator for DeduplicateOperator {
                     self.kept.remove(&key);
                 }
             }
+        }
+        self.metrics.keys.store(self.kept.len() as u64, Relaxed);
+        Ok(())
+    }
+
+    /// Version 1: `u8(1) u64(keys)`, then per key in byte order `bytes(key) u64(times) i64...`;
+    /// the expiry index is derived from the times when restoring.
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        let mut w = StateWriter::new();
+        w.u8(1);
+        let mut keys: Vec<&Box<[u8]>> = self.kept.keys().collect();
+        keys.sort_unstable();
+        w.u64(keys.len() as u64);
+        for key in keys {
+            w.bytes(key);
+            let times = self.kept.get(key).map(Vec::as_slice).unwrap_or_default();
+            w.u64(times.len() as u64);
+            for &t in times {
+                w.i64(t);
+            }
+        }
+        Ok(Some(w.finish()))
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
+        for blob in saved {
+            let mut r = StateReader::new(blob);
+            if r.u8()? != 1 {
+                return Err(RunError::data(
+                    "the saved Deduplicate state has an unknown version",
+                ));
+            }
+            let keys = r.count(9)?;
+            for _ in 0..keys {
+                let key = r.bytes()?;
+                let n = r.count(8)?;
+                let mut times = Vec::with_capacity(n);
+                for _ in 0..n {
+                    times.push(r.i64()?);
+                }
+                if !me.owns(key) {
+                    continue;
+                }
+                for &t in &times {
+                    self.expiries
+                        .entry(t.saturating_add(self.within_ms - 1))
+                        .or_default()
+                        .push(key.into());
+                }
+                self.kept.insert(key.into(), times);
+            }
+            r.end()?;
         }
         self.metrics.keys.store(self.kept.len() as u64, Relaxed);
         Ok(())

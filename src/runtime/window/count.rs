@@ -13,9 +13,13 @@ use rustc_hash::FxHashMap;
 use super::accumulate::{Acc, Aggregates};
 use super::emit::{ResultRow, results_batch};
 use super::keyed_state::KeyTable;
+use super::saved::{AccReader, AccWriter};
 use crate::model::time::RowTime;
 use crate::runtime::clock::Clock;
-use crate::runtime::contract::{InstanceMetrics, OpResult, Operator, Output, RunError};
+use crate::runtime::contract::{
+    InstanceMetrics, OpResult, Operator, Output, RunError, SendFailure,
+};
+use crate::runtime::keys::InstanceOf;
 
 struct Pending {
     rows: u64,
@@ -56,6 +60,18 @@ impl CountWindowOperator {
 }
 
 impl Operator for CountWindowOperator {
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        self.save().map(Some).map_err(SendFailure::Failed)
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
+        for blob in saved {
+            self.restore(blob, me)?;
+        }
+        self.publish_state_size();
+        Ok(())
+    }
+
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, out: &mut Output) -> OpResult {
         let prepared = self.aggregates.prepare(&batch)?;
         let key_rows = self.keys.encoder.encode(&batch)?;
@@ -129,6 +145,69 @@ impl Operator for CountWindowOperator {
 }
 
 impl CountWindowOperator {
+    /// Version 1: `u8(1) u32(next key id) u64(windows)`, then per filling window in key order
+    /// `u32(key id) bytes(key) u64(rows) i64(first) i64(last)` and its accumulators.
+    fn save(&self) -> Result<Vec<u8>, RunError> {
+        let mut w = AccWriter::new(&self.aggregates);
+        w.body.u8(1);
+        w.body.u32(self.keys.next_id());
+        let mut order: Vec<&u32> = self.pending.keys().collect();
+        order.sort_unstable();
+        w.body.u64(order.len() as u64);
+        for key in order {
+            let Some(p) = self.pending.get(key) else {
+                continue;
+            };
+            w.body.u32(*key);
+            w.body.bytes(self.keys.bytes_of(*key).unwrap_or_default());
+            w.body.u64(p.rows);
+            w.body.i64(p.first);
+            w.body.i64(p.last);
+            w.accs(&p.accs);
+        }
+        w.finish()
+    }
+
+    fn restore(&mut self, blob: &[u8], me: InstanceOf) -> Result<(), RunError> {
+        let mut r = AccReader::new(blob, &self.aggregates)?;
+        if r.body.u8()? != 1 {
+            return Err(RunError::data(
+                "the saved count window state has an unknown version",
+            ));
+        }
+        let next = r.body.u32()?;
+        let count = r.body.count(30)?;
+        let global = self.keys.encoder.is_global();
+        for _ in 0..count {
+            let saved_key = r.body.u32()?;
+            let bytes = r.body.bytes()?;
+            let rows = r.body.u64()?;
+            let first = r.body.i64()?;
+            let last = r.body.i64()?;
+            let accs = r.accs(&self.aggregates)?;
+            if !global && !me.owns(bytes) {
+                continue;
+            }
+            let key = if global {
+                0
+            } else {
+                let key = self.keys.restore(saved_key, bytes, next);
+                self.keys.retain(key);
+                key
+            };
+            self.pending.insert(
+                key,
+                Pending {
+                    rows,
+                    first,
+                    last,
+                    accs,
+                },
+            );
+        }
+        r.body.end()
+    }
+
     fn publish_state_size(&self) {
         self.metrics
             .open_windows

@@ -97,6 +97,40 @@ impl KeyTable {
         }
     }
 
+    /// The bytes of a held key.
+    pub fn bytes_of(&self, id: u32) -> Option<&[u8]> {
+        self.held.get(&id).map(|h| h.bytes.as_ref())
+    }
+
+    /// The next id to hand out (saved with the state, so restored keys keep their order).
+    pub fn next_id(&self) -> u32 {
+        self.next
+    }
+
+    /// Holds `bytes` again after a restore, under `saved_id` when that id is free (timers fire in
+    /// key-id order, so a restored run fires in the same order as the saved one); the id used.
+    pub fn restore(&mut self, saved_id: u32, bytes: &[u8], saved_next: u32) -> u32 {
+        if let Some(&id) = self.ids.get(bytes) {
+            return id;
+        }
+        self.next = self.next.max(saved_next);
+        let mut id = saved_id;
+        while self.held.contains_key(&id) {
+            id = self.next;
+            self.next = self.next.wrapping_add(1);
+        }
+        let owned: Box<[u8]> = bytes.into();
+        self.ids.insert(owned.clone(), id);
+        self.held.insert(
+            id,
+            Held {
+                bytes: owned,
+                windows: 0,
+            },
+        );
+        id
+    }
+
     /// How many keys are held (1 for an unkeyed window).
     pub fn len(&self) -> usize {
         self.held.len().max(usize::from(self.encoder.is_global()))

@@ -1,6 +1,6 @@
 //! Window operators with Flink's semantics, along Flink's lines: assignment (`assign`), merging
-//! sessions (`sessions`), timers (`timers`), firing results (`emit`), lateness (`late`), the
-//! event-time trace (`tracing`) and the operators themselves (`time_windows`, `count`); `build`
+//! sessions (`sessions`), timers (`timers`), firing results (`emit`), lateness (`late`), checkpointed state
+//! (`saved`), the event-time trace (`tracing`) and the operators themselves (`time_windows`, `count`); `build`
 //! turns a planned window node into one.
 
 pub mod accumulate;
@@ -11,6 +11,7 @@ pub mod emit;
 mod flink_rules;
 pub mod keyed_state;
 pub mod late;
+pub mod saved;
 pub mod sessions;
 pub mod time_windows;
 pub mod timers;

@@ -16,13 +16,15 @@ use super::assign::{Assigner, TimeWindow, assign};
 use super::emit::{FinishedRow, ResultRow, finish_now, finished_batch, results_batch};
 use super::keyed_state::KeyTable;
 use super::late::{LateRow, emit_late};
+use super::saved::{AccReader, AccWriter};
 use super::sessions::Sessions;
 use super::timers::TimerQueue;
 use super::tracing::Tracer;
 use crate::model::time::RowTime;
 use crate::runtime::contract::{
-    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp,
+    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, RunError, SendFailure, Timestamp,
 };
+use crate::runtime::keys::InstanceOf;
 use crate::runtime::row_times::row_times;
 use crate::runtime::trace::{EventTrace, FiringKind, Outcome};
 
@@ -498,6 +500,97 @@ impl Operator for TimeWindowOperator {
             out.emit(0, batch)?;
         }
         self.keys.sweep();
+        self.publish_state_size();
+        Ok(())
+    }
+
+    /// Version 1: `u8(1) i64(watermark) u32(next key id) u64(windows)`, then per window in
+    /// (key, start) order `u32(key id) bytes(key) i64(start) i64(end) bool(fired)
+    /// opt_i64(early_at)` and its accumulators (see `saved`). Timers and the session index are
+    /// derived from the windows when restoring.
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        let mut w = AccWriter::new(&self.config.aggregates);
+        w.body.u8(1);
+        w.body.i64(self.watermark);
+        w.body.u32(self.keys.next_id());
+        let mut order: Vec<&(u32, Timestamp)> = self.windows.keys().collect();
+        order.sort_unstable();
+        w.body.u64(order.len() as u64);
+        for &&(key, start) in &order {
+            let Some(state) = self.windows.get(&(key, start)) else {
+                continue;
+            };
+            w.body.u32(key);
+            w.body.bytes(self.keys.bytes_of(key).unwrap_or_default());
+            w.body.i64(start);
+            w.body.i64(state.end);
+            w.body.bool(state.fired);
+            w.body.opt_i64(state.early_at);
+            w.accs(&state.accs);
+        }
+        Ok(Some(w.finish().map_err(SendFailure::Failed)?))
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
+        let mut watermark: Option<Timestamp> = None;
+        for blob in saved {
+            let mut r = AccReader::new(blob, &self.config.aggregates)?;
+            if r.body.u8()? != 1 {
+                return Err(RunError::data(
+                    "the saved window state has an unknown version",
+                ));
+            }
+            let saved_watermark = r.body.i64()?;
+            watermark = Some(watermark.map_or(saved_watermark, |w| w.min(saved_watermark)));
+            let next = r.body.u32()?;
+            let count = r.body.count(30)?;
+            for _ in 0..count {
+                let saved_key = r.body.u32()?;
+                let bytes = r.body.bytes()?;
+                let start = r.body.i64()?;
+                let end = r.body.i64()?;
+                let fired = r.body.bool()?;
+                let early_at = r.body.opt_i64()?;
+                let accs = r.accs(&self.config.aggregates)?;
+                let global = self.keys.encoder.is_global();
+                if !global && !me.owns(bytes) {
+                    continue;
+                }
+                let key = if global {
+                    0
+                } else {
+                    self.keys.restore(saved_key, bytes, next)
+                };
+                if !global {
+                    self.keys.retain(key);
+                }
+                let window = TimeWindow { start, end };
+                if !fired {
+                    self.fire_timers.insert(window.max_timestamp(), key, start);
+                }
+                let cleanup_at = window.max_timestamp().saturating_add(self.lateness());
+                self.cleanup_timers.insert(cleanup_at, key, start);
+                if let Some(at) = early_at {
+                    self.early_timers.insert(at, key, start);
+                }
+                if matches!(self.config.assigner, Assigner::Session { .. }) {
+                    self.sessions.set(key, window);
+                }
+                self.windows.insert(
+                    (key, start),
+                    WindowState {
+                        end,
+                        accs,
+                        fired,
+                        early_at,
+                    },
+                );
+            }
+            r.body.end()?;
+        }
+        if let Some(w) = watermark {
+            self.watermark = w;
+        }
         self.publish_state_size();
         Ok(())
     }
