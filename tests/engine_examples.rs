@@ -42,6 +42,7 @@ fn example_names() -> Vec<String> {
 fn every_example_has_a_test_here() {
     let tested = [
         "at_least_once",
+        "checkpoint_lab",
         "clickstream_leaderboard",
         "firehose_to_s3",
         "fraud_payments",
@@ -450,6 +451,47 @@ fn clickstream_leaderboard_early_results_grow_to_the_final_count() {
         firings.values().any(|&f| f >= 4),
         "a busy page fires early every 10 s"
     );
+}
+
+/// The checkpoint lab's own crash-and-resume runs are in tests/checkpoints.rs; here, what it computes.
+#[test]
+fn checkpoint_lab_counts_every_click_once_per_page_minute_and_per_session() {
+    let out = run_example("checkpoint_lab");
+    let clicks = out.node("clicks").rows_out;
+    assert_eq!(clicks, 2 * 3600 * 50, "two hours at 50 clicks a second");
+    let minutes = out.lines("pages_file");
+    let views: u64 = minutes
+        .iter()
+        .map(|l| column(l, 3).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        views, clicks,
+        "the disorder stays within the watermark delay: none late"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for l in &minutes {
+        let (start, end) = (column(l, 1), column(l, 2));
+        // `2024-05-10T18:00:00.000Z`: windows start on a minute and end on the next one.
+        let minute =
+            |t: &str| t[11..13].parse::<u32>().unwrap() * 60 + t[14..16].parse::<u32>().unwrap();
+        assert!(
+            start.ends_with(":00.000Z") && end.ends_with(":00.000Z"),
+            "{l}"
+        );
+        assert_eq!((minute(&start) + 1) % (24 * 60), minute(&end), "{l}");
+        assert!(
+            seen.insert((column(l, 0), start)),
+            "one result per page and minute"
+        );
+        let visitors: u64 = column(l, 4).parse().unwrap();
+        assert!(visitors >= 1 && visitors <= column(l, 3).parse().unwrap());
+    }
+    let sessions = out.lines("sessions_file");
+    let events: u64 = sessions
+        .iter()
+        .map(|l| column(l, 3).parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(events, clicks);
 }
 
 #[test]

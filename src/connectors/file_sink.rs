@@ -158,14 +158,15 @@ impl FileSink {
         let on_disk = file.metadata().map_err(io)?.len();
         if on_disk < length {
             return Err(RunError::data(format!(
-                "cannot resume: {} has {on_disk} bytes, fewer than the {length} its checkpoint                  recorded",
+                "cannot resume: {} has {on_disk} bytes, fewer than the {length} its checkpoint \
+                 recorded",
                 self.temp.display()
             )));
         }
         let mode = self.checkpointing.as_ref().map(|c| c.mode);
         let mut keep = length;
         self.rows_written = rows;
-        if mode == Some(CheckpointMode::AtLeastOnce) && on_disk > length {
+        if mode == Some(CheckpointMode::AtLeastOnce) {
             use std::io::{Read, Seek, SeekFrom};
             let mut after = Vec::new();
             file.seek(SeekFrom::Start(length)).map_err(io)?;
@@ -177,7 +178,8 @@ impl FileSink {
             self.rows_written += again;
             if let Some(c) = &self.checkpointing {
                 c.note(format!(
-                    "{}: {again} rows written after the checkpoint stay in the file and are                      written again (at-least-once)",
+                    "{}: {again} rows written after the checkpoint stay in the file and are \
+                     written again (at-least-once)",
                     self.target.display()
                 ));
             }

@@ -100,7 +100,7 @@ impl Shared {
             // With checkpoints, a run that did not complete leaves its in-progress files to
             // `--resume`; a complete one commits them with a journal and marks the job finished.
             coordinator.close();
-            let completed = self.failure().is_none() && !clock.is_stopped();
+            let completed = self.failure().is_none() && coordinator.all_finished();
             if completed {
                 let dir = &coordinator.settings().dir;
                 match commit_with_journal(dir, &self.commits) {

@@ -264,6 +264,15 @@ impl Coordinator {
         self.complete_if_done(&mut inner);
     }
 
+    /// Whether every task finished because its input was complete (not because the run was
+    /// stopped): the run is complete, whatever was asked of it meanwhile.
+    pub fn all_finished(&self) -> bool {
+        self.inner
+            .lock()
+            .map(|inner| inner.finished.len() == self.tasks.len())
+            .unwrap_or(false)
+    }
+
     fn complete_if_done(&self, inner: &mut Inner) {
         let Some((_, pending)) = inner.pending.as_ref() else {
             return;
@@ -279,6 +288,10 @@ impl Coordinator {
         let Some((id, mut pending)) = inner.pending.take() else {
             return;
         };
+        if pending.savepoint {
+            // A savepoint is the last checkpoint of the run: none is triggered after it.
+            self.closed.store(true, Ordering::SeqCst);
+        }
         let states = self
             .tasks
             .iter()
@@ -359,10 +372,14 @@ impl Coordinator {
         if let Ok(mut at) = self.completed_at.lock() {
             *at = Some(Instant::now());
         }
-        if pending.savepoint && written.is_ok() {
-            // Stop-with-savepoint: the sources end after their current chunk.
-            self.closed.store(true, Ordering::SeqCst);
-            self.clock.stop();
+        if pending.savepoint {
+            if written.is_ok() {
+                // Stop-with-savepoint: the sources end after their current chunk.
+                self.clock.stop();
+            } else {
+                // As in Flink, a failed stop-with-savepoint leaves the run going.
+                self.closed.store(false, Ordering::SeqCst);
+            }
         }
         self.wake.notify_all();
     }
