@@ -337,3 +337,42 @@ fn the_lambda_kcl_tab_kills_a_kcl_worker_and_its_leases_show_it() {
     });
     assert!(card_knows, "the card shows worker 2 dead");
 }
+
+#[test]
+fn the_checkpoints_tab_crashes_a_run_and_restores_it_from_its_last_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("eddy-gui-checkpoints-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("checkpoint_lab.ron");
+    std::fs::copy(shipped("checkpoint_lab.ron"), &file).unwrap();
+    let mut h = harness(eddy::ui::EddyApp::with_file(Some(&file)).unwrap());
+    h.get_by_label("Checkpoints").click();
+    h.run_steps(2);
+    h.get_by_label("take checkpoints").click();
+    h.run_steps(1);
+    h.state_mut().checkpoints.every_ms = 300;
+    h.get_by_label("Run").click();
+    let checkpointed = run_until(&mut h, 500, |h| h.query_by_label("completed").is_some());
+    assert!(checkpointed, "a checkpoint completes and is listed");
+    h.get_by_label("Crash the run").click();
+    let crashed = run_until(&mut h, 200, |h| {
+        h.query_by_label_contains("The run crashed").is_some()
+    });
+    assert!(crashed);
+    h.get_by_label("Restore from the last checkpoint").click();
+    let restored = run_until(&mut h, 300, |h| {
+        h.query_by_label_contains("Restored from checkpoint")
+            .is_some()
+    });
+    assert!(restored, "the new run starts from the checkpoint");
+    // The source went back to its saved position: the rows after it are read again.
+    assert!(
+        h.query_by_label_contains("clicks: went back to row")
+            .is_some()
+            && h.query_by_label_contains("rows are read again").is_some(),
+        "the tab says what the restore replays"
+    );
+    let live = h.state().live.as_ref().unwrap();
+    assert!(live.checkpoints.as_ref().unwrap().restore.is_some());
+    h.state().live.as_ref().unwrap().handle.stop();
+}

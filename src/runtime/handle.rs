@@ -307,6 +307,15 @@ impl RunHandle {
         self.coordinator.clone()
     }
 
+    /// A crash, as the checkpoint lab plays it: the run stops at once, no checkpoint completes
+    /// after this moment, and nothing is committed; a later run resumes from the last checkpoint.
+    pub fn crash(&self) {
+        if let Some(c) = &self.coordinator {
+            c.abort();
+        }
+        self.stop();
+    }
+
     /// Whether the run takes checkpoints.
     pub fn takes_checkpoints(&self) -> bool {
         self.coordinator.is_some()

@@ -117,6 +117,11 @@ fn restore(blob: &[u8]) -> Result<(SourcePosition, Progress), RunError> {
     Ok((position, progress))
 }
 
+/// How many rows a source had sent when it saved `blob` (what a restore replays from).
+pub fn saved_rows_sent(blob: &[u8]) -> Option<u64> {
+    restore(blob).ok().map(|(_, p)| p.rows_sent)
+}
+
 /// Runs a source until it ends, reaches its row limit or the clock stops.
 pub fn run_source(
     source: Box<dyn Source>,

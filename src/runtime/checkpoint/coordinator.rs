@@ -274,6 +274,9 @@ impl Coordinator {
     }
 
     fn complete_if_done(&self, inner: &mut Inner) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
         let Some((_, pending)) = inner.pending.as_ref() else {
             return;
         };
@@ -291,6 +294,10 @@ impl Coordinator {
         if pending.savepoint {
             // A savepoint is the last checkpoint of the run: none is triggered after it.
             self.closed.store(true, Ordering::SeqCst);
+        }
+        // The next one is due an interval after every task acknowledged this one.
+        if let Ok(mut at) = self.completed_at.lock() {
+            *at = Some(Instant::now());
         }
         let states = self
             .tasks
@@ -369,9 +376,6 @@ impl Coordinator {
             sizes,
             status,
         });
-        if let Ok(mut at) = self.completed_at.lock() {
-            *at = Some(Instant::now());
-        }
         if pending.savepoint {
             if written.is_ok() {
                 // Stop-with-savepoint: the sources end after their current chunk.
@@ -388,6 +392,25 @@ impl Coordinator {
     pub fn savepoint_and_stop(&self) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.savepoint_wanted = true;
+        }
+        self.wake.notify_all();
+    }
+
+    /// A crash: no checkpoint completes from now on, the one under way is dropped.
+    pub fn abort(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some((id, _)) = inner.pending.take()
+        {
+            self.record(CheckpointRecord {
+                id,
+                savepoint: false,
+                triggered_at_ms: Clock::now_millis(),
+                duration: Duration::ZERO,
+                alignment: Duration::ZERO,
+                sizes: BTreeMap::new(),
+                status: CheckpointStatus::Failed("the run crashed first".into()),
+            });
         }
         self.wake.notify_all();
     }

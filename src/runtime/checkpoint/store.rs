@@ -164,6 +164,19 @@ pub fn start_job(dir: &Path, job: &JobFile) -> Result<(), RunError> {
     write_atomically(&dir.join(JOB_FILE), &bytes)
 }
 
+/// Starts `job` in `dir` over, whatever was there (the app's Run button: the user asked for a
+/// fresh run); its in-progress files have the same names and are started over too.
+pub fn reset_job(dir: &Path, job: &JobFile) -> Result<(), RunError> {
+    fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))?;
+    for id in checkpoint_ids(dir)? {
+        let _ = fs::remove_dir_all(dir.join(checkpoint_dir_name(id)));
+    }
+    let _ = fs::remove_file(dir.join(FINISHED_FILE));
+    let _ = fs::remove_file(dir.join(COMMITTING_FILE));
+    let bytes = serde_json::to_vec_pretty(job).map_err(|e| RunError::internal(e.to_string()))?;
+    write_atomically(&dir.join(JOB_FILE), &bytes)
+}
+
 /// Ids of the complete checkpoints in `dir`, oldest first.
 pub fn checkpoint_ids(dir: &Path) -> Result<Vec<u64>, RunError> {
     let entries = match fs::read_dir(dir) {

@@ -1,6 +1,9 @@
 //! Carrying out what the user asked for during a frame: the edits the canvas and the inspector
 //! returned, and every command from menus, shortcuts and the palette, in one place.
 
+use crate::runtime::checkpoint::CheckpointSettings;
+use crate::runtime::checkpoint::store::{FORMAT_VERSION, JobFile, load_latest, reset_job};
+use crate::ui::live::checkpoints::CheckpointAction;
 use std::collections::BTreeSet;
 
 use super::{AfterDiscard, Dock, EddyApp};
@@ -135,6 +138,96 @@ impl EddyApp {
     }
 
     fn start_run(&mut self, ctx: &egui::Context) {
+        self.start_run_from(ctx, false);
+    }
+
+    /// The Checkpoints tab's buttons.
+    pub(super) fn checkpoint_action(&mut self, ctx: &egui::Context, action: CheckpointAction) {
+        match action {
+            CheckpointAction::Crash => {
+                if let Some(live) = &mut self.live {
+                    let reads = live
+                        .started_from
+                        .nodes
+                        .iter()
+                        .filter(|n| n.kind.family() == crate::model::Family::Source)
+                        .filter_map(|n| Some((n.id.clone(), live.nodes.get(&n.id)?.rows_out)))
+                        .collect();
+                    self.checkpoints.crashed_reads = Some(reads);
+                    live.handle.crash();
+                    live.crashed = true;
+                    self.say("the run crashed; restore it from the Checkpoints tab");
+                }
+            }
+            CheckpointAction::Restore => self.start_run_from(ctx, true),
+        }
+    }
+
+    /// Where the app's runs of this document keep their checkpoints.
+    fn checkpoint_dir(&self) -> std::path::PathBuf {
+        let stem = self
+            .doc
+            .path
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "untitled".into());
+        self.doc.base_dir().join(".eddy-checkpoints").join(stem)
+    }
+
+    /// Checkpoint settings for the next run: a fresh job, or (`restore`) the last run's job from
+    /// its newest complete checkpoint.
+    fn checkpoint_settings(&self, restore: bool) -> Result<Option<CheckpointSettings>, String> {
+        let previous = self.live.as_ref().and_then(|l| l.checkpoints.clone());
+        let (every, mode) = match (&previous, restore) {
+            (Some(p), true) => (p.every, p.mode),
+            _ if self.checkpoints.enabled => (
+                std::time::Duration::from_millis(self.checkpoints.every_ms.max(100)),
+                self.checkpoints.mode,
+            ),
+            _ => return Ok(None),
+        };
+        let dir = self.checkpoint_dir();
+        let job = JobFile {
+            format: "eddy-checkpoints".into(),
+            version: FORMAT_VERSION,
+            job: "app".into(),
+            pipeline: self.doc.pipeline().name.clone(),
+            mode: mode.name().into(),
+            every_ms: every.as_millis() as u64,
+        };
+        let mut settings = CheckpointSettings {
+            every,
+            dir: dir.clone(),
+            mode,
+            retain: 3,
+            job: job.job.clone(),
+            restore: None,
+            notes: Default::default(),
+        };
+        if restore {
+            let (loaded, warnings) = load_latest(&dir).map_err(|e| e.to_string())?;
+            if let Some(mut loaded) = loaded {
+                loaded.warnings = warnings;
+                settings.restore = Some(std::sync::Arc::new(loaded));
+                return Ok(Some(settings));
+            }
+        }
+        reset_job(&dir, &job).map_err(|e| e.to_string())?;
+        Ok(Some(settings))
+    }
+
+    fn start_run_from(&mut self, ctx: &egui::Context, restore: bool) {
+        let checkpoints = match self.checkpoint_settings(restore) {
+            Ok(settings) => settings,
+            Err(e) => {
+                self.say(format!("cannot run: {e}"));
+                return;
+            }
+        };
+        if !restore {
+            self.checkpoints.crashed_reads = None;
+        }
         if let Some(old) = self.live.take() {
             old.handle.stop();
         }
@@ -159,6 +252,7 @@ impl EddyApp {
             pipeline,
             &plan,
             self.speed,
+            checkpoints,
             std::sync::Arc::new(move || repaint.request_repaint()),
         ) {
             Ok(live) => {

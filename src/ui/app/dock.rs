@@ -26,6 +26,8 @@ pub enum Dock {
     Firehose,
     /// The lanes of a Lambda consumer, the workers and leases of a KCL application.
     Applications,
+    /// Checkpoint settings, history, crash and restore.
+    Checkpoints,
     Console,
 }
 
@@ -106,6 +108,11 @@ impl EddyApp {
                     "Lambda / KCL",
                     "The applications reading a stream: a Lambda's lanes and iterator age, a KCL application's workers and lease table",
                 ),
+                (
+                    Dock::Checkpoints,
+                    "Checkpoints",
+                    "Take checkpoints, see their history and sizes, crash the run and restore it",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 // The preview stands in for the live views while nothing runs.
@@ -158,6 +165,11 @@ impl EddyApp {
                 }
             }
             (Dock::Preview, _) => self.preview.dock_ui(ui, &self.doc, &self.selection),
+            (Dock::Checkpoints, live) => {
+                if let Some(action) = self.checkpoints.ui(ui, live.as_ref()) {
+                    self.pending_checkpoint_action = Some(action);
+                }
+            }
             (_, None) => {
                 ui.label("Press Run to start the pipeline here and watch it.");
             }

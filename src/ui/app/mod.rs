@@ -72,6 +72,10 @@ pub struct EddyApp {
     shards: super::live::shards::ShardsView,
     firehose: super::live::firehose::FirehoseTab,
     applications: super::live::applications::ApplicationsTab,
+    /// Checkpoint settings for the next run, and the crash/restore lab.
+    pub checkpoints: super::live::checkpoints::CheckpointsTab,
+    /// A button of the Checkpoints tab pressed this frame.
+    pending_checkpoint_action: Option<super::live::checkpoints::CheckpointAction>,
     /// The first rows of every node on a sample, while no run is going.
     pub preview: super::live::preview::PreviewView,
     /// The inspector's form for injecting a row into the running pipeline.
@@ -121,6 +125,8 @@ impl EddyApp {
             shards: Default::default(),
             firehose: Default::default(),
             applications: Default::default(),
+            checkpoints: Default::default(),
+            pending_checkpoint_action: None,
             previewed_node: None,
             inject: Default::default(),
             welcome: false,
@@ -307,6 +313,9 @@ impl EddyApp {
             .resizable(true)
             .default_size(220.0)
             .show(ui, |ui| self.dock_ui(ui));
+        if let Some(action) = self.pending_checkpoint_action.take() {
+            self.checkpoint_action(&ctx, action);
+        }
         egui::Panel::left("palette")
             .resizable(true)
             .default_size(190.0)

@@ -355,6 +355,15 @@ impl Canvas {
                 ));
             }
         }
+        if let Some(bytes) = n.state_bytes.filter(|b| *b > 0) {
+            lines.push((
+                format!(
+                    "state {} (last checkpoint)",
+                    crate::ui::live::checkpoints::human_bytes(bytes)
+                ),
+                ui.visuals().weak_text_color(),
+            ));
+        }
         let font = FontId::monospace(10.5 * z);
         let mut y = g.rect.bottom() + 4.0 * z;
         // The numbers sit on the canvas's own colour, so the grid dots do not show through them.

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod axes;
 pub mod charts;
+pub mod checkpoints;
 pub mod controls;
 pub mod event_time;
 pub mod firehose;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::plan::Plan;
 use crate::model::{Family, Pipeline};
+use crate::runtime::checkpoint::{CheckpointSettings, CheckpointStatus};
 use crate::runtime::contract::Collected;
 use crate::runtime::metrics::MetricsSnapshot;
 use crate::runtime::{RunHandle, RunOptions, RunStatus, Speed, start};
@@ -50,6 +52,8 @@ pub struct NodeLive {
     pub lambda: Option<crate::runtime::lambda_stats::LambdaView>,
     /// A KCL application: its workers, leases and repeats.
     pub kcl: Option<crate::runtime::kcl_stats::KclView>,
+    /// Bytes of state the node saved in the newest complete checkpoint.
+    pub state_bytes: Option<u64>,
     pub errors: u64,
     pub late_firings: u64,
     pub open_windows: u64,
@@ -83,6 +87,11 @@ pub struct LiveRun {
     /// Stepping a paused run until a window fires: the windows' result count when it began, and
     /// the steps taken so far.
     stepping_to_firing: Option<(u64, u32)>,
+    /// The run's checkpoint settings, when it takes checkpoints (the restore it started from
+    /// included).
+    pub checkpoints: Option<CheckpointSettings>,
+    /// The run was crashed on purpose (the checkpoint lab's button).
+    pub crashed: bool,
 }
 
 /// "Step to the next firing" gives up after this many steps (a pipeline whose windows never fire).
@@ -95,6 +104,7 @@ impl LiveRun {
         pipeline: Pipeline,
         plan: &Plan,
         speed: Speed,
+        checkpoints: Option<CheckpointSettings>,
         wake: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<Self, String> {
         let console: Arc<std::sync::Mutex<VecDeque<String>>> = Default::default();
@@ -111,6 +121,7 @@ impl LiveRun {
                 }
             }),
             injectable: true,
+            checkpoints: checkpoints.clone(),
             ..RunOptions::default()
         };
         let handle = start(plan, options).map_err(|e| e.to_string())?;
@@ -124,6 +135,8 @@ impl LiveRun {
             ended_reported: false,
             frozen: None,
             stepping_to_firing: None,
+            checkpoints,
+            crashed: false,
         })
     }
 
@@ -269,6 +282,19 @@ impl LiveRun {
                     .insert(n.node.clone(), (newest - wm).max(0) as f64);
             }
         }
+        if let Some(latest) = self
+            .handle
+            .checkpoint_history()
+            .into_iter()
+            .rev()
+            .find(|r| r.status == CheckpointStatus::Completed)
+        {
+            for (node, bytes) in &latest.sizes {
+                if let Some(live) = self.nodes.get_mut(node) {
+                    live.state_bytes = Some(*bytes);
+                }
+            }
+        }
         // Frozen charts keep their picture; the canvas numbers above still move.
         if self.frozen.is_none() {
             self.history.push_back(point);
@@ -297,6 +323,11 @@ impl LiveRun {
         self.final_status
             .clone()
             .unwrap_or_else(|| self.handle.status())
+    }
+
+    /// Whether the run completed (there is nothing to restore).
+    pub fn status_finished(&self) -> bool {
+        self.status() == RunStatus::Finished
     }
 
     pub fn is_active(&self) -> bool {
