@@ -397,3 +397,102 @@ fn a_pipeline_checkpoints_do_not_cover_is_refused_naming_the_node() {
     assert!(stderr.contains("`trip_stream`"), "{stderr}");
     assert!(stderr.contains("checkpoints do not save"), "{stderr}");
 }
+
+/// Every file under `dir`, by its path relative to `dir`.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                found.insert(name, fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+const FIREHOSE: &str = r#"(
+    format_version: 1,
+    name: "readings to a bucket",
+    nodes: [
+        (id: "readings", kind: Source(Generator(preset: IotSensors, events_per_sec: 400, keys: 30,
+            seed: 5, start_time: "2024-01-01T00:00:00Z", stop_after: EventTime("30m"),
+            time: EventTime(column: "event_time", max_out_of_orderness: "1s")))),
+        (id: "delivery", kind: Stream(Firehose(destination: Folder(path: "bucket"),
+            buffering: (size_mib: 1, interval: "60s"), format: JsonLines, compression: Gzip))),
+    ],
+    edges: ["readings.out -> delivery.in"],
+)"#;
+
+#[test]
+fn a_firehose_killed_and_resumed_delivers_the_same_objects_with_the_same_contents() {
+    let dir = scratch("checkpoint-firehose");
+    let file = dir.join("firehose.ron");
+    fs::write(&file, FIREHOSE).unwrap();
+    let reference = run(&file, &[]);
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let expected = files_under(&dir.join("bucket"));
+    assert!(expected.len() > 10, "{} objects", expected.len());
+    fs::remove_dir_all(dir.join("bucket")).unwrap();
+    let ckdir = dir.join("checkpoints");
+    let ckdir = ckdir.to_str().unwrap();
+    let mut moments = Lcg(7);
+    let mut resumed = 0;
+    for attempt in 0..4 {
+        let args: Vec<&str> = if attempt == 0 {
+            vec![
+                "--speed",
+                "300x",
+                "--checkpoint-every",
+                "200ms",
+                "--checkpoint-dir",
+                ckdir,
+            ]
+        } else {
+            vec!["--speed", "300x", "--resume", ckdir]
+        };
+        let stderr = kill_9_after(spawn(&file, &args), moments.next_in(800, 1600));
+        resumed += usize::from(stderr.contains("resuming from checkpoint"));
+    }
+    assert!(
+        resumed >= 2,
+        "the kills came mid-run and the runs resumed ({resumed})"
+    );
+    let last = run(&file, &["--resume", ckdir]);
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let got = files_under(&dir.join("bucket"));
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .take(3)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    for (key, bytes) in &expected {
+        assert!(&got[key] == bytes, "{key} differs");
+    }
+}

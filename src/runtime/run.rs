@@ -26,7 +26,7 @@ use super::lambda_stats::LambdaStats;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
 use super::shard_stats::ShardStats;
 use super::source_loop::{SourceCheckpoints, SourceLoop, run_source_checkpointed};
-use super::task::{TaskCheckpoints, TaskEnd, run_operator_checkpointed};
+use super::task::{TaskCheckpoints, TaskEnd, run_operator_checkpointed, unwrap_state};
 use super::trace::EventTrace;
 use super::wiring::{instance_counts, wire};
 use crate::model::Pipeline;
@@ -260,17 +260,24 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                     if let Some(rows) = rows {
                         collected.insert(node.id.clone(), rows);
                     }
+                    let mut progress = None;
                     if let Some(blobs) = saved {
                         let me = InstanceOf {
                             index: n,
                             count: instance_count,
                         };
+                        let mut states = Vec::with_capacity(blobs.len());
+                        for blob in blobs {
+                            let (p, state) = unwrap_state(blob).map_err(|e| e.in_node(&node.id))?;
+                            progress.get_or_insert(p);
+                            states.extend(state.map(<[u8]>::to_vec));
+                        }
                         operator
-                            .restore_state(blobs, me)
+                            .restore_state(&states, me)
                             .map_err(|e| e.in_node(&node.id))?;
                     }
                     let inputs = instance.inputs;
-                    operators.push((name, task_index, operator, inputs, out, metrics));
+                    operators.push((name, task_index, progress, operator, inputs, out, metrics));
                 }
             }
         }
@@ -300,11 +307,12 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .as_ref()
         .is_none_or(|s| s.mode == CheckpointMode::ExactlyOnce);
     let mut tasks: Vec<(String, Task)> = Vec::new();
-    for (name, task_index, operator, inputs, out, metrics) in operators {
+    for (name, task_index, restored, operator, inputs, out, metrics) in operators {
         let checkpoints = coordinator.as_ref().map(|c| TaskCheckpoints {
             coordinator: Arc::clone(c),
             task: task_index,
             aligned,
+            restored,
         });
         let task: Task = Box::new(move || {
             run_operator_checkpointed(operator, inputs, out, metrics, checkpoints)

@@ -11,8 +11,8 @@ use crossbeam_channel::{Receiver, Select};
 use super::checkpoint::Coordinator;
 use super::checkpoint::coordinator::Ack;
 use super::contract::{
-    BarrierId, InstanceMetrics, MIN_WATERMARK, Message, OpResult, Operator, Output, SendFailure,
-    Timestamp,
+    BarrierId, InstanceMetrics, MIN_WATERMARK, Message, OpResult, Operator, Output, RunError,
+    SendFailure, StateReader, StateWriter, Timestamp,
 };
 
 /// One channel feeding this instance, and the input port it belongs to.
@@ -71,6 +71,50 @@ pub struct TaskCheckpoints {
     pub task: usize,
     /// Aligned barriers (exactly-once) or not (at-least-once).
     pub aligned: bool,
+    /// Where the loop stood at the restored checkpoint.
+    pub restored: Option<SavedProgress>,
+}
+
+/// What the loop itself passed downstream, saved with the operator's state: a restored task
+/// neither repeats a watermark nor misses or repeats a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavedProgress {
+    pub watermark: Timestamp,
+    pub time: Timestamp,
+    pub tick: Option<Timestamp>,
+}
+
+/// Version 1 of a task's saved state: `u8(1) i64(watermark) i64(time) opt_i64(tick)
+/// bool(has operator state) [bytes(operator state)]`.
+fn wrap_state(progress: &Progress, state: Option<Vec<u8>>) -> Vec<u8> {
+    let mut w = StateWriter::new();
+    w.u8(1);
+    w.i64(progress.watermark);
+    w.i64(progress.time);
+    w.opt_i64(progress.tick);
+    w.bool(state.is_some());
+    if let Some(state) = state {
+        w.bytes(&state);
+    }
+    w.finish()
+}
+
+/// Splits a task's saved state into the loop's progress and the operator's own state.
+pub fn unwrap_state(blob: &[u8]) -> Result<(SavedProgress, Option<&[u8]>), RunError> {
+    let mut r = StateReader::new(blob);
+    if r.u8()? != 1 {
+        return Err(RunError::data(
+            "the saved task state has an unknown version",
+        ));
+    }
+    let progress = SavedProgress {
+        watermark: r.i64()?,
+        time: r.i64()?,
+        tick: r.opt_i64()?,
+    };
+    let state = if r.bool()? { Some(r.bytes()?) } else { None };
+    r.end()?;
+    Ok((progress, state))
 }
 
 /// Runs `operator` until all inputs end.
@@ -104,10 +148,11 @@ pub fn run_operator_checkpointed(
             injected: input.injected,
         })
         .collect();
+    let saved = checkpoints.as_ref().and_then(|c| c.restored);
     let mut progress = Progress {
-        watermark: MIN_WATERMARK,
-        time: MIN_WATERMARK,
-        tick: None,
+        watermark: saved.map_or(MIN_WATERMARK, |s| s.watermark),
+        time: saved.map_or(MIN_WATERMARK, |s| s.time),
+        tick: saved.and_then(|s| s.tick),
         all_idle: false,
     };
     let tick_every = operator.tick_interval_ms().filter(|&ms| ms > 0);
@@ -164,7 +209,7 @@ pub fn run_operator_checkpointed(
             // The state goes to the coordinator before the barrier goes on, so every snapshot
             // downstream comes after this one (Chandy–Lamport).
             if let Some(c) = &checkpoints {
-                let state = operator.save_state()?;
+                let state = Some(wrap_state(&progress, operator.save_state()?));
                 c.coordinator
                     .acknowledge(id, c.task, Ack { state, alignment });
             }
@@ -187,8 +232,8 @@ pub fn run_operator_checkpointed(
         if state.iter().all(InputState::done) {
             operator.on_end(&mut out)?;
             if let Some(c) = &checkpoints {
-                let saved = operator.save_state()?;
-                c.coordinator.task_finished(c.task, saved);
+                let saved = wrap_state(&progress, operator.save_state()?);
+                c.coordinator.task_finished(c.task, Some(saved));
             }
             out.end()?;
             return Ok(TaskEnd::Finished);

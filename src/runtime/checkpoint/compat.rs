@@ -45,6 +45,24 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
         PlannedKind::JsonLinesSink(j) => Saved {
             signature: format!("JSON-lines file {}", j.path.display()),
         },
+        PlannedKind::Firehose(f) => Saved {
+            signature: format!(
+                "firehose {} delivering [{}] partitioned by {:?}{}",
+                f.name,
+                f.delivered
+                    .fields()
+                    .iter()
+                    .map(|c| format!("{} {}", c.name(), c.data_type()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                f.partition_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                if f.transformation.is_some() {
+                    " after a transformation"
+                } else {
+                    ""
+                }
+            ),
+        },
         PlannedKind::Filter(_)
         | PlannedKind::Map(_)
         | PlannedKind::Union(_)
@@ -55,7 +73,6 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
         PlannedKind::KinesisSource(_)
         | PlannedKind::KinesisSink(_)
         | PlannedKind::KinesisStream(_)
-        | PlannedKind::Firehose(_)
         | PlannedKind::Lambda(_)
         | PlannedKind::Kcl(_) => NotYet,
     }
@@ -81,8 +98,8 @@ pub fn unsupported(plan: &Plan) -> Vec<String> {
         .filter(|n| state_support(&n.kind) == StateSupport::NotYet)
         .map(|n| {
             format!(
-                "node `{}` ({}): checkpoints do not save the state of Kinesis, Firehose, Lambda \
-                 and KCL nodes yet",
+                "node `{}` ({}): checkpoints do not save the state of Kinesis streams, the \
+                 Kinesis source and sink, Lambda and KCL nodes yet",
                 n.id,
                 kind_name(n)
             )

@@ -1,8 +1,10 @@
-//! The byte encoding of saved state: little-endian integers and length-prefixed byte strings,
-//! read back with every length checked against what is left before anything is allocated, so a
-//! damaged file is refused with a reason instead of exhausting memory.
+//! The byte encoding of saved state: little-endian integers, length-prefixed byte strings and rows
+//! as Arrow IPC streams, read back with every length checked against what is left before anything
+//! is allocated, so a damaged file is refused with a reason instead of exhausting memory.
 
-use crate::runtime::contract::RunError;
+use arrow::record_batch::RecordBatch;
+
+use super::error::RunError;
 
 /// Builds a state blob.
 #[derive(Default)]
@@ -67,6 +69,23 @@ impl StateWriter {
 
     pub fn str(&mut self, value: &str) {
         self.bytes(value.as_bytes());
+    }
+
+    /// Batches of one schema as an Arrow IPC stream (an empty byte string for none).
+    pub fn batches(&mut self, batches: &[RecordBatch]) -> Result<(), RunError> {
+        let Some(first) = batches.first() else {
+            self.bytes(&[]);
+            return Ok(());
+        };
+        let failed = |e: arrow::error::ArrowError| RunError::internal(format!("saving rows: {e}"));
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &first.schema())
+            .map_err(failed)?;
+        for batch in batches {
+            writer.write(batch).map_err(failed)?;
+        }
+        let bytes = writer.into_inner().map_err(failed)?;
+        self.bytes(&bytes);
+        Ok(())
     }
 
     pub fn finish(self) -> Vec<u8> {
@@ -170,6 +189,19 @@ impl<'a> StateReader<'a> {
 
     pub fn str(&mut self) -> Result<&'a str, RunError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| damaged("a name is not UTF-8"))
+    }
+
+    /// Batches written by [`StateWriter::batches`].
+    pub fn batches(&mut self) -> Result<Vec<RecordBatch>, RunError> {
+        let bytes = self.bytes()?;
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+            .map_err(|e| damaged(&format!("saved rows: {e}")))?;
+        reader
+            .map(|b| b.map_err(|e| damaged(&format!("saved rows: {e}"))))
+            .collect()
     }
 
     /// Fails unless every byte was read (a blob from another version or kind).
