@@ -496,3 +496,96 @@ fn a_firehose_killed_and_resumed_delivers_the_same_objects_with_the_same_content
         assert!(&got[key] == bytes, "{key} differs");
     }
 }
+
+#[test]
+fn a_changed_pipeline_keeps_the_state_it_can_and_refuses_what_it_cannot_map() {
+    let dir = scratch("checkpoint-changed");
+    let file = lab(&dir);
+    assert!(run(&file, &["--parallelism", "1"]).status.success());
+    let expected = read_outputs(&dir);
+    let ckdir = dir.join("checkpoints");
+    let ckdir = ckdir.to_str().unwrap();
+    let first = run(
+        &file,
+        &[
+            "--parallelism",
+            "1",
+            "--speed",
+            "600x",
+            "--checkpoint-every",
+            "100ms",
+            "--checkpoint-dir",
+            ckdir,
+            "--for",
+            "1500ms",
+        ],
+    );
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let shipped = fs::read_to_string(&file).unwrap();
+    // Other aggregates: the saved accumulators no longer fit the node.
+    let changed = shipped.replacen("\"sum(price) AS spent\",", "", 1);
+    assert_ne!(changed, shipped);
+    fs::write(&file, &changed).unwrap();
+    let refused = run(&file, &["--resume", ckdir]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("node `per_page`") && stderr.contains("cannot be mapped"),
+        "{stderr}"
+    );
+    // A node removed: its state has nowhere to go.
+    let removed = shipped
+        .replacen("\"clicks.out -> sessions.in\",", "", 1)
+        .replacen("\"sessions.out -> sessions_file.in\",", "", 1);
+    let start = removed.find("(\n            id: \"sessions\",").unwrap();
+    let end = removed[start..]
+        .find("(\n            id: \"pages_file\"")
+        .unwrap()
+        + start;
+    let removed = format!("{}{}", &removed[..start], &removed[end..]);
+    let start = removed
+        .find("(\n            id: \"sessions_file\",")
+        .unwrap();
+    let end = removed[start..].find("        ),\n    ],").unwrap() + start + "        ),\n".len();
+    let removed = format!("{}{}", &removed[..start], &removed[end..]);
+    fs::write(&file, &removed).unwrap();
+    let check = eddy().arg("check").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let refused = run(&file, &["--resume", ckdir]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("node `sessions` has state"), "{stderr}");
+    // A new node (a Filter, keeping no state, before the page window) is fine: the rest resumes.
+    let added = shipped
+        .replacen("\"clicks.out -> per_page.in\",", "\"clicks.out -> priced.in\", \"priced.out -> per_page.in\",", 1)
+        .replacen(
+            "        (\n            id: \"per_page\",",
+            "        (\n            id: \"priced\",\n            kind: Transform(Filter(predicate: \"price IS NULL OR price >= 0\")),\n        ),\n        (\n            id: \"per_page\",",
+            1,
+        );
+    fs::write(&file, &added).unwrap();
+    let check = eddy().arg("check").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let resumed = run(&file, &["--parallelism", "1", "--resume", ckdir]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming from checkpoint"));
+    assert!(
+        read_outputs(&dir) == expected,
+        "the new Filter passes every click: the outputs are an uninterrupted run's"
+    );
+}
