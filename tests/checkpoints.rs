@@ -589,3 +589,81 @@ fn a_changed_pipeline_keeps_the_state_it_can_and_refuses_what_it_cannot_map() {
         "the new Filter passes every click: the outputs are an uninterrupted run's"
     );
 }
+
+/// `ts,sensor,value` over an hour, 20 readings a second, with a malformed row now and then.
+fn readings_csv() -> String {
+    let mut text = String::from("ts,sensor,value\n");
+    for i in 0..72_000u64 {
+        let ts = 1_704_067_200_000 + i * 50 - (i % 7) * 100;
+        if i % 5_000 == 4_999 {
+            text.push_str(&format!("{ts},sensor-{},not-a-number\n", i % 13));
+        } else {
+            text.push_str(&format!("{ts},sensor-{},{}.{}\n", i % 13, i % 40, i % 10));
+        }
+    }
+    text
+}
+
+const FROM_FILE: &str = r#"(
+    format_version: 1,
+    name: "readings from a file",
+    nodes: [
+        (id: "readings", kind: Source(CsvFile(path: "readings.csv",
+            schema: [(name: "ts", type: Timestamp), (name: "sensor", type: String), (name: "value", type: Float64)],
+            time: EventTime(column: "ts", max_out_of_orderness: "1s")))),
+        (id: "per_minute", kind: Window(window: Sliding(size: "2m", slide: "30s"), key_by: ["sensor"],
+            aggregates: ["count(*) AS n", "avg(value) AS mean", "max(value) AS peak"], emit: OnWatermark)),
+        (id: "means", kind: Sink(CsvFile(path: "out/means.csv"))),
+        (id: "bad_rows", kind: Sink(CsvFile(path: "out/bad_rows.csv"))),
+    ],
+    edges: ["readings.out -> per_minute.in", "per_minute.out -> means.in", "readings.errors -> bad_rows.in"],
+)"#;
+
+#[test]
+fn a_csv_source_resumes_at_its_byte_offset_and_its_bad_rows_are_routed_once() {
+    let dir = scratch("checkpoint-csv");
+    fs::write(dir.join("readings.csv"), readings_csv()).unwrap();
+    let file = dir.join("from_file.ron");
+    fs::write(&file, FROM_FILE).unwrap();
+    assert!(run(&file, &["--parallelism", "1"]).status.success());
+    let outputs = ["out/means.csv", "out/bad_rows.csv"];
+    let expected: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|o| fs::read(dir.join(o)).unwrap())
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&expected[1]).lines().count(),
+        1 + 72_000 / 5_000,
+        "a header and every malformed row"
+    );
+    for o in outputs {
+        fs::remove_file(dir.join(o)).unwrap();
+    }
+    let ckdir = dir.join("checkpoints");
+    let ckdir = ckdir.to_str().unwrap();
+    let mut moments = Lcg(11);
+    let mut resumed = 0;
+    for attempt in 0..4 {
+        let mut args = vec!["--parallelism", "1", "--speed", "1000x"];
+        if attempt == 0 {
+            args.extend(["--checkpoint-every", "150ms", "--checkpoint-dir", ckdir]);
+        } else {
+            args.extend(["--resume", ckdir]);
+        }
+        let stderr = kill_9_after(spawn(&file, &args), moments.next_in(500, 1000));
+        resumed += usize::from(stderr.contains("resuming from checkpoint"));
+    }
+    assert!(resumed >= 2, "{resumed} resumed");
+    let last = run(&file, &["--parallelism", "1", "--resume", ckdir]);
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let got: Vec<Vec<u8>> = outputs
+        .iter()
+        .map(|o| fs::read(dir.join(o)).unwrap())
+        .collect();
+    assert!(got == expected, "byte for byte as an uninterrupted run");
+    assert_eq!(hidden_files(&dir), Vec::<String>::new());
+}
