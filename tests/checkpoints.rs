@@ -8,14 +8,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use support::processes::{Lcg, eddy, kill_9_after, run, spawn};
 use support::scratch;
-
-fn eddy() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eddy"))
-}
 
 /// The checkpoint lab, copied into `dir` (its outputs go to `dir/out`).
 fn lab(dir: &Path) -> PathBuf {
@@ -29,29 +25,6 @@ fn lab(dir: &Path) -> PathBuf {
 }
 
 const OUTPUTS: [&str; 2] = ["out/pages_per_minute.csv", "out/checkpoint_sessions.jsonl"];
-
-fn run(file: &Path, args: &[&str]) -> Output {
-    eddy().arg("run").arg(file).args(args).output().unwrap()
-}
-
-fn spawn(file: &Path, args: &[&str]) -> Child {
-    eddy()
-        .arg("run")
-        .arg(file)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Kills `child` with SIGKILL after `after` (or lets it end first); its standard error.
-fn kill_9_after(mut child: Child, after: Duration) -> String {
-    std::thread::sleep(after);
-    let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn read_outputs(dir: &Path) -> Vec<Vec<u8>> {
     OUTPUTS
@@ -70,19 +43,6 @@ fn hidden_files(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A tiny deterministic generator of kill moments (the test's seed).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_in(&mut self, low_ms: u64, high_ms: u64) -> Duration {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        Duration::from_millis(low_ms + (self.0 >> 33) % (high_ms - low_ms))
-    }
 }
 
 fn newest_checkpoint(dir: &Path) -> Option<PathBuf> {
@@ -360,42 +320,6 @@ fn barriers_align_over_a_fast_and_a_slow_input_and_a_rescale_2_4_1_keeps_every_r
         expected.len()
     );
     assert_eq!(hidden_files(&dir), Vec::<String>::new());
-}
-
-#[test]
-fn a_pipeline_checkpoints_do_not_cover_is_refused_naming_the_node() {
-    let dir = scratch("checkpoint-refused");
-    let file = dir.join("stream.ron");
-    fs::write(
-        &file,
-        r#"(
-    format_version: 1,
-    name: "through a stream",
-    nodes: [
-        (id: "trips", kind: Source(Generator(preset: TaxiTrips, events_per_sec: 10, keys: 5,
-            seed: 1, start_time: "2024-01-01T00:00:00Z", stop_after: Events(100),
-            time: EventTime(column: "dropoff_datetime", max_out_of_orderness: "1s")))),
-        (id: "trip_stream", kind: Stream(Kinesis(capacity: Provisioned(shards: 2),
-            partition_key: "CAST(trip_id AS VARCHAR)"))),
-        (id: "shown", kind: Sink(Console(format: Table, max_rows: 10))),
-    ],
-    edges: ["trips.out -> trip_stream.in", "trip_stream.out -> shown.in"],
-)"#,
-    )
-    .unwrap();
-    let out = run(
-        &file,
-        &[
-            "--checkpoint-every",
-            "1s",
-            "--checkpoint-dir",
-            dir.join("ck").to_str().unwrap(),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("`trip_stream`"), "{stderr}");
-    assert!(stderr.contains("checkpoints do not save"), "{stderr}");
 }
 
 /// Every file under `dir`, by its path relative to `dir`.

@@ -3,7 +3,9 @@
 //! PID: rows written by the Kinesis sink come back from the Kinesis source, each on the shard the
 //! simulated stream routes it to (a split between two writes included: the parent is read to its
 //! end before its children), in order within its shard; a record that does not fit the declared
-//! fields goes to `errors`. Skipped, saying so, only when npm is not installed (`.ci/run`
+//! fields goes to `errors`. A checkpointed read stopped with a savepoint resumes just after the
+//! last sequence number it read in each shard, children of a split made meanwhile included.
+//! Skipped, saying so, only when npm is not installed (`.ci/run`
 //! makes sure it is).
 
 use std::net::{TcpListener, TcpStream};
@@ -133,9 +135,15 @@ fn split_first_shard(port: u16) {
 /// Runs `eddy run FILE` with test credentials from the environment (as the standard chain reads
 /// them) and no profile files.
 fn eddy_run(file: &Path) -> String {
+    eddy_run_with(file, &[])
+}
+
+/// `eddy run FILE ARGS...`, as [`eddy_run`].
+fn eddy_run_with(file: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_eddy"))
         .arg("run")
         .arg(file)
+        .args(args)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -192,6 +200,22 @@ fn trips_csv(range: std::ops::Range<usize>) -> String {
         ));
     }
     trips
+}
+
+/// Fails the test when npm is missing where it must not be; whether the test can run.
+fn emulator_available() -> bool {
+    if has_npm() {
+        return true;
+    }
+    // CI sets this: there the test must run, never skip.
+    assert!(
+        std::env::var_os("EDDY_REQUIRE_NPM").is_none(),
+        "npm is not installed, and EDDY_REQUIRE_NPM says this test must run"
+    );
+    eprintln!(
+        "SKIPPED: npm is not installed, so kinesis-local cannot be started (.ci/run installs it)"
+    );
+    false
 }
 
 fn pipelines(dir: &Path, port: u16) {
@@ -254,15 +278,7 @@ fn pipelines(dir: &Path, port: u16) {
 
 #[test]
 fn rows_written_to_kinesis_local_come_back_on_the_shards_the_simulation_picks() {
-    if !has_npm() {
-        // CI sets this: there the test must run, never skip.
-        assert!(
-            std::env::var_os("EDDY_REQUIRE_NPM").is_none(),
-            "npm is not installed, and EDDY_REQUIRE_NPM says this test must run"
-        );
-        eprintln!(
-            "SKIPPED: npm is not installed, so kinesis-local cannot be started (.ci/run installs it)"
-        );
+    if !emulator_available() {
         return;
     }
     let emulator = start();
@@ -340,6 +356,71 @@ fn rows_written_to_kinesis_local_come_back_on_the_shards_the_simulation_picks() 
         assert!(row["raw"].contains("\"trip\":\""), "{row:?}");
         assert!(row["reason"].contains("field `trip`"), "{row:?}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpointed_read_resumes_after_the_last_sequence_number_of_each_shard() {
+    if !emulator_available() {
+        return;
+    }
+    let emulator = start();
+    let dir = std::env::temp_dir().join(format!("eddy-kinesis-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    pipelines(&dir, emulator.port);
+    // Reads until stopped; each stop takes a savepoint.
+    let forever = std::fs::read_to_string(dir.join("read.ron"))
+        .unwrap()
+        .replace(
+            "poll_every: \"200ms\"",
+            "poll_every: \"200ms\", until: Never",
+        )
+        .replace("\"read.csv\"", "\"resumed.csv\"");
+    let file = dir.join("read_forever.ron");
+    std::fs::write(&file, forever).unwrap();
+    let ckdir = dir.join("checkpoints");
+    let ckdir = ckdir.to_str().unwrap();
+    eddy_run(&dir.join("write_first.ron"));
+    let first = eddy_run_with(
+        &file,
+        &[
+            "--checkpoint-every",
+            "300ms",
+            "--checkpoint-dir",
+            ckdir,
+            "--for",
+            "6s",
+        ],
+    );
+    assert!(first.contains("savepoint"), "{first}");
+    // Its rows wait in the sink's in-progress file until the job completes.
+    assert!(!dir.join("resumed.csv").exists());
+    // Meanwhile shard 0 splits and the second half is written, some of it to the children.
+    split_first_shard(emulator.port);
+    eddy_run(&dir.join("write_second.ron"));
+    // The resumed read stops after every trip (the count goes on from the savepoint's).
+    let to_the_end = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("until: Never", &format!("until: Records({TRIPS})"));
+    std::fs::write(&file, to_the_end).unwrap();
+    let second = eddy_run_with(&file, &["--resume", ckdir]);
+    assert!(second.contains("resuming from checkpoint"), "{second}");
+    drop(emulator);
+    let read = read_csv(&dir.join("resumed.csv"));
+    let mut trips: Vec<i64> = read.iter().map(|r| r["trip"].parse().unwrap()).collect();
+    trips.sort_unstable();
+    assert_eq!(
+        trips,
+        (0..TRIPS as i64).collect::<Vec<_>>(),
+        "every trip once: nothing read again, nothing skipped"
+    );
+    let children: Vec<&str> = read[BEFORE_SPLIT..]
+        .iter()
+        .map(|r| r["shard_id"].as_str())
+        .filter(|s| s.ends_with("04") || s.ends_with("05"))
+        .collect();
+    assert!(!children.is_empty(), "the children of the split are read");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

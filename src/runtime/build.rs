@@ -278,7 +278,10 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             )?;
             sink(ctx, operator)
         }
-        PlannedKind::KinesisSink(p) => sink(ctx, kinesis::sink::build(p, ctx.metrics)?),
+        PlannedKind::KinesisSink(p) => sink(
+            ctx,
+            kinesis::sink::build(p, ctx.metrics, &node.id, ctx.checkpointing.as_ref())?,
+        ),
     })
 }
 

@@ -106,15 +106,8 @@ pub fn start_pipeline(
     start(&plan, options)
 }
 
-/// Refuses checkpoints for a pipeline they do not cover, or a checkpoint that does not fit it.
+/// Refuses a checkpoint that does not fit the pipeline.
 fn check_checkpoints(plan: &Plan, settings: &CheckpointSettings) -> Result<(), RunError> {
-    let unsupported = compat::unsupported(plan);
-    if !unsupported.is_empty() {
-        return Err(RunError::config(format!(
-            "this pipeline cannot take checkpoints yet:\n  {}",
-            unsupported.join("\n  ")
-        )));
-    }
     if let Some(loaded) = &settings.restore {
         let problems = compat::incompatibilities(plan, loaded);
         if !problems.is_empty() {

@@ -214,7 +214,7 @@ pub struct ConsumerShardView {
 
 /// What the producer did: the user records it was given, the Kinesis records it wrote (KPL
 /// aggregates count once), its API requests, write attempts and records that expired in the KPL.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ProducerView {
     pub user_records: u64,
     pub kinesis_records: u64,
@@ -233,7 +233,7 @@ pub struct SharedReads {
 }
 
 /// Counts of one shard.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct ShardCounts {
     pub records: u64,
     pub bytes: u64,

@@ -14,8 +14,8 @@ use super::checkpoint::Coordinator;
 use super::checkpoint::coordinator::Ack;
 use super::clock::Clock;
 use super::contract::{
-    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, Output, RunError, SendFailure, Source,
-    SourcePosition, StateReader, StateWriter, Timestamp, fail,
+    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, Output, RunError, SendFailure, ShardPosition,
+    Source, SourcePosition, StateReader, StateWriter, Timestamp, fail,
 };
 use super::task::TaskEnd;
 
@@ -63,7 +63,9 @@ struct Progress {
 }
 
 /// Version 1: `u8(1)`, the position (`u8(0) u64(byte offset) u64(line)` for a file,
-/// `u8(1) u64(chunks)` for a generator), `i64(newest event time) i64(watermark sent)
+/// `u8(1) u64(chunks)` for a generator, `u8(2) u64(records) u64(shards)` then per shard
+/// `str(id) u64(parents) str(parent)... bool str(after)? opt_i64(opened at) bool(finished)` for a
+/// Kinesis stream), `i64(newest event time) i64(watermark sent)
 /// u64(rows sent) bool(finished)`.
 fn save(position: &SourcePosition, p: &Progress) -> Vec<u8> {
     let mut w = StateWriter::new();
@@ -77,6 +79,24 @@ fn save(position: &SourcePosition, p: &Progress) -> Vec<u8> {
         SourcePosition::Chunks { delivered } => {
             w.u8(1);
             w.u64(*delivered);
+        }
+        SourcePosition::Shards { records, shards } => {
+            w.u8(2);
+            w.u64(*records);
+            w.u64(shards.len() as u64);
+            for shard in shards {
+                w.str(&shard.id);
+                w.u64(shard.parents.len() as u64);
+                for parent in &shard.parents {
+                    w.str(parent);
+                }
+                w.bool(shard.after.is_some());
+                if let Some(after) = &shard.after {
+                    w.str(after);
+                }
+                w.opt_i64(shard.opened_at);
+                w.bool(shard.finished);
+            }
         }
     }
     w.i64(p.newest);
@@ -101,6 +121,30 @@ fn restore(blob: &[u8]) -> Result<(SourcePosition, Progress), RunError> {
         1 => SourcePosition::Chunks {
             delivered: r.u64()?,
         },
+        2 => {
+            let records = r.u64()?;
+            let n = r.count(19)?;
+            let mut shards = Vec::with_capacity(n);
+            for _ in 0..n {
+                let id = r.str()?.to_string();
+                let parents = (0..r.count(8)?)
+                    .map(|_| r.str().map(str::to_string))
+                    .collect::<Result<_, _>>()?;
+                let after = if r.bool()? {
+                    Some(r.str()?.to_string())
+                } else {
+                    None
+                };
+                shards.push(ShardPosition {
+                    id,
+                    parents,
+                    after,
+                    opened_at: r.opt_i64()?,
+                    finished: r.bool()?,
+                });
+            }
+            SourcePosition::Shards { records, shards }
+        }
         other => {
             return Err(RunError::data(format!(
                 "the saved source position has an unknown kind {other}"

@@ -2,6 +2,8 @@
 //! end, and read each sink's rows back as sorted text lines.
 #![allow(dead_code)]
 
+pub mod processes;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,9 @@
 //! from SQL, sent with `PutRecords` in requests of at most 500 records and 5 MiB. Entries that
 //! fail (throttled, or an internal failure) are sent again after a backoff that doubles; a record
 //! that still fails after the attempts stops the run with Kinesis's error. A row whose key or
-//! size Kinesis would refuse is counted as an error and not sent.
+//! size Kinesis would refuse is counted as an error and not sent. Kinesis has no transactions, so
+//! with checkpoints the sink is at-least-once, as Flink's is: after a restore, what it sent after
+//! the checkpoint is sent again.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -19,7 +21,7 @@ use crate::model::kinds::kinesis::sink::PlannedKinesisSink;
 use crate::model::kinds::kinesis::{PUT_RECORDS_BYTES, PUT_RECORDS_MAX};
 use crate::runtime::contract::evaluate::evaluate;
 use crate::runtime::contract::{
-    InstanceMetrics, OpResult, Operator, Output, RunError, SendFailure,
+    Checkpointing, InstanceMetrics, OpResult, Operator, Output, RunError, SendFailure,
 };
 use crate::values::json_rows::JsonRows;
 
@@ -50,7 +52,16 @@ impl Entry {
 pub fn build(
     planned: &PlannedKinesisSink,
     metrics: &Arc<InstanceMetrics>,
+    node: &str,
+    checkpointing: Option<&Checkpointing>,
 ) -> Result<Box<dyn Operator>, RunError> {
+    if let Some(checkpointing) = checkpointing.filter(|c| c.restoring) {
+        checkpointing.note(format!(
+            "`{node}`: records sent to the Kinesis stream `{}` after the checkpoint are sent \
+             again (Kinesis has no transactions: this sink is at-least-once, as Flink's is)",
+            planned.stream
+        ));
+    }
     let connection = Connection::open(
         &planned.stream,
         &planned.region,

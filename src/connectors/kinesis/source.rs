@@ -3,7 +3,9 @@
 //! of a parent, as streaming-facts §1.5 says), and turns each record's JSON data into a row with
 //! the record's shard, sequence number, partition key and arrival time. Records that are not a
 //! JSON object with fitting fields go to `errors`. Throttled calls wait and try again; an expired
-//! iterator is renewed after the last record read.
+//! iterator is renewed after the last record read. Its checkpointed position is the sequence
+//! number of the last record read from each shard, as Flink's Kinesis source keeps: a restored
+//! run reads on just after it (`AFTER_SEQUENCE_NUMBER`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
@@ -17,7 +19,7 @@ use crate::connectors::columns::{BatchBuilder, Cell, ColumnKind};
 use crate::connectors::row_errors::RowErrors;
 use crate::model::kinds::kinesis::consumers::PlannedStart;
 use crate::model::kinds::kinesis::source::{PlannedKinesisSource, ReadUntil};
-use crate::runtime::contract::{RunError, Source, SourceChunk, SourcePosition};
+use crate::runtime::contract::{RunError, ShardPosition, Source, SourceChunk, SourcePosition};
 
 /// Records a `GetRecords` call asks for (the most it may).
 const RECORDS_PER_CALL: i32 = 10_000;
@@ -38,6 +40,8 @@ struct ShardState {
     /// `MillisBehindLatest` of its last answer, and whether that answer had records.
     behind_ms: Option<i64>,
     last_was_empty: bool,
+    /// When its iterator was opened (epoch ms), for a position with nothing read yet.
+    opened_at: Option<i64>,
 }
 
 pub struct KinesisSource {
@@ -150,14 +154,24 @@ impl KinesisSource {
             .map(|(id, s)| (id.clone(), s.parents.is_empty()))
             .collect();
         for (id, first_generation) in ready {
-            // A child continues its parents: it is read from its beginning.
-            let start = if first_generation {
-                self.planned.start
-            } else {
-                PlannedStart::TrimHorizon
+            let (after, opened_at) = self
+                .shards
+                .get(&id)
+                .map(|s| (s.last_sequence.clone(), s.opened_at))
+                .unwrap_or_default();
+            // A child continues its parents: it is read from its beginning. A shard a restored
+            // run had opened without reading anything is read from when it was opened.
+            let start = match (first_generation, opened_at) {
+                (false, _) => PlannedStart::TrimHorizon,
+                (true, Some(at)) if self.planned.start == PlannedStart::Latest => {
+                    PlannedStart::AtTimestamp(at)
+                }
+                (true, _) => self.planned.start,
             };
-            let iterator = self.iterator(&id, start, None)?;
+            let iterator = self.iterator(&id, start, after.as_deref())?;
+            let now = chrono::Utc::now().timestamp_millis();
             if let Some(state) = self.shards.get_mut(&id) {
+                state.opened_at.get_or_insert(now);
                 state.iterator = iterator;
                 if state.iterator.is_none() {
                     state.finished = true;
@@ -326,6 +340,7 @@ impl ShardState {
             finished: false,
             behind_ms: None,
             last_was_empty: false,
+            opened_at: None,
         }
     }
 }
@@ -373,14 +388,45 @@ impl Source for KinesisSource {
         }))
     }
 
-    /// A stream's position is per shard and held by Kinesis; this source starts over.
+    /// Per shard, the last sequence number read (and whether it was read to its end).
     fn position(&self) -> SourcePosition {
-        SourcePosition::Chunks { delivered: 0 }
+        SourcePosition::Shards {
+            records: self.records,
+            shards: self
+                .shards
+                .iter()
+                .map(|(id, s)| ShardPosition {
+                    id: id.clone(),
+                    parents: s.parents.clone(),
+                    after: s.last_sequence.clone(),
+                    opened_at: s.opened_at.filter(|_| s.iterator.is_some() || s.finished),
+                    finished: s.finished,
+                })
+                .collect(),
+        }
     }
 
+    /// Goes back to the shards' positions: each is opened again just after its last record
+    /// read once its parents are finished; shards created since are found by listing.
     fn seek(&mut self, position: &SourcePosition) -> Result<(), RunError> {
-        Err(RunError::internal(format!(
-            "a Kinesis source cannot go back to {position:?} yet"
-        )))
+        let SourcePosition::Shards { records, shards } = position else {
+            return Err(RunError::data(format!(
+                "a Kinesis source cannot go back to {position:?}"
+            )));
+        };
+        self.records = *records;
+        self.shards = shards
+            .iter()
+            .map(|p| {
+                let mut state = ShardState::new(p.parents.clone());
+                state.last_sequence = p.after.clone();
+                state.opened_at = p.opened_at;
+                state.finished = p.finished;
+                (p.id.clone(), state)
+            })
+            .collect();
+        self.listed = false;
+        self.done = false;
+        Ok(())
     }
 }

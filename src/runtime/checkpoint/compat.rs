@@ -13,13 +13,11 @@ pub enum StateSupport {
     Stateless,
     /// Saves its state; restoring needs the same signature.
     Saved { signature: String },
-    /// Keeps state that checkpoints do not cover yet: a run with checkpoints refuses it.
-    NotYet,
 }
 
 /// The one place that decides, per kind, what a checkpoint holds.
 pub fn state_support(kind: &PlannedKind) -> StateSupport {
-    use StateSupport::{NotYet, Saved, Stateless};
+    use StateSupport::{Saved, Stateless};
     match kind {
         PlannedKind::Generator(g) => Saved {
             signature: format!("generator {:?} from {}", g.config, g.start_ms),
@@ -49,12 +47,7 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
             signature: format!(
                 "firehose {} delivering [{}] partitioned by {:?}{}",
                 f.name,
-                f.delivered
-                    .fields()
-                    .iter()
-                    .map(|c| format!("{} {}", c.name(), c.data_type()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                fields(&f.delivered),
                 f.partition_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
                 if f.transformation.is_some() {
                     " after a transformation"
@@ -63,19 +56,74 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
                 }
             ),
         },
-        PlannedKind::Filter(_)
+        // Every shard, sequence number, unread record and consumer cursor depends on all of the
+        // stream's settings: change one and the saved shards mean something else.
+        PlannedKind::KinesisStream(k) => Saved {
+            signature: format!(
+                "kinesis stream {} shards{} partition key `{}` explicit hash key {:?} producer \
+                 {:?} retries {:?} resharding {:?} retention {} ms consumers {:?}",
+                k.shards,
+                if k.on_demand { " on demand" } else { "" },
+                k.partition_key.text,
+                k.explicit_hash_key.as_ref().map(|e| &e.text),
+                k.producer,
+                k.retries,
+                k.resharding,
+                k.retention_ms,
+                k.consumers,
+            ),
+        },
+        PlannedKind::Lambda(l) => Saved {
+            signature: format!(
+                "lambda batches of {} within {} ms, parallelization {}, retries {:?}, bisect {}, \
+                 tumbling {:?} into [{}]",
+                l.batch_size,
+                l.batching_window_ms,
+                l.parallelization,
+                l.maximum_retry_attempts,
+                l.bisect,
+                l.tumbling.as_ref().map(|(ms, _)| ms),
+                fields(&l.windows),
+            ),
+        },
+        PlannedKind::Kcl(k) => Saved {
+            signature: format!(
+                "kcl {} workers, checkpoint every {} records or {} ms, failover {} ms, poll {} ms",
+                k.workers,
+                k.checkpoint_every_records,
+                k.checkpoint_every_ms,
+                k.failover_ms,
+                k.poll_ms
+            ),
+        },
+        PlannedKind::KinesisSource(k) => Saved {
+            signature: format!(
+                "kinesis stream {} in {} at {}",
+                k.stream,
+                k.region,
+                k.endpoint.as_deref().unwrap_or("AWS")
+            ),
+        },
+        // Kinesis has no transactions: the sink keeps nothing and is at-least-once.
+        PlannedKind::KinesisSink(_)
+        | PlannedKind::Filter(_)
         | PlannedKind::Map(_)
         | PlannedKind::Union(_)
         | PlannedKind::Route(_)
         | PlannedKind::Chart(_)
         | PlannedKind::Table(_)
         | PlannedKind::Console(_) => Stateless,
-        PlannedKind::KinesisSource(_)
-        | PlannedKind::KinesisSink(_)
-        | PlannedKind::KinesisStream(_)
-        | PlannedKind::Lambda(_)
-        | PlannedKind::Kcl(_) => NotYet,
     }
+}
+
+/// A schema's columns as `name type, ...`.
+fn fields(schema: &arrow::datatypes::SchemaRef) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.data_type()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The kind's name as checkpoints record it.
@@ -87,24 +135,8 @@ pub fn kind_name(node: &NodePlan) -> String {
 pub fn signature(node: &NodePlan) -> String {
     match state_support(&node.kind) {
         StateSupport::Saved { signature } => signature,
-        StateSupport::Stateless | StateSupport::NotYet => String::new(),
+        StateSupport::Stateless => String::new(),
     }
-}
-
-/// Every node whose state checkpoints do not cover yet, with the reason.
-pub fn unsupported(plan: &Plan) -> Vec<String> {
-    plan.nodes
-        .iter()
-        .filter(|n| state_support(&n.kind) == StateSupport::NotYet)
-        .map(|n| {
-            format!(
-                "node `{}` ({}): checkpoints do not save the state of Kinesis streams, the \
-                 Kinesis source and sink, Lambda and KCL nodes yet",
-                n.id,
-                kind_name(n)
-            )
-        })
-        .collect()
 }
 
 /// Every reason `loaded` cannot be restored into `plan`, node by node.

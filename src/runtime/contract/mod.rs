@@ -26,5 +26,5 @@ pub use metrics::InstanceMetrics;
 pub use operator::{OpResult, Operator, fail};
 pub use output::{Captured, EdgeSink, Output};
 pub use shared::{Collected, CollectedRows, Commits, ConsoleWriter, PreparedFile};
-pub use source::{Source, SourceChunk, SourcePosition};
+pub use source::{ShardPosition, Source, SourceChunk, SourcePosition};
 pub use state::{StateReader, StateWriter};

@@ -19,6 +19,27 @@ pub enum SourcePosition {
     File { byte_offset: u64, line: u64 },
     /// A deterministic generator: how many chunks it has handed out (it replays to there).
     Chunks { delivered: u64 },
+    /// A Kinesis stream: every shard seen, with the sequence number of the last record read from
+    /// it (Flink's Kinesis source keeps the same), and the records read so far.
+    Shards {
+        records: u64,
+        shards: Vec<ShardPosition>,
+    },
+}
+
+/// Where a Kinesis source stands in one shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPosition {
+    pub id: String,
+    /// Its parents still to be read to their end first.
+    pub parents: Vec<String>,
+    /// The last record read from it; reading goes on just after it.
+    pub after: Option<String>,
+    /// When it was opened with nothing read from it yet (epoch ms): a restore reads from that
+    /// time rather than from the newest record, so what came meanwhile is not skipped.
+    pub opened_at: Option<i64>,
+    /// Read to its end: its children may be read.
+    pub finished: bool,
 }
 
 /// A reader of rows.

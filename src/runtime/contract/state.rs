@@ -88,6 +88,15 @@ impl StateWriter {
         Ok(())
     }
 
+    /// A value as a JSON document: for the simulated AWS services' bookkeeping (shards, cursors,
+    /// leases), many small fields whose names make a checkpoint readable.
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), RunError> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| RunError::internal(format!("saving state as JSON: {e}")))?;
+        self.bytes(&bytes);
+        Ok(())
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.bytes
     }
@@ -204,6 +213,13 @@ impl<'a> StateReader<'a> {
             .collect()
     }
 
+    /// A value written by [`StateWriter::json`]; its length was checked against the blob, and
+    /// serde_json sizes nothing from the text before reading it.
+    pub fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, RunError> {
+        let bytes = self.bytes()?;
+        serde_json::from_slice(bytes).map_err(|e| damaged(&format!("saved bookkeeping: {e}")))
+    }
+
     /// Fails unless every byte was read (a blob from another version or kind).
     pub fn end(&self) -> Result<(), RunError> {
         if self.at == self.bytes.len() {
@@ -240,6 +256,19 @@ mod tests {
         assert_eq!(r.opt_f64().unwrap(), Some(1.25));
         assert_eq!(r.str().unwrap(), "sensör");
         assert!(r.end().is_ok());
+    }
+
+    #[test]
+    fn json_values_keep_128_bit_hash_keys_and_extremes() {
+        let value: (u128, i64, Vec<Option<i64>>) = (u128::MAX, i64::MIN, vec![None, Some(-1)]);
+        let mut w = StateWriter::new();
+        w.json(&value).unwrap();
+        let blob = w.finish();
+        let mut r = StateReader::new(&blob);
+        assert_eq!(r.json::<(u128, i64, Vec<Option<i64>>)>().unwrap(), value);
+        assert!(r.end().is_ok());
+        let mut truncated = StateReader::new(&blob[..blob.len() - 1]);
+        assert!(truncated.json::<(u128, i64, Vec<Option<i64>>)>().is_err());
     }
 
     #[test]

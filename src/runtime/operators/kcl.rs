@@ -18,16 +18,18 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::model::kinds::kcl::{PlannedKcl, leases_schema};
+use serde::{Deserialize, Serialize};
+
 use crate::runtime::contract::{
-    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, OpResult, Operator, Output, SendFailure,
-    Timestamp, fail,
+    InstanceMetrics, InstanceOf, MAX_WATERMARK, MIN_WATERMARK, OpResult, Operator, Output,
+    RunError, SendFailure, StateReader, StateWriter, Timestamp, fail,
 };
 use crate::runtime::kcl_stats::{KclStats, KclView, LeaseLine};
 
 const OUT_PORT: usize = 0;
 const LEASES_PORT: usize = 1;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
     batch: u64,
     row: u32,
@@ -37,7 +39,7 @@ struct Record {
 }
 
 /// A shard and its lease.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Shard {
     /// Records from the checkpoint on; `base` is the position of the first.
     queue: VecDeque<Record>,
@@ -210,6 +212,95 @@ impl Operator for KclOperator {
         self.now = self.now.max(now);
         self.run_until(self.now, out)?;
         self.finish_round(out)
+    }
+
+    /// Version 1: `u8(1)`, the application's bookkeeping as JSON (every shard's lease: owner,
+    /// counter, checkpoint and the records from it on; the workers, alive or not and when they
+    /// are to die; the held watermarks; the counters), then the input rows the shards still refer
+    /// to as Arrow IPC. Lease changes are sent at the end of every round, so none is pending.
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        let mut w = StateWriter::new();
+        w.u8(1);
+        let workers: Vec<(bool, Option<Timestamp>)> =
+            self.workers.iter().map(|w| (w.alive, w.dies_at)).collect();
+        w.json(&(
+            (&self.shards, workers, self.first_batch, self.written),
+            (self.now, self.first_arrival, self.next_poll, &self.pending),
+            (
+                self.sent_watermark,
+                self.view.processed,
+                self.view.duplicates,
+            ),
+        ))
+        .map_err(SendFailure::Failed)?;
+        let batches: Vec<RecordBatch> = self.batches.iter().cloned().collect();
+        w.batches(&batches).map_err(SendFailure::Failed)?;
+        Ok(Some(w.finish()))
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
+        let Some(blob) = saved.first() else {
+            return Ok(());
+        };
+        let mut r = StateReader::new(blob);
+        if r.u8()? != 1 {
+            return Err(RunError::data(
+                "the saved KCL application has an unknown version",
+            ));
+        }
+        type Saved = (
+            (
+                BTreeMap<String, Shard>,
+                Vec<(bool, Option<Timestamp>)>,
+                u64,
+                u64,
+            ),
+            (
+                Timestamp,
+                Option<Timestamp>,
+                Option<Timestamp>,
+                VecDeque<(u64, Timestamp)>,
+            ),
+            (Timestamp, u64, u64),
+        );
+        let (
+            (shards, workers, first_batch, written),
+            (now, first_arrival, next_poll, pending),
+            (sent_watermark, processed, duplicates),
+        ): Saved = r.json()?;
+        if workers.len() != self.workers.len() {
+            return Err(RunError::data(format!(
+                "the saved KCL application had {} workers, this one has {}",
+                workers.len(),
+                self.workers.len()
+            )));
+        }
+        if shards
+            .values()
+            .any(|s| s.owner.is_some_and(|o| o >= workers.len()))
+        {
+            return Err(RunError::data(
+                "the saved KCL application names a worker it does not have",
+            ));
+        }
+        self.batches = r.batches()?.into();
+        r.end()?;
+        self.shards = shards;
+        self.workers = workers
+            .into_iter()
+            .map(|(alive, dies_at)| Worker { alive, dies_at })
+            .collect();
+        self.first_batch = first_batch;
+        self.written = written;
+        self.now = now;
+        self.first_arrival = first_arrival;
+        self.next_poll = next_poll;
+        self.pending = pending;
+        self.sent_watermark = sent_watermark;
+        self.view.processed = processed;
+        self.view.duplicates = duplicates;
+        self.publish();
+        Ok(())
     }
 
     fn on_end(&mut self, out: &mut Output) -> OpResult {

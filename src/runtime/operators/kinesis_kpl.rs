@@ -161,6 +161,7 @@ impl Aggregator {
 
 /// The KPL's side of sending: its rate limit per shard, the records' time to live, and how its
 /// Kinesis records are collected into requests.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct KplSender {
     limiter: ShardLimits,
     /// The limiter's room per shard and second, in bytes: a record larger than that is sent

@@ -5,19 +5,21 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 /// Per shard and second: at most this many records...
 pub const RECORDS_PER_SECOND: u32 = 1_000;
 /// ...and this many bytes.
 pub const BYTES_PER_SECOND: u64 = 1024 * 1024;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Second {
     second: i64,
     records: u32,
     bytes: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Shard {
     /// In order of second; none before the oldest second still written to.
     seconds: VecDeque<Second>,
@@ -25,6 +27,7 @@ struct Shard {
 }
 
 /// The limits of every shard of a stream.
+#[derive(Serialize, Deserialize)]
 pub struct ShardLimits {
     shards: Vec<Shard>,
     records_per_second: u32,

@@ -4,6 +4,8 @@
 //! arrival time (throttled attempts included); a new peak schedules shards for twice it, 15
 //! minutes later. Scaling down (gradual in Kinesis) is not simulated: the shards stay.
 
+use serde::{Deserialize, Serialize};
+
 use super::kinesis_limits::{BYTES_PER_SECOND, RECORDS_PER_SECOND};
 use crate::model::kinds::kinesis::ON_DEMAND_SHARDS;
 
@@ -11,6 +13,7 @@ use crate::model::kinds::kinesis::ON_DEMAND_SHARDS;
 pub const SCALE_UP_DELAY_MS: i64 = 15 * 60 * 1000;
 
 /// An on-demand stream's capacity planning.
+#[derive(Serialize, Deserialize)]
 pub struct OnDemand {
     peak_records: u64,
     peak_bytes: u64,

@@ -20,11 +20,13 @@ use std::collections::VecDeque;
 
 use arrow::compute::interleave_record_batch;
 use arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
 
 use crate::model::kinds::kinesis::consumers::{PlannedConsumer, PlannedStart};
 use crate::model::kinds::kinesis::shard_map::ShardMap;
 use crate::runtime::contract::{
-    MAX_WATERMARK, MIN_WATERMARK, OpResult, Output, RunError, SendFailure, Timestamp, fail,
+    MAX_WATERMARK, MIN_WATERMARK, OpResult, Output, RunError, SendFailure, StateReader,
+    StateWriter, Timestamp, fail,
 };
 use crate::runtime::shard_stats::{ConsumerShardView, ConsumerView, SharedReads};
 
@@ -53,7 +55,7 @@ pub struct Written {
     pub starts_record: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Entry {
     batch: u64,
     row: u32,
@@ -65,7 +67,7 @@ struct Entry {
 }
 
 /// One shard's records still needed by a consumer.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct ShardLog {
     /// The place (counted from the shard's first record) of `entries[0]`.
     base: u64,
@@ -108,7 +110,7 @@ impl ShardLog {
 }
 
 /// Counts of one second of arrival time, kept until the next one ends.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct SecondCounts {
     second: i64,
     calls: u32,
@@ -139,7 +141,7 @@ impl SecondCounts {
 }
 
 /// One consumer's progress in one shard.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Cursor {
     /// The place of the next record to read.
     position: u64,
@@ -264,6 +266,93 @@ impl Reads {
         };
         reads.reshard(map);
         reads
+    }
+
+    /// Saves every shard's unread records and every consumer's progress: the bookkeeping as JSON
+    /// (logs, cursors, held watermarks), then the records' rows as Arrow IPC (a batch no log
+    /// refers to any more is saved empty, so the batch numbers stay as they were).
+    pub fn save(&self, w: &mut StateWriter) -> Result<(), RunError> {
+        let consumers: Vec<_> = self
+            .consumers
+            .iter()
+            .map(|c| {
+                (
+                    (c.start_at, c.started, c.round, &c.cursors, &c.pending),
+                    (c.sent_watermark, &c.rows, c.expired, c.skipped),
+                    c.peak_behind_ms,
+                )
+            })
+            .collect();
+        let lives: Vec<usize> = self.batches.iter().map(|(_, live)| *live).collect();
+        w.json(&(
+            &self.logs,
+            (self.first_batch, self.written, self.first_arrival, self.now),
+            (self.held, self.progress),
+            consumers,
+            lives,
+        ))?;
+        let batches: Vec<RecordBatch> = self
+            .batches
+            .iter()
+            .map(|(b, live)| if *live == 0 { b.slice(0, 0) } else { b.clone() })
+            .collect();
+        w.batches(&batches)
+    }
+
+    /// Restores what [`Reads::save`] saved, into consumers planned as they were.
+    pub fn restore(&mut self, r: &mut StateReader) -> Result<(), RunError> {
+        type SavedConsumer = (
+            (
+                Option<Timestamp>,
+                bool,
+                u64,
+                Vec<Cursor>,
+                VecDeque<(u64, Timestamp)>,
+            ),
+            (Timestamp, Vec<(u64, u32)>, u64, u64),
+            i64,
+        );
+        type Saved = (
+            Vec<ShardLog>,
+            (u64, u64, Option<Timestamp>, Timestamp),
+            (usize, u64),
+            Vec<SavedConsumer>,
+            Vec<usize>,
+        );
+        let (logs, (first_batch, written, first_arrival, now), (held, progress), consumers, lives): Saved =
+            r.json()?;
+        let batches = r.batches()?;
+        if consumers.len() != self.consumers.len() || batches.len() != lives.len() {
+            return Err(RunError::data(
+                "the saved consumers or records do not match the stream's consumers",
+            ));
+        }
+        for (consumer, saved) in self.consumers.iter_mut().zip(consumers) {
+            let (
+                (start_at, started, round, cursors, pending),
+                (sent, rows, expired, skipped),
+                peak,
+            ) = saved;
+            consumer.start_at = start_at;
+            consumer.started = started;
+            consumer.round = round;
+            consumer.cursors = cursors;
+            consumer.pending = pending;
+            consumer.sent_watermark = sent;
+            consumer.rows = rows;
+            consumer.expired = expired;
+            consumer.skipped = skipped;
+            consumer.peak_behind_ms = peak;
+        }
+        self.logs = logs;
+        self.batches = batches.into_iter().zip(lives).collect();
+        self.first_batch = first_batch;
+        self.written = written;
+        self.first_arrival = first_arrival;
+        self.now = now;
+        self.held = held;
+        self.progress = progress;
+        Ok(())
     }
 
     /// The ports the consumers send out of.

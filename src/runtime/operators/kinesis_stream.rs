@@ -8,6 +8,7 @@
 //! ones. It depends on the data alone, so a run at full speed and a paced run throttle alike.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -29,7 +30,8 @@ use crate::model::kinds::kinesis::shard_map::{Reshard, ShardMap};
 use crate::model::kinds::kinesis::{MAX_SHARDS, PlannedKinesisStream, Producer};
 use crate::runtime::contract::evaluate::evaluate;
 use crate::runtime::contract::{
-    InstanceMetrics, MIN_WATERMARK, OpResult, Operator, Output, SendFailure, Timestamp, fail,
+    InstanceMetrics, InstanceOf, MIN_WATERMARK, OpResult, Operator, Output, RunError, SendFailure,
+    StateReader, StateWriter, Timestamp, fail,
 };
 use crate::runtime::row_times::row_times;
 use crate::runtime::shard_stats::{
@@ -49,7 +51,7 @@ pub struct KinesisStreamOperator {
     planned: PlannedKinesisStream,
     /// The shards now, and the resharding still to come (the next change first).
     map: ShardMap,
-    schedule: std::collections::VecDeque<Reshard>,
+    schedule: VecDeque<Reshard>,
     /// The capacity planning of an on-demand stream.
     on_demand: Option<OnDemand>,
     first_arrival: Option<Timestamp>,
@@ -354,6 +356,97 @@ impl Operator for KinesisStreamOperator {
         Ok(())
     }
 
+    /// Version 1: `u8(1)`, the stream's bookkeeping as JSON — every shard it has had, the
+    /// resharding still to come, on-demand planning, each shard's counts per second and sequence
+    /// numbers, the KPL's limiter and the producer's counters — then `bool` and, when it has
+    /// consumers, their logs, cursors and unread rows ([`Reads::save`]).
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        let mut w = StateWriter::new();
+        w.u8(1);
+        w.json(&(
+            (
+                &self.map,
+                &self.schedule,
+                &self.on_demand,
+                self.first_arrival,
+            ),
+            (&self.limits, self.attempts, self.requests, self.arrival),
+            (self.second, &self.second_counts, &self.kpl, &self.produced),
+        ))
+        .map_err(SendFailure::Failed)?;
+        w.bool(self.reads.is_some());
+        if let Some(reads) = &self.reads {
+            reads.save(&mut w).map_err(SendFailure::Failed)?;
+        }
+        Ok(Some(w.finish()))
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
+        let Some(blob) = saved.first() else {
+            return Ok(());
+        };
+        let mut r = StateReader::new(blob);
+        if r.u8()? != 1 {
+            return Err(RunError::data(
+                "the saved Kinesis stream has an unknown version",
+            ));
+        }
+        type Saved = (
+            (
+                ShardMap,
+                VecDeque<Reshard>,
+                Option<OnDemand>,
+                Option<Timestamp>,
+            ),
+            (ShardLimits, u64, u64, Timestamp),
+            (
+                Option<i64>,
+                Vec<ShardCounts>,
+                Option<KplSender>,
+                ProducerView,
+            ),
+        );
+        let (
+            (map, schedule, on_demand, first_arrival),
+            (limits, attempts, requests, arrival),
+            (second, second_counts, kpl, produced),
+        ): Saved = r.json()?;
+        if self.kpl.is_some() != kpl.is_some() || self.on_demand.is_some() != on_demand.is_some() {
+            return Err(RunError::data(
+                "the saved Kinesis stream had another producer or capacity mode",
+            ));
+        }
+        let has_reads = r.bool()?;
+        match (self.reads.as_mut(), has_reads) {
+            (Some(reads), true) => reads.restore(&mut r)?,
+            (None, false) => {}
+            _ => {
+                return Err(RunError::data(
+                    "the saved Kinesis stream had other consumers",
+                ));
+            }
+        }
+        r.end()?;
+        let shard_count = map.shards().len();
+        self.shard_names = (0..shard_count as u32).map(shard_id).collect();
+        self.announce_restored_shards(&map);
+        self.map = map;
+        self.schedule = schedule;
+        self.on_demand = on_demand;
+        self.first_arrival = first_arrival;
+        self.limits = limits;
+        self.attempts = attempts;
+        self.requests = requests;
+        self.arrival = arrival;
+        self.second = second;
+        self.second_counts = second_counts;
+        self.kpl = kpl;
+        self.produced = produced;
+        self.hashes.clear();
+        self.sequence_texts.clear();
+        Ok(())
+    }
+
     fn on_end(&mut self, out: &mut Output) -> OpResult {
         if let Some(reads) = self.reads.as_mut() {
             reads.drain(out)?;
@@ -369,6 +462,29 @@ impl Operator for KinesisStreamOperator {
 }
 
 impl KinesisStreamOperator {
+    /// Shows the shards a restored stream had opened by resharding before the checkpoint, each
+    /// group with the parents it replaced.
+    fn announce_restored_shards(&self, map: &ShardMap) {
+        let mut reshards: Vec<ReshardEvent> = Vec::new();
+        for shard in map.shards().iter().filter(|s| !s.parents.is_empty()) {
+            let opened = (shard_id(shard.number), shard.range);
+            match reshards.iter_mut().find(|e| e.closed == shard.parents) {
+                Some(event) => event.opened.push(opened),
+                None => reshards.push(ReshardEvent {
+                    at: self.arrival,
+                    closed: shard.parents.clone(),
+                    opened: vec![opened],
+                }),
+            }
+        }
+        if !reshards.is_empty() {
+            self.stats.publish(&ShardUpdate {
+                reshards,
+                ..ShardUpdate::default()
+            });
+        }
+    }
+
     /// Applies the resharding whose time has come: what the KPL holds goes out first (to the
     /// shards it was packed for), then parents close and children open; the shard view and
     /// every per-shard count grow with them.

@@ -26,11 +26,12 @@ use crate::model::kinds::kinesis::consumers::PlannedStart;
 use crate::model::kinds::lambda::{PlannedLambda, invocations_schema, on_failure_schema};
 use crate::runtime::contract::evaluate::predicate_mask;
 use crate::runtime::contract::{
-    InstanceMetrics, MAX_WATERMARK, MIN_WATERMARK, OpResult, Operator, Output, SendFailure,
-    Timestamp, fail,
+    InstanceMetrics, InstanceOf, MAX_WATERMARK, MIN_WATERMARK, OpResult, Operator, Output,
+    RunError, SendFailure, StateReader, StateWriter, Timestamp, fail,
 };
 use crate::runtime::lambda_stats::{LambdaStats, LambdaView, LaneLine};
 use crate::runtime::window::accumulate::{Acc, Aggregates};
+use crate::runtime::window::saved::{AccReader, AccWriter};
 
 const OUT_PORT: usize = 0;
 const ON_FAILURE_PORT: usize = 1;
@@ -194,6 +195,118 @@ impl Operator for LambdaOperator {
         self.now = self.now.max(now);
         self.run_until(self.now, out)?;
         self.send_watermark(out)?;
+        self.publish();
+        Ok(())
+    }
+
+    /// Version 1: `u8(1)`, the mapping's bookkeeping as JSON (its lanes with their waiting
+    /// records, spans to retry and blocked time; the held watermarks; the counters), the input
+    /// rows the lanes still refer to as Arrow IPC, then the open tumbling windows' accumulators
+    /// (`u64(n)`, per window `str(shard) i64(start)` and its accumulators).
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        let mut w = StateWriter::new();
+        w.u8(1);
+        let lane_of: Vec<(&(String, usize), &usize)> = self.lane_of.iter().collect();
+        let v = &self.view;
+        w.json(&(
+            (&self.lanes, lane_of, self.first_batch, self.written),
+            (self.now, self.next_poll, self.start_at, &self.pending),
+            (self.sent_watermark, self.invocations),
+            (v.invocations, v.errors, v.duplicates, v.output),
+            (v.given_up_batches, v.given_up_records, v.skipped),
+        ))
+        .map_err(SendFailure::Failed)?;
+        let batches: Vec<RecordBatch> = self.batches.iter().map(|(b, _)| b.clone()).collect();
+        w.batches(&batches).map_err(SendFailure::Failed)?;
+        match &self.aggregates {
+            Some(aggregates) => {
+                let mut windows = AccWriter::new(aggregates);
+                windows.body.u64(self.windows.len() as u64);
+                for ((shard, start), accs) in &self.windows {
+                    windows.body.str(shard);
+                    windows.body.i64(*start);
+                    windows.accs(accs);
+                }
+                w.bytes(&windows.finish().map_err(SendFailure::Failed)?);
+            }
+            None => w.bytes(&[]),
+        }
+        Ok(Some(w.finish()))
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
+        let Some(blob) = saved.first() else {
+            return Ok(());
+        };
+        let mut r = StateReader::new(blob);
+        if r.u8()? != 1 {
+            return Err(RunError::data(
+                "the saved Lambda consumer has an unknown version",
+            ));
+        }
+        type Saved = (
+            (Vec<Lane>, Vec<((String, usize), usize)>, u64, u64),
+            (
+                Timestamp,
+                Option<Timestamp>,
+                Option<Timestamp>,
+                VecDeque<(u64, Timestamp)>,
+            ),
+            (Timestamp, u64),
+            (u64, u64, u64, u64),
+            (u64, u64, u64),
+        );
+        let (
+            (lanes, lane_of, first_batch, written),
+            (now, next_poll, start_at, pending),
+            (sent_watermark, invocations),
+            (v_invocations, errors, duplicates, output),
+            (given_up_batches, given_up_records, skipped),
+        ): Saved = r.json()?;
+        if lane_of.iter().any(|(_, lane)| *lane >= lanes.len()) {
+            return Err(RunError::data(
+                "the saved Lambda consumer names a lane it does not have",
+            ));
+        }
+        let batches = r.batches()?;
+        let windows = r.bytes()?;
+        r.end()?;
+        if let Some(aggregates) = &self.aggregates {
+            let mut reader = AccReader::new(windows, aggregates)?;
+            let n = reader.body.count(17)?;
+            for _ in 0..n {
+                let shard = reader.body.str()?.to_string();
+                let start = reader.body.i64()?;
+                let accs = reader.accs(aggregates)?;
+                self.windows.insert((shard, start), accs);
+            }
+            reader.body.end()?;
+        } else if !windows.is_empty() {
+            return Err(RunError::data(
+                "the saved Lambda consumer kept tumbling windows this one does not",
+            ));
+        }
+        self.lanes = lanes;
+        self.lane_of = lane_of.into_iter().collect();
+        self.batches = batches.into_iter().map(|b| (b, 0)).collect();
+        self.first_batch = first_batch;
+        self.written = written;
+        self.now = now;
+        self.next_poll = next_poll;
+        self.start_at = start_at;
+        self.pending = pending;
+        self.sent_watermark = sent_watermark;
+        self.invocations = invocations;
+        self.view = LambdaView {
+            invocations: v_invocations,
+            errors,
+            duplicates,
+            output,
+            given_up_batches,
+            given_up_records,
+            skipped,
+            lanes: Vec::new(),
+        };
         self.publish();
         Ok(())
     }

@@ -6,8 +6,10 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 /// A record waiting in a lane.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Waiting {
     /// The stored input batch and row holding it.
     pub batch: u64,
@@ -21,7 +23,7 @@ pub struct Waiting {
 
 /// Positions `start..end` of the lane (counted from its first record ever) tried as one batch,
 /// and how often it was retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start: u64,
     pub end: u64,
@@ -69,7 +71,8 @@ pub struct Policy {
     pub report_item_failures: bool,
 }
 
-#[derive(Debug)]
+/// Saved whole in checkpoints.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Lane {
     pub shard: String,
     /// The position of `queue[0]`.

@@ -14,7 +14,7 @@ pub fn hash_key(partition_key: &str) -> u128 {
 }
 
 /// One shard's inclusive range of hash keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HashRange {
     pub start: u128,
     pub end: u128,

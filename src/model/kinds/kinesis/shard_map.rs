@@ -38,7 +38,7 @@ impl Reshard {
 }
 
 /// One shard, open or closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// As in `shardId-000000000003`.
     pub number: u32,
@@ -47,8 +47,8 @@ pub struct ShardInfo {
     pub open: bool,
 }
 
-/// Every shard the stream has had.
-#[derive(Debug, Clone)]
+/// Every shard the stream has had (saved whole in checkpoints).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardMap {
     /// Indexed by shard number.
     shards: Vec<ShardInfo>,
