@@ -179,6 +179,53 @@ fn run_prints_a_summary_and_writes_the_files() {
 }
 
 #[test]
+fn run_writes_its_summary_as_json_when_asked() {
+    let dir = scratch("run-summary-json");
+    fs::create_dir_all(dir.join("data")).unwrap();
+    fs::copy(
+        root().join("pipelines/late_data_lab.ron"),
+        dir.join("lab.ron"),
+    )
+    .unwrap();
+    let out = eddy(&["run", "lab.ron", "--summary-json", "summary.json"], &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(doc["status"], "finished");
+    assert!(doc["wall_ms"].as_u64().is_some());
+    let nodes = doc["nodes"].as_array().unwrap();
+    let node = |id: &str| nodes.iter().find(|n| n["id"] == id).unwrap();
+    // The sink of late rows took in exactly the rows its file holds (the header aside), and they
+    // are the window's late rows.
+    let late_lines = fs::read_to_string(dir.join("out/too_late.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert!(late_lines > 0);
+    assert_eq!(node("too_late")["rows_in"].as_u64(), Some(late_lines));
+    assert_eq!(node("per_10s")["late"].as_u64(), Some(late_lines));
+    assert_eq!(node("per_10s")["kind"], "Tumbling window");
+    // A path that cannot be written fails the run's exit code and says why.
+    let out = eddy(
+        &[
+            "run",
+            "lab.ron",
+            "--summary-json",
+            "no/such/dir/summary.json",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not write the summary"));
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn run_stops_an_endless_source_at_the_limit_and_fires_open_windows() {
     let dir = scratch("run-limit");
     let text = fs::read_to_string(root().join("pipelines/iot_alerts.ron"))

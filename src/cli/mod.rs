@@ -8,6 +8,7 @@ mod open;
 mod output;
 mod run;
 mod schema;
+mod summary_json;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +90,10 @@ enum Command {
         /// checkpoint directory).
         #[arg(long, value_name = "DIR", num_args = 0..=1)]
         resume: Option<Option<PathBuf>>,
+        /// Also write the summary (per node: rows in and out, late, late firings, dropped, errors,
+        /// throttled; the wall time in ms) as JSON to PATH.
+        #[arg(long, value_name = "PATH")]
+        summary_json: Option<PathBuf>,
     },
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
@@ -137,6 +142,7 @@ pub fn main() -> ExitCode {
             checkpoint_mode,
             retain_checkpoints,
             resume,
+            summary_json,
         }) => run::run(
             &file,
             run::RunArgs {
@@ -144,6 +150,7 @@ pub fn main() -> ExitCode {
                 limit_rows: limit,
                 for_duration,
                 parallelism,
+                summary_json,
                 checkpoints: checkpoints::CheckpointArgs {
                     every: checkpoint_every,
                     dir: checkpoint_dir,

@@ -27,6 +27,8 @@ pub struct RunArgs {
     pub for_duration: Option<ModelDuration>,
     pub parallelism: Option<usize>,
     pub checkpoints: CheckpointArgs,
+    /// Where to write the summary as JSON too.
+    pub summary_json: Option<std::path::PathBuf>,
 }
 
 pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -161,6 +163,18 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_summary(&report.metrics, &plan, report.wall);
+    let mut summary_failed = false;
+    if let Some(path) = &args.summary_json {
+        let doc =
+            super::summary_json::document(&plan, &report.metrics, &report.status, report.wall);
+        if let Err(e) = super::summary_json::write(path, &doc) {
+            eprintln!(
+                "eddy: could not write the summary to {}: {e}",
+                path.display()
+            );
+            summary_failed = true;
+        }
+    }
     for (id, stats) in streams {
         let view = stats.view();
         let p = view.producer;
@@ -212,6 +226,7 @@ pub fn run(file: &Path, args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("eddy: the run failed: {error}");
             Ok(ExitCode::FAILURE)
         }
+        _ if summary_failed => Ok(ExitCode::FAILURE),
         RunStatus::Stopped if checkpoint_settings.is_some() => {
             eprintln!("eddy: stopped with a savepoint");
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! Window operators with Flink's semantics, along Flink's lines: assignment (`assign`), merging
 //! sessions (`sessions`), timers (`timers`), firing results (`emit`), lateness (`late`), checkpointed state
-//! (`saved`), the event-time trace (`tracing`) and the operators themselves (`time_windows`, `count`); `build`
+//! (`saved`), the event-time trace (`tracing`) and the operators themselves (`time_windows`,
+//! `sliced` for sliding windows, `count`); `build`
 //! turns a planned window node into one.
 
 pub mod accumulate;
@@ -13,6 +14,9 @@ pub mod keyed_state;
 pub mod late;
 pub mod saved;
 pub mod sessions;
+pub mod sliced;
+#[cfg(test)]
+mod sliced_tests;
 pub mod time_windows;
 pub mod timers;
 pub mod tracing;
@@ -23,6 +27,7 @@ use self::accumulate::Aggregates;
 use self::assign::Assigner;
 use self::count::CountWindowOperator;
 use self::keyed_state::KeyTable;
+use self::sliced::{SliceShape, SlicedWindowOperator};
 use self::time_windows::{TimeWindowConfig, TimeWindowOperator};
 use super::contract::{InstanceMetrics, Operator, RunError};
 use super::keys::KeyEncoder;
@@ -88,6 +93,22 @@ pub fn build(
         late_schema: output_schema(1)?,
         trace,
     };
+    // Sliding windows keep slices, as Flink SQL's HOP windows do; with early results each window
+    // keeps its own state (its early timers are its own).
+    if let Assigner::Sliding {
+        size,
+        slide,
+        offset,
+    } = assigner
+        && config.early_every_ms.is_none()
+    {
+        return Ok(Box::new(SlicedWindowOperator::new(
+            config,
+            SliceShape::new(size, slide, offset),
+            keys,
+            Arc::clone(metrics),
+        )));
+    }
     Ok(Box::new(TimeWindowOperator::new(
         config,
         keys,

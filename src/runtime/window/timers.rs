@@ -16,6 +16,14 @@ impl TimerQueue {
         self.timers.insert((at, key, start));
     }
 
+    pub fn len(&self) -> usize {
+        self.timers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timers.is_empty()
+    }
+
     /// The earliest timer, left in the queue.
     pub fn peek(&self) -> Option<(Timestamp, u32, Timestamp)> {
         self.timers.first().copied()
