@@ -265,6 +265,53 @@ fn run_stops_an_endless_source_at_the_limit_and_fires_open_windows() {
 }
 
 #[test]
+fn export_writes_flink_sql_and_a_report_and_fails_when_nothing_translates() {
+    let dir = scratch("export");
+    fs::copy(
+        root().join("pipelines/iot_alerts.ron"),
+        dir.join("sensors.ron"),
+    )
+    .unwrap();
+    // Without --materialize-generators the generator has no rows Flink could read: nothing is
+    // exported, the report says why, and the exit code is 1.
+    let out = eddy(&["export", "sensors.ron", "--to", "flink-sql"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("--materialize-generators"), "{stdout}");
+    assert!(
+        stdout.contains("it reads `sensors.out`, which is not exported"),
+        "{stdout}"
+    );
+    // With it, the script has the source table over the rows, the session window and the inserts.
+    let out = eddy(
+        &["export", "sensors.ron", "--materialize-generators", "rows"],
+        &dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = fs::read_to_string(dir.join("sensors.flink.sql")).unwrap();
+    assert!(
+        sql.contains("CREATE TEMPORARY TABLE `sensors__file`"),
+        "{sql}"
+    );
+    // Eddy's watermark is max - 2 s - 1 ms; Flink SQL's formula subtracts what it is given.
+    assert!(
+        sql.contains("WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:02.001'"),
+        "{sql}"
+    );
+    assert!(sql.contains("EXECUTE STATEMENT SET"), "{sql}");
+    assert!(dir.join("rows/sensors.csv").exists());
+    assert!(dir.join("sensors.flink-report.txt").exists());
+    let out = eddy(&["export", "sensors.ron", "--to", "spark"], &dir);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flink-sql or pyflink"));
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn run_refuses_a_pipeline_with_errors() {
     let out = eddy(&["run", "tests/broken/many_problems.ron"], &root());
     assert_eq!(out.status.code(), Some(1));

@@ -1,7 +1,7 @@
 //! Enforces the layer rules of DESIGN.md by reading the paths the code names:
-//! `ui -> runtime -> connectors -> runtime::contract -> model -> expr`, with `values` (plain Arrow
-//! value formatting) below them all; only the runtime's builder names connectors. Every folder a
-//! rule names must exist, so a rule cannot pass by checking nothing.
+//! `ui -> runtime -> connectors -> runtime::contract -> model -> expr`, and `export -> model`,
+//! with `values` (plain Arrow value formatting) below them all; only the runtime's builder names
+//! connectors. Every folder a rule names must exist, so a rule cannot pass by checking nothing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -150,6 +150,21 @@ fn only_the_builder_names_connectors_and_the_engine_knows_no_ui() {
 }
 
 #[test]
+fn the_exporter_reads_the_plan_and_knows_no_engine() {
+    let mut forbidden = vec![
+        "crate::runtime",
+        "crate::connectors",
+        "crate::cli",
+        "std::thread",
+    ];
+    forbidden.extend(UI);
+    assert_clean(
+        "the exporter reads the model and expressions only",
+        violations("export", &forbidden, &[]),
+    );
+}
+
+#[test]
 fn the_checker_itself_finds_a_violation_and_refuses_a_missing_folder() {
     // Guards against rules that can never fire: the model does use serde, the builder does name
     // connectors, the UI does name the engine beyond its contract, and a folder that does not
@@ -157,6 +172,6 @@ fn the_checker_itself_finds_a_violation_and_refuses_a_missing_folder() {
     assert!(!violations("model", &["serde::"], &[]).is_empty());
     assert!(!violations("runtime", &["crate::connectors"], &[]).is_empty());
     assert!(!runtime_beyond_contract("ui").is_empty());
-    let missing = std::panic::catch_unwind(|| code_lines("export"));
+    let missing = std::panic::catch_unwind(|| code_lines("no_such_layer"));
     assert!(missing.is_err(), "a missing folder must fail the check");
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod checkpoints;
+mod export;
 mod fmt;
 mod new;
 mod open;
@@ -95,6 +96,25 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         summary_json: Option<PathBuf>,
     },
+    /// Export a pipeline to Flink SQL (or a PyFlink program running it), with a report of what
+    /// does not translate.
+    #[command(
+        after_help = "Writes NAME.flink.sql (or NAME-pyflink/main.py) and NAME.flink-report.txt beside the file\n(or in --out), and prints the report. The exit code is 1 when nothing reaches a Flink sink.\nWith --materialize-generators DIR each generator's rows (exactly Eddy's, for its seed and stop\ncondition) are written to DIR/<node>.csv and exported as a table over that file, so Flink reads\nthe same events as Eddy.\n\nExamples:\n  eddy export pipelines/user_sessions.ron --to flink-sql --materialize-generators out/rows\n  eddy export my_pipeline.ron --to pyflink --out my_job && python my_job/main.py"
+    )]
+    Export {
+        /// The pipeline file.
+        file: PathBuf,
+        /// flink-sql (a SQL script) or pyflink (main.py, laid out as a Managed Service for Apache
+        /// Flink application).
+        #[arg(long, value_name = "TARGET", default_value = "flink-sql")]
+        to: String,
+        /// Where the files go (default: beside the pipeline).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write each generator's rows to DIR/<node>.csv and export tables over them.
+        #[arg(long, value_name = "DIR")]
+        materialize_generators: Option<PathBuf>,
+    },
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
     Schema {
@@ -131,6 +151,18 @@ pub fn main() -> ExitCode {
         Some(Command::Open { file, run }) => open::run(file, run),
         Some(Command::Check { files }) => check::run(&files),
         Some(Command::Schema { file }) => schema::run(&file),
+        Some(Command::Export {
+            file,
+            to,
+            out,
+            materialize_generators,
+        }) => match export::Target::parse(&to) {
+            Some(target) => export::run(&file, target, out, materialize_generators),
+            None => {
+                eprintln!("eddy: --to takes flink-sql or pyflink, not `{to}`");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Some(Command::Run {
             file,
             speed,

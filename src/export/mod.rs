@@ -1,0 +1,13 @@
+//! Pipelines for other engines: Flink SQL (`flink_sql`), run by a PyFlink program (`pyflink`),
+//! with a report of what does not translate (`report`), node by node. Reads the checked plan and
+//! prints expressions from their parsed form (`crate::expr::flink_expr`); knows no engine.
+
+pub mod flink_sql;
+mod flink_time;
+mod flink_types;
+pub mod pyflink;
+pub mod report;
+mod sinks;
+mod sources;
+mod streams;
+mod windows;

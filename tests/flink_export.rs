@@ -1,0 +1,291 @@
+//! The differential test of the Flink export: a pipeline with two CSV sources (ISO-8601 and
+//! epoch-millisecond times) and a JSON-lines source (epoch milliseconds as numbers), out of order
+//! within the watermark delay, through a union, a filter and
+//! a map with SQL functions, a route, a tumbling window with an offset, a sliding window whose
+//! slide does not divide its size and a session window, and a materialised generator through a
+//! tumbling window, is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink
+//! (the PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared:
+//! the same rows, floats within 1e-9 relative. Skipped, saying so, only when PyFlink is not
+//! installed and `EDDY_REQUIRE_FLINK` is unset (`.ci/run` installs it and sets it).
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::processes::eddy;
+use support::scratch;
+
+/// The Python that has `apache-flink` (2.3.0): `EDDY_FLINK_PYTHON`, or the venv `.ci/run` makes.
+fn flink_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("EDDY_FLINK_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/eddy-flink/venv/bin/python"))
+        })?;
+    let works = Command::new(&candidate)
+        .args(["-c", "import pyflink"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    works.then_some(candidate)
+}
+
+/// `ts,key,value` rows: `n` rows about 100 ms apart with up to 1.5 s of disorder, five keys.
+fn events(seed: u64, n: usize, epoch_millis: bool) -> String {
+    let mut state = seed;
+    let mut next = move |m: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let mut text = String::from("ts,key,value\n");
+    let start = 1_704_067_200_000i64; // 2024-01-01T00:00:00Z
+    for i in 0..n {
+        let t = start + i as i64 * 100 - next(1_500) as i64;
+        let when = if epoch_millis { t.to_string() } else { iso(t) };
+        let value = next(20_000) as f64 / 1000.0;
+        text.push_str(&format!("{when},k{},{value}\n", next(5)));
+    }
+    text
+}
+
+fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+const SINKS: [&str; 5] = ["hot", "tumbling", "hopping", "sessions", "generated"];
+
+fn pipeline(dir: &Path) -> PathBuf {
+    fs::write(dir.join("a.csv"), events(3, 3_000, false)).unwrap();
+    fs::write(dir.join("b.csv"), events(5, 2_000, true)).unwrap();
+    // The same kind of rows as JSON lines, with epoch-millisecond times as numbers.
+    let lines: String = events(9, 1_500, true)
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let mut parts = row.split(',');
+            let (ts, key, value) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            format!("{{\"ts\": {ts}, \"key\": \"{key}\", \"value\": {value}}}\n")
+        })
+        .collect();
+    fs::write(dir.join("c.jsonl"), lines).unwrap();
+    let source = |id: &str, file: &str| {
+        format!(
+            r#"(id: "{id}", kind: Source(CsvFile(path: "{file}", schema: [(name: "ts", type: Timestamp), (name: "key", type: String), (name: "value", type: Float64)], time: EventTime(column: "ts", max_out_of_orderness: "2s"))))"#
+        )
+    };
+    let sink = |id: &str| {
+        format!(r#"(id: "{id}", kind: Sink(CsvFile(path: "out/{id}.csv", header: true)))"#)
+    };
+    let text = format!(
+        r#"(format_version: 1, name: "flink differential", nodes: [
+    {},
+    {},
+    (id: "c", kind: Source(JsonLinesFile(path: "c.jsonl", schema: [(name: "ts", type: Timestamp), (name: "key", type: String), (name: "value", type: Float64)], time: EventTime(column: "ts", max_out_of_orderness: "2s")))),
+    (id: "both", kind: Transform(Union(inputs: 3))),
+    (id: "kept", kind: Transform(Filter(predicate: "value > 2 AND key <> 'k3' AND length(key) = 2"))),
+    (id: "shaped", kind: Transform(Map(columns: ["round(value * 2, 1) AS doubled", "upper(key) AS key_upper", "CASE WHEN value % 2 > 1 THEN 'odd' ELSE 'even' END AS parity"], keep_input_columns: true))),
+    (id: "split", kind: Transform(Route(routes: [(name: "hot", predicate: "value > 15")]))),
+    (id: "per_10s", kind: Window(window: Tumbling(size: "10s", offset: "3s"), key_by: ["key_upper"], aggregates: ["count(*) AS n", "sum(value) AS total", "max(value) AS hi", "min(doubled) AS lo", "avg(value) AS mean"], emit: OnWatermark)),
+    (id: "per_hop", kind: Window(window: Sliding(size: "10s", slide: "4s"), key_by: ["key", "parity"], aggregates: ["count(*) AS n", "sum(value) AS total"], emit: OnWatermark)),
+    (id: "per_session", kind: Window(window: Session(gap: "1s"), key_by: ["key"], aggregates: ["count(*) AS n", "max(value) AS hi"], emit: OnWatermark)),
+    (id: "gen", kind: Source(Generator(preset: IotSensors, events_per_sec: 50, keys: 4, seed: 11, start_time: "2024-01-01T00:00:00Z", stop_after: EventTime("2m"), time: EventTime(column: "event_time", max_out_of_orderness: "1s")))),
+    (id: "gen_per_20s", kind: Window(window: Tumbling(size: "20s"), key_by: ["sensor_id"], aggregates: ["count(*) AS n", "max(temperature) AS hottest"], emit: OnWatermark)),
+    {}, {}, {}, {}, {},
+], edges: [
+    "a.out -> both.in1", "b.out -> both.in2", "c.out -> both.in3", "both.out -> kept.in", "kept.out -> shaped.in",
+    "shaped.out -> split.in", "split.hot -> hot.in", "split.unmatched -> per_10s.in",
+    "split.unmatched -> per_hop.in", "split.unmatched -> per_session.in",
+    "per_10s.out -> tumbling.in", "per_hop.out -> hopping.in", "per_session.out -> sessions.in",
+    "gen.out -> gen_per_20s.in", "gen_per_20s.out -> generated.in",
+])"#,
+        source("a", "a.csv"),
+        source("b", "b.csv"),
+        sink("hot"),
+        sink("tumbling"),
+        sink("hopping"),
+        sink("sessions"),
+        sink("generated"),
+    );
+    let path = dir.join("differential.ron");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A cell as a comparable value: times to epoch milliseconds, numbers to f64, text as it is.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Cell {
+    Number(f64),
+    Text(String),
+}
+
+fn cell(text: &str) -> Cell {
+    let t = text.trim().trim_matches('"');
+    if let Ok(n) = t.parse::<f64>() {
+        return Cell::Number(n);
+    }
+    // `2024-01-01T00:00:10.000Z` (Eddy) or `2024-01-01 00:00:10[.5]` (Flink).
+    let normal = t.replace('T', " ").trim_end_matches('Z').to_string();
+    if normal.len() >= 19
+        && normal.as_bytes().get(4) == Some(&b'-')
+        && let Some(ms) = civil_millis(&normal)
+    {
+        return Cell::Number(ms as f64);
+    }
+    Cell::Text(t.to_string())
+}
+
+fn civil_millis(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once(' ')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let mut t = time.split(':');
+    let (h, min) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let secs: f64 = t.next()?.parse().ok()?;
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + h * 3600 + min * 60) as f64 * 1000.0 + (secs * 1000.0).round()) as i64)
+}
+
+fn rows_of(text: &str, skip_header: bool) -> Vec<Vec<Cell>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(skip_header)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<Cell>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(cell).collect())
+        .collect();
+    rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    rows
+}
+
+fn same(a: &Cell, b: &Cell) -> bool {
+    match (a, b) {
+        (Cell::Number(x), Cell::Number(y)) => {
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1e-300)
+        }
+        _ => a == b,
+    }
+}
+
+/// Every part file Flink wrote into `folder`, concatenated.
+fn flink_rows(folder: &Path) -> String {
+    let mut text = String::new();
+    let mut files: Vec<PathBuf> = fs::read_dir(folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    files.sort();
+    for file in files {
+        text.push_str(&fs::read_to_string(file).unwrap());
+    }
+    text
+}
+
+#[test]
+fn an_exported_pipeline_gives_on_flink_the_rows_it_gives_in_eddy() {
+    let Some(python) = flink_python() else {
+        assert!(
+            std::env::var_os("EDDY_REQUIRE_FLINK").is_none(),
+            "PyFlink is not installed, and EDDY_REQUIRE_FLINK says this test must run"
+        );
+        eprintln!("SKIPPED: no Python with apache-flink (.ci/run installs it)");
+        return;
+    };
+    let dir = scratch("flink-differential");
+    let file = pipeline(&dir);
+    let ran = eddy().arg("run").arg(&file).output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let export_dir = dir.join("pyflink");
+    let exported = eddy()
+        .arg("export")
+        .arg(&file)
+        .args(["--to", "pyflink", "--out"])
+        .arg(&export_dir)
+        .arg("--materialize-generators")
+        .arg(dir.join("generated_rows"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&exported.stdout).into_owned();
+    assert!(
+        exported.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    // Every node is exported; what differs is said (part-file folders, headers).
+    assert!(!report.contains("not exported)"), "{report}");
+    let flink = Command::new(&python)
+        .arg(export_dir.join("main.py"))
+        .current_dir(&export_dir)
+        .output()
+        .unwrap();
+    assert!(
+        flink.status.success(),
+        "Flink failed:\n{}",
+        String::from_utf8_lossy(&flink.stderr)
+    );
+    for sink in SINKS {
+        let eddy_text = fs::read_to_string(dir.join(format!("out/{sink}.csv"))).unwrap();
+        let flink_text = flink_rows(&dir.join(format!("out/{sink}.flink")));
+        let (want, got) = (rows_of(&eddy_text, true), rows_of(&flink_text, false));
+        assert!(!want.is_empty(), "{sink}: Eddy wrote rows");
+        assert_eq!(got.len(), want.len(), "{sink}: rows (Flink / Eddy)");
+        eprintln!("{sink}: {} rows, the same in Eddy and Flink", want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g.len() == w.len() && g.iter().zip(w).all(|(a, b)| same(a, b)),
+                "{sink}: Flink {g:?}\n   Eddy {w:?}"
+            );
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn iso_times_round_trip() {
+    for ms in [0i64, 1_704_067_200_000, 1_704_067_212_345, 951_782_400_000] {
+        match cell(&iso(ms)) {
+            Cell::Number(n) => assert_eq!(n as i64, ms),
+            other => panic!("{other:?}"),
+        }
+    }
+}
