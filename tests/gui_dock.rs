@@ -70,3 +70,18 @@ fn the_dock_resizes_from_its_edge_and_keeps_its_height_across_tabs() {
         );
     }
 }
+
+#[test]
+fn the_flink_sql_tab_shows_the_pipeline_as_flink_sql_and_what_does_not_translate() {
+    let mut h = harness(example("taxi_workshop.ron"));
+    h.get_by_label("Flink SQL").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Flink SQL of the whole pipeline");
+    // The generator is shown over the file `eddy export --materialize-generators` writes, so every
+    // node has its SQL; the report says how to write it and what differs.
+    h.get_by_label_contains("trips (differs): its rows are read from");
+    h.get_by_label_contains("trip_stream (differs): a simulated Kinesis stream");
+    // The script: the session settings, the stream as a pass-through, the window function.
+    h.get_by_label_contains("SET 'table.local-time-zone' = 'UTC'");
+    h.get_by_label_contains("TUMBLE(TABLE `enrich`, DESCRIPTOR(`dropoff_datetime`)");
+}

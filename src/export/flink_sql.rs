@@ -20,6 +20,10 @@ pub struct ExportOptions {
     /// Generators whose rows were written to a CSV file (with a header and ISO-8601 times), by
     /// node id: each is exported as a filesystem table over its file.
     pub materialized: BTreeMap<String, PathBuf>,
+    /// Where the rows of generators not materialised would be (`DIR/<node>.csv`): with it, such a
+    /// generator is exported over that file (the app's view, to show the whole pipeline), and the
+    /// report says how to write it; without it, the generator is left out.
+    pub unwritten_generators: Option<PathBuf>,
 }
 
 /// The export: statements in order (the last is the statement set of every `INSERT`, when there
@@ -29,6 +33,9 @@ pub struct FlinkExport {
     pub statements: Vec<String>,
     pub report: Vec<ReportEntry>,
     pub sink_folders: Vec<(String, PathBuf)>,
+    /// Each node's own statements (its tables and views, and its `INSERT`), by node id in export
+    /// order: what the app shows beside a selected node.
+    pub by_node: Vec<(String, Vec<String>)>,
 }
 
 impl FlinkExport {
@@ -69,6 +76,7 @@ pub fn export(plan: &Plan, options: &ExportOptions) -> FlinkExport {
         report: Vec::new(),
         relations: HashMap::new(),
         sink_folders: Vec::new(),
+        by_node: Vec::new(),
     };
     for index in topological_order(plan) {
         exporter.node(index);
@@ -78,6 +86,7 @@ pub fn export(plan: &Plan, options: &ExportOptions) -> FlinkExport {
         inserts,
         report,
         sink_folders,
+        by_node,
         ..
     } = exporter;
     if !inserts.is_empty() {
@@ -90,6 +99,7 @@ pub fn export(plan: &Plan, options: &ExportOptions) -> FlinkExport {
         statements,
         report,
         sink_folders,
+        by_node,
     }
 }
 
@@ -125,6 +135,7 @@ pub(super) struct Exporter<'p> {
     /// The view (or table) holding each exported node's output port.
     relations: HashMap<(usize, usize), String>,
     pub sink_folders: Vec<(String, PathBuf)>,
+    by_node: Vec<(String, Vec<String>)>,
 }
 
 impl Exporter<'_> {
@@ -199,8 +210,19 @@ impl Exporter<'_> {
             .push(ReportEntry::left_out(&node.id, what, closest));
     }
 
-    /// Exports node `index`, or reports why not.
+    /// Exports node `index` (keeping which statements are its own), or reports why not.
     fn node(&mut self, index: usize) {
+        let (statements, inserts) = (self.statements.len(), self.inserts.len());
+        self.node_statements(index);
+        let own: Vec<String> = self.statements[statements..]
+            .iter()
+            .chain(&self.inserts[inserts..])
+            .cloned()
+            .collect();
+        self.by_node.push((self.plan.nodes[index].id.clone(), own));
+    }
+
+    fn node_statements(&mut self, index: usize) {
         let node = &self.plan.nodes[index];
         let result = match &node.kind {
             PlannedKind::CsvSource(c) => sources::csv(self, index, c),

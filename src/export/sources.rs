@@ -119,7 +119,12 @@ fn csv_file(
     let node = ex.plan.nodes[index].clone();
     let schema: SchemaRef = node.outputs[0].schema.clone();
     let sample = first_rows(path, header, delimiter);
-    if sample.is_none() {
+    let unwritten = ex
+        .options
+        .unwritten_generators
+        .as_ref()
+        .is_some_and(|dir| path.starts_with(dir));
+    if sample.is_none() && !unwritten {
         ex.report.push(ReportEntry::differs(
             &node.id,
             format!(
@@ -272,7 +277,24 @@ pub fn csv(ex: &mut Exporter, index: usize, c: &PlannedCsvSource) -> Export {
 
 pub fn generator(ex: &mut Exporter, index: usize, g: &PlannedGenerator) -> Export {
     let id = ex.plan.nodes[index].id.clone();
-    let Some(path) = ex.options.materialized.get(&id).cloned() else {
+    let written = ex.options.materialized.get(&id).cloned();
+    let unwritten = ex
+        .options
+        .unwritten_generators
+        .as_ref()
+        .map(|dir| dir.join(format!("{id}.csv")));
+    if let (None, Some(path)) = (&written, &unwritten) {
+        ex.report.push(ReportEntry::differs(
+            &id,
+            format!(
+                "its rows are read from {}, which `eddy export FILE --materialize-generators DIR` \
+                 writes (exactly the rows Eddy produces)",
+                path.display()
+            ),
+            "a `datagen` table, with other rows",
+        ));
+    }
+    let Some(path) = written.or(unwritten) else {
         return Err((
             "a generator's rows exist only in Eddy: without --materialize-generators Flink would \
              read other data"

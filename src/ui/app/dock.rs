@@ -28,6 +28,8 @@ pub enum Dock {
     Applications,
     /// Checkpoint settings, history, crash and restore.
     Checkpoints,
+    /// The pipeline as Flink SQL.
+    FlinkSql,
     Console,
 }
 
@@ -113,6 +115,11 @@ impl EddyApp {
                     "Checkpoints",
                     "Take checkpoints, see their history and sizes, crash the run and restore it",
                 ),
+                (
+                    Dock::FlinkSql,
+                    "Flink SQL",
+                    "The pipeline as Flink SQL (what eddy export writes): the selected node's part, or all of it, and what does not translate",
+                ),
                 (Dock::Console, "Console output", "What Console sinks print"),
             ] {
                 // The preview stands in for the live views while nothing runs.
@@ -169,6 +176,12 @@ impl EddyApp {
                 if let Some(action) = self.checkpoints.ui(ui, live.as_ref()) {
                     self.pending_checkpoint_action = Some(action);
                 }
+            }
+            (Dock::FlinkSql, _) => {
+                let selected = (self.selection.nodes.len() == 1)
+                    .then(|| self.selection.nodes.iter().next().cloned())
+                    .flatten();
+                self.flink_sql.ui(ui, &mut self.doc, selected.as_deref());
             }
             (_, None) => {
                 ui.label("Press Run to start the pipeline here and watch it.");

@@ -71,6 +71,7 @@ pub struct EddyApp {
     results: super::live::results::ResultsView,
     shards: super::live::shards::ShardsView,
     firehose: super::live::firehose::FirehoseTab,
+    flink_sql: super::flink_sql::FlinkSqlTab,
     applications: super::live::applications::ApplicationsTab,
     /// Checkpoint settings for the next run, and the crash/restore lab.
     pub checkpoints: super::live::checkpoints::CheckpointsTab,
@@ -124,6 +125,7 @@ impl EddyApp {
             preview: Default::default(),
             shards: Default::default(),
             firehose: Default::default(),
+            flink_sql: Default::default(),
             applications: Default::default(),
             checkpoints: Default::default(),
             pending_checkpoint_action: None,
