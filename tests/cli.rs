@@ -312,6 +312,46 @@ fn export_writes_flink_sql_and_a_report_and_fails_when_nothing_translates() {
 }
 
 #[test]
+fn export_writes_kinesis_tables_for_the_connector_version_asked() {
+    let dir = scratch("export-kinesis");
+    fs::copy(
+        root().join("tests/pipelines/kinesis_aws.ron"),
+        dir.join("aws.ron"),
+    )
+    .unwrap();
+    let out = eddy(&["export", "aws.ron"], &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = fs::read_to_string(dir.join("aws.flink.sql")).unwrap();
+    // The current connector names the stream by ARN and starts where the node says.
+    assert!(
+        sql.contains("'stream.arn' = 'arn:aws:kinesis:us-east-1:ACCOUNT_ID:stream/trips'"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("'source.init.position' = 'TRIM_HORIZON'"),
+        "{sql}"
+    );
+    assert!(sql.contains("PARTITIONED BY (`__partition_key`)"), "{sql}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ACCOUNT_ID"));
+    let out = eddy(&["export", "aws.ron", "--kinesis-connector", "4"], &dir);
+    assert!(out.status.success());
+    let sql = fs::read_to_string(dir.join("aws.flink.sql")).unwrap();
+    assert!(sql.contains("'stream' = 'trips'"), "{sql}");
+    assert!(
+        sql.contains("'scan.stream.initpos' = 'TRIM_HORIZON'"),
+        "{sql}"
+    );
+    assert!(sql.contains("METADATA FROM 'shard-id' VIRTUAL"), "{sql}");
+    let out = eddy(&["export", "aws.ron", "--kinesis-connector", "3"], &dir);
+    assert!(!out.status.success());
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn run_refuses_a_pipeline_with_errors() {
     let out = eddy(&["run", "tests/broken/many_problems.ron"], &root());
     assert_eq!(out.status.code(), Some(1));

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::export::flink_sql::{ExportOptions, export};
+use crate::export::kinesis::KinesisConnector;
 use crate::export::{pyflink, report};
 use crate::model::check::check_file;
 use crate::model::kinds::csv_sink::CsvFileSink;
@@ -39,6 +40,7 @@ pub fn run(
     target: Target,
     out: Option<PathBuf>,
     materialize: Option<PathBuf>,
+    kinesis_connector: KinesisConnector,
 ) -> anyhow::Result<ExitCode> {
     let checked = check_file(file);
     let name = file.display().to_string();
@@ -49,7 +51,10 @@ pub fn run(
         eprintln!("eddy: {name} has errors; fix them before exporting it");
         return Ok(ExitCode::FAILURE);
     };
-    let mut options = ExportOptions::default();
+    let mut options = ExportOptions {
+        kinesis_connector,
+        ..ExportOptions::default()
+    };
     if let Some(dir) = &materialize {
         options.materialized = materialize_generators(&plan, dir)?;
     }

@@ -114,6 +114,11 @@ enum Command {
         /// Write each generator's rows to DIR/<node>.csv and export tables over them.
         #[arg(long, value_name = "DIR")]
         materialize_generators: Option<PathBuf>,
+        /// The Kinesis connector version the Kinesis tables are written for: 5 (the current
+        /// flink-connector-aws, the stream by ARN) or 4 (the stream by name, as Managed Flink's
+        /// older examples and 5.x's kinesis-legacy).
+        #[arg(long, value_name = "VERSION", default_value = "5")]
+        kinesis_connector: String,
     },
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
@@ -156,10 +161,20 @@ pub fn main() -> ExitCode {
             to,
             out,
             materialize_generators,
-        }) => match export::Target::parse(&to) {
-            Some(target) => export::run(&file, target, out, materialize_generators),
-            None => {
+            kinesis_connector,
+        }) => match (
+            export::Target::parse(&to),
+            crate::export::kinesis::KinesisConnector::parse(&kinesis_connector),
+        ) {
+            (Some(target), Some(connector)) => {
+                export::run(&file, target, out, materialize_generators, connector)
+            }
+            (None, _) => {
                 eprintln!("eddy: --to takes flink-sql or pyflink, not `{to}`");
+                Ok(ExitCode::FAILURE)
+            }
+            (_, None) => {
+                eprintln!("eddy: --kinesis-connector takes 5 or 4, not `{kinesis_connector}`");
                 Ok(ExitCode::FAILURE)
             }
         },

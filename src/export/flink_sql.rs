@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use arrow::datatypes::SchemaRef;
 
+use super::kinesis::KinesisConnector;
 use super::report::ReportEntry;
-use super::{sinks, sources, streams, windows};
+use super::{kinesis, sinks, sources, streams, windows};
 use crate::expr::{flink_expr, flink_item, quote_name};
 use crate::model::kinds::PlannedKind;
 use crate::model::plan::{NodePlan, Plan};
@@ -24,6 +25,8 @@ pub struct ExportOptions {
     /// generator is exported over that file (the app's view, to show the whole pipeline), and the
     /// report says how to write it; without it, the generator is left out.
     pub unwritten_generators: Option<PathBuf>,
+    /// The Kinesis connector version the Kinesis source and sink tables are written for.
+    pub kinesis_connector: KinesisConnector,
 }
 
 /// The export: statements in order (the last is the statement set of every `INSERT`, when there
@@ -264,10 +267,8 @@ impl Exporter<'_> {
                 "a simulated Firehose delivery stream is not exported yet".into(),
                 "a partitioned filesystem table (PARTITIONED BY the date and hour)",
             )),
-            PlannedKind::KinesisSource(_) | PlannedKind::KinesisSink(_) => Err((
-                "the Kinesis connector tables are not exported yet".into(),
-                "a table with 'connector' = 'kinesis'",
-            )),
+            PlannedKind::KinesisSource(k) => kinesis::source(self, index, k),
+            PlannedKind::KinesisSink(k) => kinesis::sink(self, index, k),
         };
         if let Err((what, closest)) = result {
             self.left_out(&self.plan.nodes[index].clone(), what, closest);

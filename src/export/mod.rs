@@ -5,6 +5,7 @@
 pub mod flink_sql;
 mod flink_time;
 mod flink_types;
+pub mod kinesis;
 pub mod pyflink;
 pub mod report;
 mod sinks;

@@ -93,7 +93,7 @@ fn time_form(sample: Option<&str>) -> TimeText {
 }
 
 /// The WITH options of a filesystem table.
-fn with_options(path: &Path, format: &str, extra: &[(&str, String)]) -> String {
+pub(super) fn with_options(path: &Path, format: &str, extra: &[(&str, String)]) -> String {
     let mut options = vec![
         ("connector", "filesystem".to_string()),
         ("path", path.display().to_string()),
@@ -320,14 +320,42 @@ fn first_object(path: &Path) -> Option<serde_json::Map<String, serde_json::Value
 /// as text (a number or a string) and parsed as Eddy parses them; the event time is a computed
 /// column `NAME__time`, renamed back in the view.
 pub fn json_lines(ex: &mut Exporter, index: usize, j: &PlannedJsonLinesSource) -> Export {
+    let first = first_object(&j.path).unwrap_or_default();
+    let absolute = std::path::absolute(&j.path).unwrap_or_else(|_| j.path.clone());
+    let options = with_options(
+        &absolute,
+        "json",
+        &[("json.ignore-parse-errors", "true".into())],
+    );
+    let id = ex.plan.nodes[index].id.clone();
+    json_table(ex, index, &j.time, &first, &options, &[])?;
+    ex.report.push(ReportEntry::differs(
+        &id,
+        "a line whose fields do not fit is left out or read with NULLs by Flink's json format \
+         ('json.ignore-parse-errors'); Eddy routes it to `errors`",
+        "a table over the raw lines ('format' = 'raw') parsed with JSON_VALUE",
+    ));
+    Ok(())
+}
+
+/// A table of JSON records (`options` its WITH clause) and the typed view over it. `sample` is a
+/// record that shows how times are written; `metadata` are `(column, definition)` pairs of
+/// connector metadata the table reads for some of the node's columns.
+pub(super) fn json_table(
+    ex: &mut Exporter,
+    index: usize,
+    time: &Time,
+    sample: &serde_json::Map<String, serde_json::Value>,
+    options: &str,
+    metadata: &[(&str, String)],
+) -> Export {
     let node = ex.plan.nodes[index].clone();
     let schema: SchemaRef = node.outputs[0].schema.clone();
-    let first = first_object(&j.path).unwrap_or_default();
-    let time_column = match &j.time {
+    let time_column = match time {
         Time::EventTime(e) => Some(e.column.clone()),
         Time::ProcessingTime => None,
     };
-    let form_of = |name: &str| match first.get(name) {
+    let form_of = |name: &str| match sample.get(name) {
         Some(serde_json::Value::Number(_)) => TimeText::EpochMillis,
         _ => TimeText::Iso,
     };
@@ -335,6 +363,11 @@ pub fn json_lines(ex: &mut Exporter, index: usize, j: &PlannedJsonLinesSource) -
     let (mut table_columns, mut selects, mut conditions) = (Vec::new(), Vec::new(), Vec::new());
     for field in schema.fields() {
         let name = field.name();
+        if let Some((_, definition)) = metadata.iter().find(|(column, _)| column == name) {
+            table_columns.push(format!("{} {definition}", quote_name(name)));
+            selects.push(quote_name(name));
+            continue;
+        }
         if let DataType::Timestamp(..) = field.data_type() {
             table_columns.push(format!("{} STRING", quote_name(name)));
             let parsed = parse_time(&quote_name(name), form_of(name));
@@ -355,7 +388,7 @@ pub fn json_lines(ex: &mut Exporter, index: usize, j: &PlannedJsonLinesSource) -
         table_columns.push(format!("{} {sql_type}", quote_name(name)));
         selects.push(quote_name(name));
     }
-    if let (Time::EventTime(event), Some(column)) = (&j.time, &time_column) {
+    if let (Time::EventTime(event), Some(column)) = (time, &time_column) {
         table_columns.push(format!(
             "{} AS COALESCE({}, TIMESTAMP '1970-01-01 00:00:00.000')",
             computed(column),
@@ -368,17 +401,11 @@ pub fn json_lines(ex: &mut Exporter, index: usize, j: &PlannedJsonLinesSource) -
             watermark_delay(event.max_out_of_orderness.as_millis())
         ));
     }
-    let absolute = std::path::absolute(&j.path).unwrap_or_else(|_| j.path.clone());
-    let table = format!("{}__file", node.id);
+    let table = format!("{}__table", node.id);
     ex.statements.push(format!(
-        "CREATE TEMPORARY TABLE {} (\n  {}\n) WITH ({})",
+        "CREATE TEMPORARY TABLE {} (\n  {}\n) WITH ({options})",
         quote_name(&table),
         table_columns.join(",\n  "),
-        with_options(
-            &absolute,
-            "json",
-            &[("json.ignore-parse-errors", "true".into())]
-        )
     ));
     let view = Exporter::view_name(&node, 0);
     ex.view(
@@ -395,12 +422,6 @@ pub fn json_lines(ex: &mut Exporter, index: usize, j: &PlannedJsonLinesSource) -
         ),
     );
     ex.provide(index, 0, view);
-    ex.report.push(ReportEntry::differs(
-        &node.id,
-        "a line whose fields do not fit is left out or read with NULLs by Flink's json format \
-         ('json.ignore-parse-errors'); Eddy routes it to `errors`",
-        "a table over the raw lines ('format' = 'raw') parsed with JSON_VALUE",
-    ));
     Ok(())
 }
 
