@@ -1,12 +1,12 @@
 //! The differential test of the Flink export: a pipeline with two CSV sources (ISO-8601 and
 //! epoch-millisecond times) and a JSON-lines source (epoch milliseconds as numbers), out of order
-//! within the watermark delay, through a union, a filter and
-//! a map with SQL functions, a route, a tumbling window with an offset, a sliding window whose
-//! slide does not divide its size and a session window, and a materialised generator through a
-//! tumbling window, is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink
-//! (the PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared:
-//! the same rows, floats within 1e-9 relative. Skipped, saying so, only when PyFlink is not
-//! installed and `EDDY_REQUIRE_FLINK` is unset (`.ci/run` installs it and sets it).
+//! within the watermark delay, through a union, a filter and a map with SQL functions, a route, a
+//! tumbling window with an offset, a sliding window whose slide does not divide its size and a
+//! session window; a materialised generator through a tumbling window; and a source read twice and
+//! deduplicated — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
+//! PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared: the same
+//! rows, floats within 1e-9 relative. Skipped, saying so, only when PyFlink is not installed and
+//! `EDDY_REQUIRE_FLINK` is unset (`.ci/run` installs it and sets it).
 
 mod support;
 
@@ -74,7 +74,14 @@ fn iso(ms: i64) -> String {
     )
 }
 
-const SINKS: [&str; 5] = ["hot", "tumbling", "hopping", "sessions", "generated"];
+const SINKS: [&str; 6] = [
+    "hot",
+    "tumbling",
+    "hopping",
+    "sessions",
+    "generated",
+    "deduplicated",
+];
 
 fn pipeline(dir: &Path) -> PathBuf {
     fs::write(dir.join("a.csv"), events(3, 3_000, false)).unwrap();
@@ -116,8 +123,11 @@ fn pipeline(dir: &Path) -> PathBuf {
     (id: "per_session", kind: Window(window: Session(gap: "1s"), key_by: ["key"], aggregates: ["count(*) AS n", "max(value) AS hi"], emit: OnWatermark)),
     (id: "gen", kind: Source(Generator(preset: IotSensors, events_per_sec: 50, keys: 4, seed: 11, start_time: "2024-01-01T00:00:00Z", stop_after: EventTime("2m"), time: EventTime(column: "event_time", max_out_of_orderness: "1s")))),
     (id: "gen_per_20s", kind: Window(window: Tumbling(size: "20s"), key_by: ["sensor_id"], aggregates: ["count(*) AS n", "max(temperature) AS hottest"], emit: OnWatermark)),
-    {}, {}, {}, {}, {},
+    (id: "twice", kind: Transform(Union(inputs: 2))),
+    (id: "once", kind: Transform(Deduplicate(key_by: ["key", "ts", "value"], within: "1m"))),
+    {}, {}, {}, {}, {}, {},
 ], edges: [
+    "a.out -> twice.in1", "a.out -> twice.in2", "twice.out -> once.in", "once.out -> deduplicated.in",
     "a.out -> both.in1", "b.out -> both.in2", "c.out -> both.in3", "both.out -> kept.in", "kept.out -> shaped.in",
     "shaped.out -> split.in", "split.hot -> hot.in", "split.unmatched -> per_10s.in",
     "split.unmatched -> per_hop.in", "split.unmatched -> per_session.in",
@@ -131,6 +141,7 @@ fn pipeline(dir: &Path) -> PathBuf {
         sink("hopping"),
         sink("sessions"),
         sink("generated"),
+        sink("deduplicated"),
     );
     let path = dir.join("differential.ron");
     fs::write(&path, text).unwrap();

@@ -244,13 +244,7 @@ impl Exporter<'_> {
             PlannedKind::Chart(_) | PlannedKind::Table(_) | PlannedKind::Console(_) => {
                 sinks::print(self, index)
             }
-            PlannedKind::Deduplicate(_) => Err((
-                "Deduplicate keeps the first row per key within a time: Flink SQL's deduplication \
-                 (ROW_NUMBER() OVER (PARTITION BY keys ORDER BY the time) = 1) keeps state per key \
-                 forever and is not exported yet"
-                    .into(),
-                "a ROW_NUMBER() = 1 query with a state TTL (table.exec.state.ttl)",
-            )),
+            PlannedKind::Deduplicate(d) => self.deduplicate(index, &d.key_by, d.within_ms),
             PlannedKind::KinesisStream(k) => streams::kinesis_stream(self, index, k),
             PlannedKind::Lambda(_) => Err((
                 "a simulated Lambda consumer (batches, retries, bisecting) is AWS's, not Flink's"
@@ -348,6 +342,51 @@ impl Exporter<'_> {
             );
             self.provide(index, port, name);
         }
+        Ok(())
+    }
+
+    /// Flink SQL's deduplication: the first row per key in event time, kept for as long as the
+    /// key's state lives; Eddy forgets a key `within` after a kept row.
+    fn deduplicate(&mut self, index: usize, key_by: &[String], within_ms: i64) -> Export {
+        let node = self.plan.nodes[index].clone();
+        let input = self.input(index, 0).map_err(dependency)?;
+        let order = match &node.inputs[0].time {
+            crate::model::time::TimeAttr::Event {
+                column,
+                shift_ms: 0,
+            } => quote_name(column),
+            _ => {
+                return Err((
+                    "a Deduplicate without an event-time column of its own is not exported".into(),
+                    "ROW_NUMBER() OVER (PARTITION BY keys ORDER BY PROCTIME())",
+                ));
+            }
+        };
+        let keys: Vec<String> = key_by.iter().map(|k| quote_name(k)).collect();
+        let schema = &node.outputs[0].schema;
+        let name = Self::view_name(&node, 0);
+        self.view(
+            &name,
+            &format!(
+                "SELECT {}\nFROM (\n  SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {order} ASC) \
+                 AS `__row`\n  FROM {}\n)\nWHERE `__row` = 1",
+                columns(schema),
+                keys.join(", "),
+                quote_name(&input)
+            ),
+        );
+        self.provide(index, 0, name);
+        self.report.push(ReportEntry::differs(
+            &node.id,
+            format!(
+                "Flink keeps the first row per key (earliest in event time, once the watermark \
+                 passes it) for as long as the key's state lives; Eddy forgets a key {} ms after \
+                 a kept row, so a key that comes back later passes again in Eddy only; the \
+                 `duplicates` port is not exported",
+                within_ms
+            ),
+            "'table.exec.state.ttl' bounds the state (in processing time)",
+        ));
         Ok(())
     }
 
