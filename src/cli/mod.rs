@@ -3,6 +3,8 @@
 mod check;
 mod checkpoints;
 mod export;
+mod flink_rest;
+mod flink_run;
 mod fmt;
 mod new;
 mod open;
@@ -30,6 +32,28 @@ use crate::runtime::Speed;
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// `eddy flink ...`.
+#[derive(Debug, Subcommand)]
+enum FlinkCommand {
+    /// Export FILE and run it on Flink (PyFlink): locally, or on the session cluster at
+    /// --jobmanager, following the job there (state, records per vertex, the root cause of a
+    /// failure). Ctrl-C cancels it.
+    #[command(
+        after_help = "Needs Python with apache-flink (pip install apache-flink==2.3.0; EDDY_FLINK_PYTHON picks the\nPython) and Java 11 or 17. The program and the generators' rows go to .eddy-flink/NAME/ beside\nthe file; file sinks write into NAME.flink/ folders beside their files.\n\nExamples:\n  eddy flink run pipelines/iot_alerts.ron\n  eddy flink run pipelines/iot_alerts.ron --jobmanager http://127.0.0.1:8081"
+    )]
+    Run {
+        /// The pipeline file.
+        file: PathBuf,
+        /// A session cluster's REST address, e.g. http://127.0.0.1:8081 (default: an in-process
+        /// mini-cluster).
+        #[arg(long, value_name = "URL")]
+        jobmanager: Option<String>,
+        /// The Kinesis connector version for Kinesis tables: 5 or 4.
+        #[arg(long, value_name = "VERSION", default_value = "5")]
+        kinesis_connector: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +144,10 @@ enum Command {
         #[arg(long, value_name = "VERSION", default_value = "5")]
         kinesis_connector: String,
     },
+    /// Run a pipeline on Apache Flink: exported with its generators' rows, run by PyFlink on an
+    /// in-process mini-cluster or a session cluster, and followed there.
+    #[command(subcommand)]
+    Flink(FlinkCommand),
     /// Print the columns and types flowing out of every node.
     #[command(after_help = "Examples:\n  eddy schema pipelines/taxi_workshop.ron")]
     Schema {
@@ -156,6 +184,17 @@ pub fn main() -> ExitCode {
         Some(Command::Open { file, run }) => open::run(file, run),
         Some(Command::Check { files }) => check::run(&files),
         Some(Command::Schema { file }) => schema::run(&file),
+        Some(Command::Flink(FlinkCommand::Run {
+            file,
+            jobmanager,
+            kinesis_connector,
+        })) => match crate::export::kinesis::KinesisConnector::parse(&kinesis_connector) {
+            Some(connector) => flink_run::run(&file, jobmanager, connector),
+            None => {
+                eprintln!("eddy: --kinesis-connector takes 5 or 4, not `{kinesis_connector}`");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Some(Command::Export {
             file,
             to,
