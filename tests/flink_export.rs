@@ -123,10 +123,14 @@ fn pipeline(dir: &Path) -> PathBuf {
     (id: "per_session", kind: Window(window: Session(gap: "1s"), key_by: ["key"], aggregates: ["count(*) AS n", "max(value) AS hi"], emit: OnWatermark)),
     (id: "gen", kind: Source(Generator(preset: IotSensors, events_per_sec: 50, keys: 4, seed: 11, start_time: "2024-01-01T00:00:00Z", stop_after: EventTime("2m"), time: EventTime(column: "event_time", max_out_of_orderness: "1s")))),
     (id: "gen_per_20s", kind: Window(window: Tumbling(size: "20s"), key_by: ["sensor_id"], aggregates: ["count(*) AS n", "max(temperature) AS hottest"], emit: OnWatermark)),
+    (id: "to_bucket", kind: Stream(Firehose(buffering: (size_mib: 1, interval: "1m"),
+        transformation: (columns: ["round(value, 1) AS rounded"], keep_input_columns: true, dropped_when: "value < 3"),
+        destination: Folder(path: "out/bucket"), format: JsonLines, compression: Uncompressed))),
     (id: "twice", kind: Transform(Union(inputs: 2))),
     (id: "once", kind: Transform(Deduplicate(key_by: ["key", "ts", "value"], within: "1m"))),
     {}, {}, {}, {}, {}, {},
 ], edges: [
+    "b.out -> to_bucket.in",
     "a.out -> twice.in1", "a.out -> twice.in2", "twice.out -> once.in", "once.out -> deduplicated.in",
     "a.out -> both.in1", "b.out -> both.in2", "c.out -> both.in3", "both.out -> kept.in", "kept.out -> shaped.in",
     "shaped.out -> split.in", "split.hot -> hot.in", "split.unmatched -> per_10s.in",
@@ -288,7 +292,39 @@ fn an_exported_pipeline_gives_on_flink_the_rows_it_gives_in_eddy() {
             );
         }
     }
+    // The Firehose delivered the same records (the transformation's, without the dropped ones),
+    // as objects in Eddy and as part files in date and hour folders in Flink.
+    let eddy_records = json_lines_under(&dir.join("out/bucket"), &|p| !p.contains(".flink"));
+    let flink_records = json_lines_under(&dir.join("out/bucket/to_bucket.flink"), &|p| {
+        p.contains("/dt=") && p.contains("/hr=")
+    });
+    assert!(eddy_records > 1_000, "{eddy_records}");
+    assert_eq!(
+        flink_records, eddy_records,
+        "Firehose records (Flink / Eddy)"
+    );
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// Lines in the files under `dir` whose paths `keep` accepts (hidden files left out).
+fn json_lines_under(dir: &Path, keep: &dyn Fn(&str) -> bool) -> usize {
+    let mut count = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let text = path.display().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if keep(&text) && !entry.file_name().to_string_lossy().starts_with('.') {
+                count += fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .lines()
+                    .count();
+            }
+        }
+    }
+    count
 }
 
 #[test]

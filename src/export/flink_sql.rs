@@ -10,7 +10,7 @@ use arrow::datatypes::SchemaRef;
 
 use super::kinesis::KinesisConnector;
 use super::report::ReportEntry;
-use super::{kinesis, sinks, sources, streams, windows};
+use super::{firehose, kinesis, sinks, sources, streams, windows};
 use crate::expr::{flink_expr, flink_item, quote_name};
 use crate::model::kinds::PlannedKind;
 use crate::model::plan::{NodePlan, Plan};
@@ -257,10 +257,7 @@ impl Exporter<'_> {
                 "a Flink job reading the stream with the `kinesis` connector (Flink's own \
                  checkpoints replace KCL's)",
             )),
-            PlannedKind::Firehose(_) => Err((
-                "a simulated Firehose delivery stream is not exported yet".into(),
-                "a partitioned filesystem table (PARTITIONED BY the date and hour)",
-            )),
+            PlannedKind::Firehose(f) => firehose::firehose(self, index, f),
             PlannedKind::KinesisSource(k) => kinesis::source(self, index, k),
             PlannedKind::KinesisSink(k) => kinesis::sink(self, index, k),
         };

@@ -2,6 +2,7 @@
 //! with a report of what does not translate (`report`), node by node. Reads the checked plan and
 //! prints expressions from their parsed form (`crate::expr::flink_expr`); knows no engine.
 
+mod firehose;
 pub mod flink_sql;
 mod flink_time;
 mod flink_types;
