@@ -56,6 +56,7 @@ fn the_dock_resizes_from_its_edge_and_keeps_its_height_across_tabs() {
         "Watermark lag",
         "Tap",
         "Event time",
+        "Flink SQL",
         "Console output",
     ] {
         h.get_by_label(tab).click();
@@ -84,4 +85,6 @@ fn the_flink_sql_tab_shows_the_pipeline_as_flink_sql_and_what_does_not_translate
     // The script: the session settings, the stream as a pass-through, the window function.
     h.get_by_label_contains("SET 'table.local-time-zone' = 'UTC'");
     h.get_by_label_contains("TUMBLE(TABLE `enrich`, DESCRIPTOR(`dropoff_datetime`)");
+    // And the pipeline can be run on Flink from here.
+    h.get_by_label("Run on Flink");
 }

@@ -5,6 +5,7 @@
 use egui::{FontId, RichText, Ui};
 
 use super::document::EditorDocument;
+use super::flink_run::FlinkRun;
 use super::sql_highlight::highlight;
 use crate::export::flink_sql::{ExportOptions, FlinkExport, export};
 use crate::export::report::ReportEntry;
@@ -13,6 +14,9 @@ use crate::export::report::ReportEntry;
 #[derive(Default)]
 pub struct FlinkSqlTab {
     cached: Option<(u64, Option<FlinkExport>)>,
+    /// The pipeline running on Flink, or the last run and its messages.
+    run: Option<FlinkRun>,
+    run_error: Option<String>,
 }
 
 impl FlinkSqlTab {
@@ -35,10 +39,94 @@ impl FlinkSqlTab {
         self.cached.as_ref().and_then(|(_, e)| e.as_ref())
     }
 
+    /// "Run on Flink", and while it runs (or after) what it says.
+    fn run_ui(&mut self, ui: &mut Ui, doc: &mut EditorDocument) {
+        let lines = self.run.as_mut().map(FlinkRun::poll).unwrap_or_default();
+        let running = self.run.as_ref().is_some_and(|r| r.outcome.is_none());
+        if running {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(500));
+        }
+        ui.horizontal(|ui| {
+            if running {
+                if ui
+                    .button("Cancel the Flink run")
+                    .on_hover_text("Sends Ctrl-C: the job is cancelled")
+                    .clicked()
+                    && let Some(run) = self.run.as_mut()
+                {
+                    run.cancel();
+                }
+            } else if ui
+                .button("Run on Flink")
+                .on_hover_text(
+                    "Export the pipeline as it is here and run it on an in-process Flink \
+                     mini-cluster (eddy flink run; needs Python with apache-flink and Java). \
+                     File sinks write into NAME.flink/ folders beside their files.",
+                )
+                .clicked()
+            {
+                self.run = None;
+                match FlinkRun::start(doc.pipeline(), &doc.base_dir()) {
+                    Ok(run) => {
+                        self.run = Some(run);
+                        self.run_error = None;
+                    }
+                    Err(e) => self.run_error = Some(e),
+                }
+            }
+            if let Some(run) = &self.run {
+                let seconds = run.started.elapsed().as_secs();
+                ui.label(match run.outcome {
+                    None => format!("running on Flink for {seconds} s…"),
+                    Some(true) => "the Flink job finished".to_string(),
+                    Some(false) => "the Flink run failed (see its messages)".to_string(),
+                });
+            }
+            if let Some(error) = &self.run_error {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+        });
+        if self.run.is_some() {
+            egui::CollapsingHeader::new(format!("Flink run messages ({})", lines.len()))
+                .default_open(true)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("flink_run_messages")
+                        .max_height(140.0)
+                        .stick_to_bottom(true)
+                        .show(ui, |ui| {
+                            for line in lines.iter().rev().take(200).rev() {
+                                ui.label(RichText::new(line).monospace().small());
+                            }
+                        });
+                });
+            ui.separator();
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut Ui, doc: &mut EditorDocument, selected: Option<&str>) {
         let dark = ui.visuals().dark_mode;
-        let Some(exported) = self.current(doc) else {
+        if self.current(doc).is_none() {
             ui.label("Fix the pipeline's errors (see Problems) to see it as Flink SQL.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("flink_sql_tab")
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.contents_ui(ui, doc, selected, dark));
+    }
+
+    /// Everything the tab shows, in one scrolling column so the dock keeps its height.
+    fn contents_ui(
+        &mut self,
+        ui: &mut Ui,
+        doc: &mut EditorDocument,
+        selected: Option<&str>,
+        dark: bool,
+    ) {
+        self.run_ui(ui, doc);
+        let Some(exported) = self.current(doc) else {
             return;
         };
         let (title, statements, entries): (String, Vec<String>, Vec<&ReportEntry>) = match selected
@@ -84,30 +172,26 @@ impl FlinkSqlTab {
                 .weak(),
             );
         });
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                if script.is_empty() {
-                    ui.label("This node has no Flink SQL of its own.");
-                } else {
-                    ui.label(highlight(&script, dark, FontId::monospace(12.0)));
-                }
-                if !entries.is_empty() {
-                    ui.separator();
-                    ui.strong("What does not translate, or differs");
-                }
-                for entry in &entries {
-                    let state = if entry.exported {
-                        "differs"
-                    } else {
-                        "not exported"
-                    };
-                    ui.label(
-                        RichText::new(format!("{} ({state}): {}", entry.node, entry.what))
-                            .color(ui.visuals().warn_fg_color),
-                    )
-                    .on_hover_text(format!("Closest in Flink: {}", entry.closest));
-                }
-            });
+        if script.is_empty() {
+            ui.label("This node has no Flink SQL of its own.");
+        } else {
+            ui.label(highlight(&script, dark, FontId::monospace(12.0)));
+        }
+        if !entries.is_empty() {
+            ui.separator();
+            ui.strong("What does not translate, or differs");
+        }
+        for entry in &entries {
+            let state = if entry.exported {
+                "differs"
+            } else {
+                "not exported"
+            };
+            ui.label(
+                RichText::new(format!("{} ({state}): {}", entry.node, entry.what))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .on_hover_text(format!("Closest in Flink: {}", entry.closest));
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod clipboard;
 pub mod command;
 pub mod document;
 pub mod files;
+pub mod flink_run;
 pub mod flink_sql;
 pub mod forms;
 pub mod inspector;
