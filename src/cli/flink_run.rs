@@ -266,7 +266,22 @@ impl Follower {
             eprintln!("eddy: the job was not found on {}", self.jm.url());
             return;
         };
-        if let Ok(details) = self.jm.call("GET", &format!("/jobs/{id}")) {
+        // The program returns when the job ends; the JobManager may say so a moment later.
+        let terminal = |d: &Value| {
+            matches!(
+                d["state"].as_str(),
+                Some("FINISHED" | "FAILED" | "CANCELED")
+            )
+        };
+        let waited = Instant::now();
+        let mut details = self.jm.call("GET", &format!("/jobs/{id}"));
+        while details.as_ref().is_ok_and(|d| !terminal(d))
+            && waited.elapsed() < Duration::from_secs(15)
+        {
+            std::thread::sleep(Duration::from_millis(300));
+            details = self.jm.call("GET", &format!("/jobs/{id}"));
+        }
+        if let Ok(details) = details {
             eprintln!(
                 "eddy: job {id}: {} after {} ms",
                 details["state"].as_str().unwrap_or("?"),
