@@ -352,6 +352,40 @@ fn export_writes_kinesis_tables_for_the_connector_version_asked() {
 }
 
 #[test]
+fn export_turns_simulated_consumers_into_the_flink_job_that_replaces_them() {
+    let dir = scratch("export-consumers");
+    fs::copy(
+        root().join("pipelines/lambda_poison_record.ron"),
+        dir.join("lambda.ron"),
+    )
+    .unwrap();
+    let out = eddy(
+        &["export", "lambda.ron", "--materialize-generators", "rows"],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let sql = fs::read_to_string(dir.join("lambda.flink.sql")).unwrap();
+    // The stream passes the rows through; the function's columns come out for the records it
+    // outputs, and the records it fails on are left out (in AWS they block the shard).
+    assert!(sql.contains("CREATE TEMPORARY VIEW `trip_stream`"), "{sql}");
+    assert!(
+        sql.contains("CREATE TEMPORARY VIEW `price_per_mile`"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("WHERE (`trip_distance` > 0) IS TRUE AND (`fare_amount` < 0) IS NOT TRUE"),
+        "{sql}"
+    );
+    assert!(
+        stdout.contains("price_per_mile (exported, differs)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("failed_batches (not exported)"), "{stdout}");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn run_refuses_a_pipeline_with_errors() {
     let out = eddy(&["run", "tests/broken/many_problems.ron"], &root());
     assert_eq!(out.status.code(), Some(1));

@@ -246,17 +246,8 @@ impl Exporter<'_> {
             }
             PlannedKind::Deduplicate(d) => self.deduplicate(index, &d.key_by, d.within_ms),
             PlannedKind::KinesisStream(k) => streams::kinesis_stream(self, index, k),
-            PlannedKind::Lambda(_) => Err((
-                "a simulated Lambda consumer (batches, retries, bisecting) is AWS's, not Flink's"
-                    .into(),
-                "a Flink job reading the stream with the `kinesis` connector",
-            )),
-            PlannedKind::Kcl(_) => Err((
-                "a simulated KCL application (leases, workers, failover) is AWS's, not Flink's"
-                    .into(),
-                "a Flink job reading the stream with the `kinesis` connector (Flink's own \
-                 checkpoints replace KCL's)",
-            )),
+            PlannedKind::Lambda(l) => streams::lambda(self, index, l),
+            PlannedKind::Kcl(_) => streams::kcl(self, index),
             PlannedKind::Firehose(f) => firehose::firehose(self, index, f),
             PlannedKind::KinesisSource(k) => kinesis::source(self, index, k),
             PlannedKind::KinesisSink(k) => kinesis::sink(self, index, k),
@@ -377,10 +368,10 @@ impl Exporter<'_> {
             &node.id,
             format!(
                 "Flink keeps the first row per key (earliest in event time, once the watermark \
-                 passes it) for as long as the key's state lives; Eddy forgets a key {} ms after \
-                 a kept row, so a key that comes back later passes again in Eddy only; the \
+                 passes it) for as long as the key's state lives; Eddy forgets a key {} after a \
+                 kept row, so a key that comes back later passes again in Eddy only; the \
                  `duplicates` port is not exported",
-                within_ms
+                crate::model::Duration::from_millis(within_ms)
             ),
             "'table.exec.state.ttl' bounds the state (in processing time)",
         ));
