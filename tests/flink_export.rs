@@ -5,7 +5,8 @@
 //! session window; a materialised generator through a tumbling window; and a source read twice and
 //! deduplicated — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
 //! PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared: the same
-//! rows, floats within 1e-9 relative. Skipped, saying so, only when PyFlink is not installed and
+//! rows, floats within 1e-9 relative. PyFlink is installed into a cached venv the first time
+//! (`support::flink`). Skipped, saying so, only when it cannot be installed and
 //! `EDDY_REQUIRE_FLINK` is unset (`.ci/run` installs it and sets it).
 
 mod support;
@@ -14,23 +15,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::flink::flink_python;
 use support::processes::eddy;
 use support::scratch;
-
-/// The Python that has `apache-flink` (2.3.0): `EDDY_FLINK_PYTHON`, or the venv `.ci/run` makes.
-fn flink_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("EDDY_FLINK_PYTHON")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/eddy-flink/venv/bin/python"))
-        })?;
-    let works = Command::new(&candidate)
-        .args(["-c", "import pyflink"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    works.then_some(candidate)
-}
 
 /// `ts,key,value` rows: `n` rows about 100 ms apart with up to 1.5 s of disorder, five keys.
 fn events(seed: u64, n: usize, epoch_millis: bool) -> String {
@@ -239,7 +226,7 @@ fn an_exported_pipeline_gives_on_flink_the_rows_it_gives_in_eddy() {
             std::env::var_os("EDDY_REQUIRE_FLINK").is_none(),
             "PyFlink is not installed, and EDDY_REQUIRE_FLINK says this test must run"
         );
-        eprintln!("SKIPPED: no Python with apache-flink (.ci/run installs it)");
+        eprintln!("SKIPPED: no Python with apache-flink, and it could not be installed here");
         return;
     };
     let dir = scratch("flink-differential");

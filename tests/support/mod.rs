@@ -2,6 +2,7 @@
 //! end, and read each sink's rows back as sorted text lines.
 #![allow(dead_code)]
 
+pub mod flink;
 pub mod processes;
 
 use std::collections::BTreeMap;
