@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::flink::flink_python;
+use support::flink::flink_python_or_skip;
 use support::processes::eddy;
 use support::scratch;
 
@@ -189,12 +189,7 @@ fn without_pyflink_or_a_jobmanager_it_fails_at_once_saying_what_is_missing() {
 
 #[test]
 fn a_job_on_a_session_cluster_is_followed_to_the_end_and_writes_what_eddy_writes() {
-    let Some(python) = flink_python() else {
-        assert!(
-            std::env::var_os("EDDY_REQUIRE_FLINK").is_none(),
-            "PyFlink is not installed, and EDDY_REQUIRE_FLINK says this test must run"
-        );
-        eprintln!("SKIPPED: no Python with apache-flink, and it could not be installed here");
+    let Some(python) = flink_python_or_skip() else {
         return;
     };
     let dir = scratch("flink-run-cluster");

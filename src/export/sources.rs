@@ -229,26 +229,15 @@ fn csv_file(
             ("csv.ignore-parse-errors", "true".to_string()),
         ],
     );
-    ex.statements.push(format!(
-        "CREATE TEMPORARY TABLE {} (\n  {}\n) WITH ({options})",
-        quote_name(&table),
-        table_columns.join(",\n  ")
-    ));
-    let view = Exporter::view_name(&node, 0);
-    ex.view(
-        &view,
-        &format!(
-            "SELECT {}\nFROM {}\nWHERE {}",
-            selects.join(", "),
-            quote_name(&table),
-            if conditions.is_empty() {
-                "TRUE".to_string()
-            } else {
-                conditions.join("\n  AND ")
-            }
-        ),
+    table_and_view(
+        ex,
+        index,
+        &table,
+        &table_columns,
+        &options,
+        &selects,
+        &conditions,
     );
-    ex.provide(index, 0, view);
     let errors_connected = ex
         .plan
         .edges
@@ -402,27 +391,49 @@ pub(super) fn json_table(
         ));
     }
     let table = format!("{}__table", node.id);
+    table_and_view(
+        ex,
+        index,
+        &table,
+        &table_columns,
+        options,
+        &selects,
+        &conditions,
+    );
+    Ok(())
+}
+
+/// The source's table (`columns`, `options` its WITH clause) and the view of its typed rows
+/// that the rest of the pipeline reads (`selects` where all `conditions` hold).
+fn table_and_view(
+    ex: &mut Exporter,
+    index: usize,
+    table: &str,
+    columns: &[String],
+    options: &str,
+    selects: &[String],
+    conditions: &[String],
+) {
     ex.statements.push(format!(
         "CREATE TEMPORARY TABLE {} (\n  {}\n) WITH ({options})",
-        quote_name(&table),
-        table_columns.join(",\n  "),
+        quote_name(table),
+        columns.join(",\n  ")
     ));
-    let view = Exporter::view_name(&node, 0);
+    let view = Exporter::view_name(&ex.plan.nodes[index], 0);
+    let filter = if conditions.is_empty() {
+        "TRUE".to_string()
+    } else {
+        conditions.join("\n  AND ")
+    };
     ex.view(
         &view,
         &format!(
-            "SELECT {}\nFROM {}\nWHERE {}",
+            "SELECT {}\nFROM {}\nWHERE {filter}",
             selects.join(", "),
-            quote_name(&table),
-            if conditions.is_empty() {
-                "TRUE".to_string()
-            } else {
-                conditions.join("\n  AND ")
-            }
+            quote_name(table)
         ),
     );
     ex.provide(index, 0, view);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -39,3 +39,17 @@ pub fn flink_python() -> Option<PathBuf> {
             .is_ok_and(|s| s.success());
     (installed && has_pyflink(&python)).then_some(python)
 }
+
+/// [`flink_python`], or `None` after saying the test skips; where `EDDY_REQUIRE_FLINK` is set
+/// (CI) a missing PyFlink fails the test instead.
+pub fn flink_python_or_skip() -> Option<PathBuf> {
+    let python = flink_python();
+    if python.is_none() {
+        assert!(
+            std::env::var_os("EDDY_REQUIRE_FLINK").is_none(),
+            "PyFlink is not installed, and EDDY_REQUIRE_FLINK says this test must run"
+        );
+        eprintln!("SKIPPED: no Python with apache-flink, and it could not be installed here");
+    }
+    python
+}

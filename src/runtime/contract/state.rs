@@ -117,6 +117,21 @@ impl<'a> StateReader<'a> {
         Self { bytes, at: 0 }
     }
 
+    /// The state of an operator that runs one instance: a reader of its blob past the version
+    /// byte, `None` when nothing was saved for it; another version is refused naming `what`.
+    pub fn single(saved: &'a [Vec<u8>], version: u8, what: &str) -> Result<Option<Self>, RunError> {
+        let Some(blob) = saved.first() else {
+            return Ok(None);
+        };
+        let mut reader = Self::new(blob);
+        if reader.u8()? != version {
+            return Err(RunError::data(format!(
+                "the saved {what} has an unknown version"
+            )));
+        }
+        Ok(Some(reader))
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], RunError> {
         let end = self
             .at

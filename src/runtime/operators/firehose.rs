@@ -251,15 +251,9 @@ impl Operator for FirehoseOperator {
     }
 
     fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
-        let Some(blob) = saved.first() else {
+        let Some(mut r) = StateReader::single(saved, 1, "Firehose state")? else {
             return Ok(());
         };
-        let mut r = StateReader::new(blob);
-        if r.u8()? != 1 {
-            return Err(RunError::data(
-                "the saved Firehose state has an unknown version",
-            ));
-        }
         self.now = r.i64()?;
         self.newest_event = r.i64()?;
         self.random = r.u64()?;

@@ -239,15 +239,9 @@ impl Operator for KclOperator {
     }
 
     fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
-        let Some(blob) = saved.first() else {
+        let Some(mut r) = StateReader::single(saved, 1, "KCL application")? else {
             return Ok(());
         };
-        let mut r = StateReader::new(blob);
-        if r.u8()? != 1 {
-            return Err(RunError::data(
-                "the saved KCL application has an unknown version",
-            ));
-        }
         type Saved = (
             (
                 BTreeMap<String, Shard>,

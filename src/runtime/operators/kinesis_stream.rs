@@ -382,15 +382,9 @@ impl Operator for KinesisStreamOperator {
     }
 
     fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
-        let Some(blob) = saved.first() else {
+        let Some(mut r) = StateReader::single(saved, 1, "Kinesis stream")? else {
             return Ok(());
         };
-        let mut r = StateReader::new(blob);
-        if r.u8()? != 1 {
-            return Err(RunError::data(
-                "the saved Kinesis stream has an unknown version",
-            ));
-        }
         type Saved = (
             (
                 ShardMap,

@@ -235,15 +235,9 @@ impl Operator for LambdaOperator {
     }
 
     fn restore_state(&mut self, saved: &[Vec<u8>], _me: InstanceOf) -> Result<(), RunError> {
-        let Some(blob) = saved.first() else {
+        let Some(mut r) = StateReader::single(saved, 1, "Lambda consumer")? else {
             return Ok(());
         };
-        let mut r = StateReader::new(blob);
-        if r.u8()? != 1 {
-            return Err(RunError::data(
-                "the saved Lambda consumer has an unknown version",
-            ));
-        }
         type Saved = (
             (Vec<Lane>, Vec<((String, usize), usize)>, u64, u64),
             (

@@ -9,7 +9,9 @@ use arrow::record_batch::RecordBatch;
 
 use super::accumulate::{Acc, Aggregates};
 use super::keyed_state::KeyTable;
-use crate::runtime::contract::{RunError, Timestamp};
+use super::tracing::Tracer;
+use crate::runtime::contract::{InstanceMetrics, OpResult, Output, RunError, Timestamp};
+use crate::runtime::trace::FiringKind;
 
 /// One result row: the key, the window's bounds, and its aggregates' states.
 pub struct ResultRow<'a> {
@@ -88,4 +90,27 @@ pub fn finished_batch(
             .push(arrow::compute::concat(&parts).map_err(|e| RunError::internal(e.to_string()))?);
     }
     RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| RunError::internal(e.to_string()))
+}
+
+/// Sends the late firings a batch of rows caused, in the order they happened, counts them and
+/// shows them in the event-time trace.
+pub fn emit_late_firings(
+    rows: &[FinishedRow],
+    keys: &KeyTable,
+    schema: &SchemaRef,
+    metrics: &InstanceMetrics,
+    tracer: &mut Tracer,
+    out: &mut Output,
+) -> OpResult {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    InstanceMetrics::add(&metrics.late_firings, rows.len() as u64);
+    let batch = finished_batch(rows, keys, schema)?;
+    if tracer.is_on() {
+        let fired: Vec<(u32, Timestamp, Timestamp)> =
+            rows.iter().map(|r| (r.key, r.start, r.end)).collect();
+        tracer.firings(keys, &fired, FiringKind::Late, &batch);
+    }
+    out.emit(0, batch)
 }

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use super::accumulate::{Acc, Prepared};
 use super::assign::window_start;
-use super::emit::{FinishedRow, ResultRow, finish_now, finished_batch, results_batch};
+use super::emit::{FinishedRow, ResultRow, emit_late_firings, finish_now, results_batch};
 use super::keyed_state::KeyTable;
 use super::late::{LateRow, emit_late};
 use super::saved::{AccReader, AccWriter};
@@ -180,8 +180,7 @@ impl SlicedWindowOperator {
         }
         // In time, unless a window that already fired took it: then it fired again (a late firing).
         let mut outcome = Outcome::InTime;
-        let windows: Vec<Timestamp> = self.shape.windows_of(slice).collect();
-        for start in windows {
+        for start in self.shape.windows_of(slice) {
             if self.is_window_late(start) {
                 continue;
             }
@@ -293,19 +292,14 @@ impl Operator for SlicedWindowOperator {
             &self.metrics,
             out,
         )?;
-        if !late_results.is_empty() {
-            InstanceMetrics::add(&self.metrics.late_firings, late_results.len() as u64);
-            let batch = finished_batch(&late_results, &self.keys, &self.config.output_schema)?;
-            if self.tracer.is_on() {
-                let fired: Vec<(u32, Timestamp, Timestamp)> = late_results
-                    .iter()
-                    .map(|r| (r.key, r.start, r.end))
-                    .collect();
-                self.tracer
-                    .firings(&self.keys, &fired, FiringKind::Late, &batch);
-            }
-            out.emit(0, batch)?;
-        }
+        emit_late_firings(
+            &late_results,
+            &self.keys,
+            &self.config.output_schema,
+            &self.metrics,
+            &mut self.tracer,
+            out,
+        )?;
         self.keys.sweep();
         self.publish_state_size();
         Ok(())

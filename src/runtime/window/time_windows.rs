@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use super::accumulate::{Acc, Aggregates, Prepared};
 use super::assign::{Assigner, TimeWindow, assign};
-use super::emit::{FinishedRow, ResultRow, finish_now, finished_batch, results_batch};
+use super::emit::{FinishedRow, ResultRow, emit_late_firings, finish_now, results_batch};
 use super::keyed_state::KeyTable;
 use super::late::{LateRow, emit_late};
 use super::saved::{AccReader, AccWriter};
@@ -486,19 +486,14 @@ impl Operator for TimeWindowOperator {
             &self.metrics,
             out,
         )?;
-        if !late_results.is_empty() {
-            InstanceMetrics::add(&self.metrics.late_firings, late_results.len() as u64);
-            let batch = finished_batch(&late_results, &self.keys, &self.config.output_schema)?;
-            if self.tracer.is_on() {
-                let fired: Vec<(u32, Timestamp, Timestamp)> = late_results
-                    .iter()
-                    .map(|r| (r.key, r.start, r.end))
-                    .collect();
-                self.tracer
-                    .firings(&self.keys, &fired, FiringKind::Late, &batch);
-            }
-            out.emit(0, batch)?;
-        }
+        emit_late_firings(
+            &late_results,
+            &self.keys,
+            &self.config.output_schema,
+            &self.metrics,
+            &mut self.tracer,
+            out,
+        )?;
         self.keys.sweep();
         self.publish_state_size();
         Ok(())
