@@ -2,8 +2,9 @@
 //! epoch-millisecond times) and a JSON-lines source (epoch milliseconds as numbers), out of order
 //! within the watermark delay, through a union, a filter and a map with SQL functions, a route, a
 //! tumbling window with an offset, a sliding window whose slide does not divide its size and a
-//! session window; a materialised generator through a tumbling window; and a source read twice and
-//! deduplicated — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
+//! session window; a materialised generator through a tumbling window; a source read twice and
+//! deduplicated; a lookup join against a reference table (a missing key, a repeated one) and an
+//! interval join (left, both bounds), each followed by a window — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
 //! PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared: the same
 //! rows, floats within 1e-9 relative. PyFlink is installed into a cached venv the first time
 //! (`support::flink`). Skipped, saying so, only when it cannot be installed and
@@ -61,13 +62,17 @@ fn iso(ms: i64) -> String {
     )
 }
 
-const SINKS: [&str; 6] = [
+const SINKS: [&str; 10] = [
     "hot",
     "tumbling",
     "hopping",
     "sessions",
     "generated",
     "deduplicated",
+    "enriched",
+    "enriched_per_10s",
+    "joined",
+    "joined_per_10s",
 ];
 
 fn pipeline(dir: &Path) -> PathBuf {
@@ -88,6 +93,13 @@ fn pipeline(dir: &Path) -> PathBuf {
         })
         .collect();
     fs::write(dir.join("c.jsonl"), lines).unwrap();
+    // A reference table: k4 is missing (a left join keeps its rows with NULLs) and k1 is listed
+    // twice (the later row wins).
+    fs::write(
+        dir.join("ref.csv"),
+        "key,label,weight\nk0,zero,0.5\nk1,one,1\nk2,two,2\nk3,three,3\nk1,uno,1.5\n",
+    )
+    .unwrap();
     let source = |id: &str, file: &str| {
         format!(
             r#"(id: "{id}", kind: Source(CsvFile(path: "{file}", schema: [(name: "ts", type: Timestamp), (name: "key", type: String), (name: "value", type: Float64)], time: EventTime(column: "ts", max_out_of_orderness: "2s"))))"#
@@ -115,8 +127,16 @@ fn pipeline(dir: &Path) -> PathBuf {
         destination: Folder(path: "out/bucket"), format: JsonLines, compression: Uncompressed))),
     (id: "twice", kind: Transform(Union(inputs: 2))),
     (id: "once", kind: Transform(Deduplicate(key_by: ["key", "ts", "value"], within: "1m"))),
-    {}, {}, {}, {}, {}, {},
+    (id: "labelled", kind: Join(Lookup(table: "ref.csv", key: ["key"], table_key: ["key"], join: Left, prefix: "ref_"))),
+    (id: "per_label", kind: Window(window: Tumbling(size: "10s"), key_by: ["ref_label"], aggregates: ["count(*) AS n", "sum(ref_weight) AS weight"], emit: OnWatermark)),
+    (id: "near", kind: Join(Interval(left_key: ["key"], right_key: ["key"], before: "1s", after: "2s", join: Left, prefix: "b_"))),
+    (id: "near_per_10s", kind: Window(window: Tumbling(size: "10s"), key_by: ["key"], aggregates: ["count(*) AS n", "count(b_value) AS met", "sum(b_value) AS b_total"], emit: OnWatermark)),
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
 ], edges: [
+    "a.out -> labelled.in", "labelled.out -> enriched.in", "labelled.out -> per_label.in",
+    "per_label.out -> enriched_per_10s.in",
+    "a.out -> near.left", "b.out -> near.right", "near.out -> joined.in", "near.out -> near_per_10s.in",
+    "near_per_10s.out -> joined_per_10s.in",
     "b.out -> to_bucket.in",
     "a.out -> twice.in1", "a.out -> twice.in2", "twice.out -> once.in", "once.out -> deduplicated.in",
     "a.out -> both.in1", "b.out -> both.in2", "c.out -> both.in3", "both.out -> kept.in", "kept.out -> shaped.in",
@@ -133,6 +153,10 @@ fn pipeline(dir: &Path) -> PathBuf {
         sink("sessions"),
         sink("generated"),
         sink("deduplicated"),
+        sink("enriched"),
+        sink("enriched_per_10s"),
+        sink("joined"),
+        sink("joined_per_10s"),
     );
     let path = dir.join("differential.ron");
     fs::write(&path, text).unwrap();

@@ -13,4 +13,5 @@ pub mod firehose_bucket;
 pub mod generator;
 pub mod json_source;
 pub mod kinesis;
+pub mod reference_table;
 pub mod row_errors;

@@ -6,6 +6,7 @@ mod firehose;
 pub mod flink_sql;
 mod flink_time;
 mod flink_types;
+mod joins;
 pub mod kinesis;
 pub mod pyflink;
 pub mod report;

@@ -53,7 +53,7 @@ fn parse_value(raw: &str, data_type: &DataType, form: TimeText) -> Option<String
 }
 
 /// The header (when it has one) and the first data row of a CSV file, split on `delimiter`.
-fn first_rows(
+pub(super) fn first_rows(
     path: &Path,
     header: bool,
     delimiter: u8,
@@ -107,6 +107,103 @@ pub(super) fn with_options(path: &Path, format: &str, extra: &[(&str, String)]) 
         .join(", ")
 }
 
+/// A CSV file's columns as Flink reads them: every physical column as text (`NAME__raw`), the
+/// typed selects, and the conditions that leave out rows Eddy would not read (and the header).
+pub(super) struct CsvColumns {
+    pub table_columns: Vec<String>,
+    pub selects: Vec<String>,
+    pub conditions: Vec<String>,
+    /// The header and first row, to tell how times are written.
+    file_columns: Vec<String>,
+    first: Vec<String>,
+}
+
+impl CsvColumns {
+    /// How the file writes the times of `column`.
+    fn time_forms(&self, column: &str) -> TimeText {
+        time_form(
+            self.file_columns
+                .iter()
+                .position(|c| c == column)
+                .and_then(|i| self.first.get(i))
+                .map(String::as_str),
+        )
+    }
+}
+
+/// Types the text columns of a CSV file (its header and first row in `sample`) as `schema` says;
+/// `time_column` is left to the table, where its watermark is declared.
+pub(super) fn typed_csv(
+    schema: &SchemaRef,
+    sample: Option<(Option<Vec<String>>, Vec<String>)>,
+    time_column: Option<&str>,
+) -> Result<CsvColumns, (String, &'static str)> {
+    let (names, first) = sample.unwrap_or_default();
+    // The file's columns in its own order (the schema's when it has no header).
+    let file_columns: Vec<String> = names
+        .clone()
+        .unwrap_or_else(|| schema.fields().iter().map(|f| f.name().clone()).collect());
+    let raw = |name: &str| format!("{name}__raw");
+    let sample_of = |column: &str| {
+        file_columns
+            .iter()
+            .position(|c| c == column)
+            .and_then(|i| first.get(i))
+            .map(String::as_str)
+    };
+    let table_columns: Vec<String> = file_columns
+        .iter()
+        .map(|c| format!("{} STRING", quote_name(&raw(c))))
+        .collect();
+    let mut conditions = Vec::new();
+    let mut selects = Vec::new();
+    for field in schema.fields() {
+        let name = field.name();
+        let raw_name = quote_name(&raw(name));
+        if !file_columns.iter().any(|c| c == name) {
+            return Err((
+                format!("the column `{name}` is not in the file's header"),
+                "a header that names every column",
+            ));
+        }
+        let form = time_form(sample_of(name));
+        if Some(name.as_str()) == time_column {
+            selects.push(quote_name(name));
+            conditions.push(format!("{} IS NOT NULL", parse_time(&raw_name, form)));
+            continue;
+        }
+        let Some(value) = parse_value(&raw_name, field.data_type(), form) else {
+            return Err((
+                format!("the column `{name}` has a type the exporter cannot give Flink"),
+                "a column of text, number, boolean or time",
+            ));
+        };
+        if !matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            conditions.push(format!(
+                "({raw_name} IS NULL OR TRIM({raw_name}) = '' OR {value} IS NOT NULL)"
+            ));
+        }
+        selects.push(format!("{value} AS {}", quote_name(name)));
+    }
+    if let Some(names) = &names {
+        let header_row: Vec<String> = names
+            .iter()
+            .map(|n| format!("{} = '{}'", quote_name(&raw(n)), n.replace('\'', "''")))
+            .collect();
+        conditions.push(format!("({}) IS NOT TRUE", header_row.join(" AND ")));
+    }
+    Ok(CsvColumns {
+        table_columns,
+        selects,
+        conditions,
+        file_columns,
+        first,
+    })
+}
+
 /// A CSV file read as Eddy reads it: its physical columns as text, then a typed view.
 fn csv_file(
     ex: &mut Exporter,
@@ -135,77 +232,22 @@ fn csv_file(
             "export again where the file can be read",
         ));
     }
-    let (names, first) = sample.unwrap_or_default();
-    // The file's columns in its own order (the schema's when it has no header).
-    let file_columns: Vec<String> = names
-        .clone()
-        .unwrap_or_else(|| schema.fields().iter().map(|f| f.name().clone()).collect());
-    let raw = |name: &str| format!("{name}__raw");
     let time_column = match time {
         Time::EventTime(e) => Some(e.column.clone()),
         Time::ProcessingTime => None,
     };
-    let sample_of = |column: &str| {
-        file_columns
-            .iter()
-            .position(|c| c == column)
-            .and_then(|i| first.get(i))
-            .map(String::as_str)
-    };
-    let mut table_columns: Vec<String> = file_columns
-        .iter()
-        .map(|c| format!("{} STRING", quote_name(&raw(c))))
-        .collect();
-    let mut conditions = Vec::new();
-    let mut selects = Vec::new();
-    for field in schema.fields() {
-        let name = field.name();
-        let raw_name = quote_name(&raw(name));
-        if !file_columns.iter().any(|c| c == name) {
-            return Err((
-                format!("the column `{name}` is not in the file's header"),
-                "a header that names every column",
-            ));
-        }
-        let form = time_form(sample_of(name));
-        if Some(name) == time_column.as_ref() {
-            selects.push(quote_name(name));
-            conditions.push(format!("{} IS NOT NULL", parse_time(&raw_name, form)));
-            continue;
-        }
-        let Some(value) = parse_value(&raw_name, field.data_type(), form) else {
-            return Err((
-                format!("the column `{name}` has a type the exporter cannot give Flink"),
-                "a column of text, number, boolean or time",
-            ));
-        };
-        if !matches!(
-            field.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
-            conditions.push(format!(
-                "({raw_name} IS NULL OR TRIM({raw_name}) = '' OR {value} IS NOT NULL)"
-            ));
-        }
-        selects.push(format!("{value} AS {}", quote_name(name)));
-    }
-    if let Some(names) = &names {
-        let header_row: Vec<String> = names
-            .iter()
-            .map(|n| format!("{} = '{}'", quote_name(&raw(n)), n.replace('\'', "''")))
-            .collect();
-        conditions.push(format!("({}) IS NOT TRUE", header_row.join(" AND ")));
-    }
+    let mut typed = typed_csv(&schema, sample, time_column.as_deref())?;
+    let raw = |name: &str| format!("{name}__raw");
     if let (Time::EventTime(event), Some(column)) = (time, &time_column) {
-        let form = time_form(sample_of(column));
+        let form = typed.time_forms(column);
         // Never NULL, or Flink's watermark assigner fails the job: rows whose time does not
         // parse get the epoch here and are left out by the view.
-        table_columns.push(format!(
+        typed.table_columns.push(format!(
             "{} AS COALESCE({}, TIMESTAMP '1970-01-01 00:00:00.000')",
             quote_name(column),
             parse_time(&quote_name(&raw(column)), form)
         ));
-        table_columns.push(format!(
+        typed.table_columns.push(format!(
             "WATERMARK FOR {} AS {} - {}",
             quote_name(column),
             quote_name(column),
@@ -229,15 +271,16 @@ fn csv_file(
             ("csv.ignore-parse-errors", "true".to_string()),
         ],
     );
+    let view = Exporter::view_name(&ex.plan.nodes[index], 0);
     table_and_view(
         ex,
-        index,
         &table,
-        &table_columns,
+        &typed.table_columns,
         &options,
-        &selects,
-        &conditions,
+        (&typed.selects, &typed.conditions),
+        &view,
     );
+    ex.provide(index, 0, view);
     let errors_connected = ex
         .plan
         .edges
@@ -391,49 +434,47 @@ pub(super) fn json_table(
         ));
     }
     let table = format!("{}__table", node.id);
+    let view = Exporter::view_name(&ex.plan.nodes[index], 0);
     table_and_view(
         ex,
-        index,
         &table,
         &table_columns,
         options,
-        &selects,
-        &conditions,
+        (&selects, &conditions),
+        &view,
     );
+    ex.provide(index, 0, view);
     Ok(())
 }
 
 /// The source's table (`columns`, `options` its WITH clause) and the view of its typed rows
 /// that the rest of the pipeline reads (`selects` where all `conditions` hold).
-fn table_and_view(
+pub(super) fn table_and_view(
     ex: &mut Exporter,
-    index: usize,
     table: &str,
     columns: &[String],
     options: &str,
-    selects: &[String],
-    conditions: &[String],
+    (selects, conditions): (&[String], &[String]),
+    view: &str,
 ) {
     ex.statements.push(format!(
         "CREATE TEMPORARY TABLE {} (\n  {}\n) WITH ({options})",
         quote_name(table),
         columns.join(",\n  ")
     ));
-    let view = Exporter::view_name(&ex.plan.nodes[index], 0);
     let filter = if conditions.is_empty() {
         "TRUE".to_string()
     } else {
         conditions.join("\n  AND ")
     };
     ex.view(
-        &view,
+        view,
         &format!(
             "SELECT {}\nFROM {}\nWHERE {filter}",
             selects.join(", "),
             quote_name(table)
         ),
     );
-    ex.provide(index, 0, view);
 }
 
 #[cfg(test)]

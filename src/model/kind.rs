@@ -145,6 +145,14 @@ impl<'a> Report<'a> {
         &mut self.problems[last]
     }
 
+    /// A warning about `field`: the node runs, but probably not as meant.
+    pub fn warning(&mut self, field: &str, message: impl Into<String>) -> &mut Problem {
+        let problem = Problem::node(self.node, Some(field), message).as_warning();
+        self.problems.push(problem);
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
     /// An error about the node as a whole.
     pub fn node_error(&mut self, message: impl Into<String>) -> &mut Problem {
         self.problems.push(Problem::node(self.node, None, message));

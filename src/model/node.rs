@@ -12,6 +12,8 @@ pub enum Family {
     Window,
     /// Streaming systems records pass through: Kinesis data streams.
     Stream,
+    /// Rows matched with other rows: joins of two streams, lookups in a table.
+    Join,
     Sink,
 }
 

@@ -14,7 +14,8 @@ use super::firehose_stats::FirehoseStats;
 use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::operators::{
-    deduplicate, discard, filter, firehose, kcl, kinesis_stream, lambda, map, route, union,
+    deduplicate, discard, filter, firehose, interval_join, kcl, kinesis_stream, lambda,
+    lookup_join, map, route, union,
 };
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
@@ -22,6 +23,7 @@ use super::trace::EventTrace;
 use super::window;
 use crate::connectors::{
     collector, console, csv_source, file_sink, firehose_bucket, generator, json_source, kinesis,
+    reference_table,
 };
 use crate::model::kinds::PlannedKind;
 use crate::model::kinds::firehose::PlannedDestination;
@@ -91,7 +93,9 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::JsonLinesSink(_)
         | PlannedKind::KinesisSource(_)
         | PlannedKind::KinesisSink(_)
-        | PlannedKind::Firehose(_) => None,
+        | PlannedKind::Firehose(_)
+        | PlannedKind::IntervalJoin(_)
+        | PlannedKind::LookupJoin(_) => None,
     }
 }
 
@@ -117,7 +121,9 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::JsonLinesSink(_)
         | PlannedKind::KinesisSource(_)
         | PlannedKind::KinesisSink(_)
-        | PlannedKind::Firehose(_) => None,
+        | PlannedKind::Firehose(_)
+        | PlannedKind::IntervalJoin(_)
+        | PlannedKind::LookupJoin(_) => None,
     }
 }
 
@@ -150,7 +156,9 @@ pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
         | PlannedKind::CsvSink(_)
         | PlannedKind::JsonLinesSink(_)
         | PlannedKind::KinesisSource(_)
-        | PlannedKind::KinesisSink(_) => None,
+        | PlannedKind::KinesisSink(_)
+        | PlannedKind::IntervalJoin(_)
+        | PlannedKind::LookupJoin(_) => None,
     }
 }
 
@@ -212,6 +220,28 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             operator(deduplicate::build(p, &input_schema(node, 0)?, ctx.metrics)?)
         }
         PlannedKind::Window(p) => operator(window::build(p, node, ctx.metrics, ctx.trace.clone())?),
+        PlannedKind::IntervalJoin(p) => operator(interval_join::build(
+            p,
+            &input_schema(node, 0)?,
+            &input_schema(node, 1)?,
+            ctx.metrics,
+        )?),
+        PlannedKind::LookupJoin(p) => {
+            let (path, name, format, schema) = (
+                p.path.clone(),
+                p.table_name.clone(),
+                p.format,
+                Arc::clone(&p.table_schema),
+            );
+            let loader: lookup_join::TableLoader =
+                Box::new(move || reference_table::load(&path, &name, format, &schema));
+            operator(lookup_join::build(
+                p,
+                &input_schema(node, 0)?,
+                loader,
+                ctx.metrics,
+            )?)
+        }
         PlannedKind::KinesisStream(p) => operator(kinesis_stream::build(
             p,
             ctx.metrics,

@@ -34,6 +34,17 @@ pub struct NodeSnapshot {
     pub watermark_lag_ms: Option<i64>,
     pub open_windows: u64,
     pub keys: u64,
+    /// A join's rows in state per input (a lookup join: its table's rows first).
+    pub held_rows: [u64; 2],
+    /// A join's held rows without a partner yet.
+    pub waiting_rows: u64,
+    /// Rows a join dropped for meeting nobody, or lookups that missed.
+    pub unmatched_rows: u64,
+    /// A lookup join's table reads after its file changed, and those that failed.
+    pub reloads: u64,
+    pub failed_reloads: u64,
+    /// How many instances run the node.
+    pub instances: u64,
     /// Share of wall time the node's instances spent working (0 to 1 per instance, averaged).
     pub busy_share: f64,
     /// Fill of the fullest queue feeding this node, 0 to 1.
@@ -123,6 +134,12 @@ impl Sampler {
                 watermark_lag_ms,
                 open_windows: sum(|m| &m.open_windows),
                 keys: sum(|m| &m.keys),
+                held_rows: [sum(|m| &m.held_rows[0]), sum(|m| &m.held_rows[1])],
+                waiting_rows: sum(|m| &m.waiting_rows),
+                unmatched_rows: sum(|m| &m.unmatched_rows),
+                reloads: sum(|m| &m.reloads),
+                failed_reloads: sum(|m| &m.failed_reloads),
+                instances: node.instances.len() as u64,
                 busy_share: (busy.saturating_sub(last.2) as f64 / 1e9 / interval / instances)
                     .min(1.0),
                 input_fill,

@@ -11,6 +11,7 @@ pub fn family_color(family: Family) -> Color32 {
         Family::Transform => Color32::from_rgb(0x3b, 0x6e, 0xa8),
         Family::Window => Color32::from_rgb(0x8a, 0x5a, 0xb0),
         Family::Stream => Color32::from_rgb(0xa8, 0x45, 0x6a),
+        Family::Join => Color32::from_rgb(0x5c, 0x7f, 0x2a),
         Family::Sink => Color32::from_rgb(0xb0, 0x6b, 0x2e),
     }
 }
@@ -22,6 +23,7 @@ pub fn family_label(family: Family) -> &'static str {
         Family::Transform => "transform",
         Family::Window => "window",
         Family::Stream => "stream",
+        Family::Join => "join",
         Family::Sink => "sink",
     }
 }
@@ -40,7 +42,8 @@ pub const PORT_ROW: f32 = 20.0;
 pub const PORT_RADIUS: f32 = 5.0;
 
 /// A small vector icon per family (drawn, so it needs no icon font): a play triangle for sources,
-/// a diamond for transforms, a clock for windows, lanes (shards) for streams, a tray for sinks.
+/// a diamond for transforms, a clock for windows, lanes (shards) for streams, two linked rings for
+/// joins, a tray for sinks.
 pub fn paint_family_icon(
     painter: &Painter,
     center: Pos2,
@@ -82,6 +85,11 @@ pub fn paint_family_icon(
                     stroke,
                 );
             }
+        }
+        Family::Join => {
+            let stroke = Stroke::new((size / 7.0).max(1.0), color);
+            painter.circle_stroke(center + Vec2::new(-r * 0.4, 0.0), r * 0.6, stroke);
+            painter.circle_stroke(center + Vec2::new(r * 0.4, 0.0), r * 0.6, stroke);
         }
         Family::Sink => {
             let stroke = Stroke::new((size / 7.0).max(1.0), color);

@@ -11,6 +11,7 @@ pub mod deduplicate;
 pub mod filter;
 pub mod firehose;
 pub mod generator;
+pub mod join;
 pub mod json_lines_sink;
 pub mod json_lines_source;
 pub mod kcl;
@@ -36,6 +37,7 @@ pub enum NodeKind {
     Transform(TransformKind),
     Window(window::WindowConfig),
     Stream(StreamKind),
+    Join(JoinKind),
     Sink(SinkKind),
 }
 
@@ -71,6 +73,15 @@ pub enum StreamKind {
     Firehose(firehose::FirehoseDelivery),
 }
 
+/// Every kind of join: rows of one stream matched with rows of another, or with a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinKind {
+    /// Two streams matched on keys within a span of event time.
+    Interval(join::interval::IntervalJoin),
+    /// A stream enriched from a reference table read from a file.
+    Lookup(join::lookup::LookupJoin),
+}
+
 /// Every kind of sink.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SinkKind {
@@ -102,6 +113,8 @@ macro_rules! each_kind {
             NodeKind::Window($k) => $body,
             NodeKind::Stream(StreamKind::Kinesis($k)) => $body,
             NodeKind::Stream(StreamKind::Firehose($k)) => $body,
+            NodeKind::Join(JoinKind::Interval($k)) => $body,
+            NodeKind::Join(JoinKind::Lookup($k)) => $body,
             NodeKind::Sink(SinkKind::Chart($k)) => $body,
             NodeKind::Sink(SinkKind::Table($k)) => $body,
             NodeKind::Sink(SinkKind::Console($k)) => $body,
@@ -153,6 +166,8 @@ catalogue! {
     CountWindow => window::COUNT_ENTRY,
     KinesisStream => kinesis::ENTRY,
     Firehose => firehose::ENTRY,
+    IntervalJoin => join::interval::ENTRY,
+    LookupJoin => join::lookup::ENTRY,
     Chart => chart::ENTRY,
     Table => table::TABLE_ENTRY,
     Leaderboard => table::LEADERBOARD_ENTRY,
@@ -180,6 +195,8 @@ pub enum PlannedKind {
     Window(window::PlannedWindow),
     KinesisStream(Box<kinesis::PlannedKinesisStream>),
     Firehose(Box<firehose::PlannedFirehose>),
+    IntervalJoin(Box<join::interval::PlannedIntervalJoin>),
+    LookupJoin(Box<join::lookup::PlannedLookupJoin>),
     Chart(chart::ChartSink),
     Table(table::TableSink),
     Console(console::ConsoleSink),
@@ -213,6 +230,7 @@ impl NodeKind {
             NodeKind::Transform(_) => Family::Transform,
             NodeKind::Window(_) => Family::Window,
             NodeKind::Stream(_) => Family::Stream,
+            NodeKind::Join(_) => Family::Join,
             NodeKind::Sink(_) => Family::Sink,
         }
     }

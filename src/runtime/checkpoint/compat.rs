@@ -34,6 +34,14 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
                 w.config.window, w.config.key_by, w.config.aggregates
             ),
         },
+        PlannedKind::IntervalJoin(j) => Saved {
+            signature: format!(
+                "interval join {:?} = {:?} from -{} ms to +{} ms, {:?}",
+                j.left_key, j.right_key, j.before_ms, j.after_ms, j.join
+            ),
+        },
+        // The table is read again from its file when a run resumes; nothing else is kept.
+        PlannedKind::LookupJoin(_) => Stateless,
         PlannedKind::Deduplicate(d) => Saved {
             signature: format!("deduplicate key_by {:?}", d.key_by),
         },

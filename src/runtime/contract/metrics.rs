@@ -27,6 +27,16 @@ pub struct InstanceMetrics {
     pub max_event_time: AtomicI64,
     pub open_windows: AtomicU64,
     pub keys: AtomicU64,
+    /// A join: rows held in state per input (left, right); a lookup join: the table's rows first.
+    pub held_rows: [AtomicU64; 2],
+    /// A join: held rows that have not met a partner yet.
+    pub waiting_rows: AtomicU64,
+    /// A join: rows that met nobody and were dropped (an inner join), or a lookup that missed.
+    pub unmatched_rows: AtomicU64,
+    /// A lookup join: times its table was read again after its file changed, and reads that
+    /// failed (the table before was kept).
+    pub reloads: AtomicU64,
+    pub failed_reloads: AtomicU64,
     pub busy_nanos: AtomicU64,
     /// Queue fill of each input, in per mille of its capacity.
     pub input_fill_permille: Vec<AtomicU64>,
@@ -48,6 +58,11 @@ impl InstanceMetrics {
             max_event_time: AtomicI64::new(MIN_WATERMARK),
             open_windows: AtomicU64::new(0),
             keys: AtomicU64::new(0),
+            held_rows: [AtomicU64::new(0), AtomicU64::new(0)],
+            waiting_rows: AtomicU64::new(0),
+            unmatched_rows: AtomicU64::new(0),
+            reloads: AtomicU64::new(0),
+            failed_reloads: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
             input_fill_permille: (0..inputs).map(|_| AtomicU64::new(0)).collect(),
         }

@@ -248,6 +248,8 @@ impl Canvas {
                 ),
                 ui.visuals().weak_text_color(),
             ));
+        } else if matches!(family, crate::model::Family::Join) {
+            lines.extend(join_lines(node, &n.join, ui.visuals().weak_text_color()));
         } else if n.keys > 0 {
             // Other keyed state (a Deduplicate's span per key) grows and shrinks with the data.
             lines.push((
@@ -609,4 +611,54 @@ pub(super) fn distance_to_curve(curve: &CubicBezierShape, p: Pos2) -> f32 {
     (0..=32)
         .map(|i| curve.sample(i as f32 / 32.0).distance(p))
         .fold(f32::INFINITY, f32::min)
+}
+
+/// A join's state under its card: rows held per side and waiting for a partner (an interval
+/// join), or the table's rows and its reloads (a lookup join); rows that met nobody either way.
+fn join_lines(
+    node: &Node,
+    join: &crate::ui::live::JoinLive,
+    weak: Color32,
+) -> Vec<(String, Color32)> {
+    use crate::model::kinds::{JoinKind, NodeKind};
+    let mut lines = Vec::new();
+    match &node.kind {
+        NodeKind::Join(JoinKind::Lookup(_)) => {
+            let rows = join.held[0] / join.instances.max(1);
+            lines.push((format!("table {} rows", compact(rows as f64)), weak));
+            if join.reloads > 0 {
+                lines.push((format!("reloaded {}×", join.reloads), weak));
+            }
+            if join.failed_reloads > 0 {
+                lines.push((
+                    format!("{} reloads failed: table kept", join.failed_reloads),
+                    theme::WARNING,
+                ));
+            }
+            if join.unmatched > 0 {
+                lines.push((
+                    format!("{} keys not in the table", compact(join.unmatched as f64)),
+                    theme::WARNING,
+                ));
+            }
+        }
+        _ => {
+            lines.push((
+                format!(
+                    "held L {}  R {}  {} waiting",
+                    compact(join.held[0] as f64),
+                    compact(join.held[1] as f64),
+                    compact(join.waiting as f64)
+                ),
+                weak,
+            ));
+            if join.unmatched > 0 {
+                lines.push((
+                    format!("{} met nobody", compact(join.unmatched as f64)),
+                    weak,
+                ));
+            }
+        }
+    }
+    lines
 }

@@ -58,8 +58,22 @@ pub struct NodeLive {
     pub late_firings: u64,
     pub open_windows: u64,
     pub keys: u64,
+    /// A join: rows held per input, those still waiting for a partner, and those that met
+    /// nobody; a lookup join: its table's rows (per instance) and the reloads of its file.
+    pub join: JoinLive,
     pub input_fill: f64,
     pub busy: f64,
+}
+
+/// What a join holds and matched, as its card shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JoinLive {
+    pub held: [u64; 2],
+    pub waiting: u64,
+    pub unmatched: u64,
+    pub reloads: u64,
+    pub failed_reloads: u64,
+    pub instances: u64,
 }
 
 /// One point of history.
@@ -263,6 +277,14 @@ impl LiveRun {
             live.late_firings = n.late_firings;
             live.open_windows = n.open_windows;
             live.keys = n.keys;
+            live.join = JoinLive {
+                held: n.held_rows,
+                waiting: n.waiting_rows,
+                unmatched: n.unmatched_rows,
+                reloads: n.reloads,
+                failed_reloads: n.failed_reloads,
+                instances: n.instances,
+            };
             live.input_fill = n.input_fill;
             live.busy = n.busy_share;
             point.out_per_sec.insert(n.node.clone(), n.rows_out_per_sec);
