@@ -46,8 +46,10 @@ fn every_example_has_a_test_here() {
         "clickstream_attribution",
         "clickstream_leaderboard",
         "firehose_to_s3",
+        "fraud_patterns",
         "fraud_payments",
         "iot_alerts",
+        "iot_rising",
         "kcl_worker_failover",
         "kinesis_consumers",
         "kinesis_hot_shard",
@@ -702,4 +704,86 @@ fn clickstream_attribution_pairs_each_purchase_with_the_clicks_up_to_30_minutes_
     // The join's state was let go at the end.
     let join = out.node("attribution");
     assert_eq!(join.held_rows, [0, 0]);
+}
+
+/// The column `name` of a sink's rows, as text.
+fn cells(out: &support::Outcome, sink: &str, name: &str) -> Vec<String> {
+    let Some(batch) = out.batch(sink) else {
+        return Vec::new();
+    };
+    let c = batch.schema().index_of(name).unwrap();
+    (0..batch.num_rows())
+        .map(|r| eddy::values::cell_text(batch.column(c).as_ref(), r))
+        .collect()
+}
+
+fn millis(sink_cells: &[String]) -> Vec<i64> {
+    sink_cells
+        .iter()
+        .map(|t| eddy::model::infer::parse_timestamp_millis(t).unwrap())
+        .collect()
+}
+
+#[test]
+fn fraud_patterns_find_card_testing_and_two_countries_by_their_rules() {
+    let out = run_example("fraud_patterns");
+    let found = out.node("card_testing").rows_out;
+    assert!(found > 10, "{found} card-testing alerts");
+    let started = millis(&cells(&out, "alerts_file", "started"));
+    let detected = millis(&cells(&out, "alerts_file", "detected_at"));
+    let small: Vec<f64> = cells(&out, "alerts_file", "small_total")
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let large: Vec<f64> = cells(&out, "alerts_file", "large_amount")
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(started.len() as u64, found);
+    for i in 0..started.len() {
+        // Three payments under 10 then one over 100, the first and last less than 10 minutes apart.
+        assert!(
+            small[i] < 30.0 && large[i] > 100.0,
+            "{} {}",
+            small[i],
+            large[i]
+        );
+        assert!((0..10 * 60_000).contains(&(detected[i] - started[i])));
+    }
+    // Partial matches that ran out of their 10 minutes had reached SMALL (LARGE ends a match).
+    let reached = cells(&out, "unfinished", "reached_step");
+    assert!(!reached.is_empty());
+    assert!(reached.iter().all(|r| r == "SMALL"), "{reached:?}");
+    let home = cells(&out, "country_alerts", "home_country");
+    let other = cells(&out, "country_alerts", "other_country");
+    let first = millis(&cells(&out, "country_alerts", "first_seen"));
+    let seen = millis(&cells(&out, "country_alerts", "detected_at"));
+    assert!(home.len() > 100, "{} country alerts", home.len());
+    for i in 0..home.len() {
+        assert_ne!(home[i], other[i]);
+        assert!((0..5 * 60_000).contains(&(seen[i] - first[i])));
+    }
+}
+
+#[test]
+fn iot_rising_alerts_on_three_warmer_readings_and_counts_them_per_sensor() {
+    let out = run_example("iot_rising");
+    let from: Vec<f64> = cells(&out, "alerts", "from_temperature")
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let to: Vec<f64> = cells(&out, "alerts", "to_temperature")
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(!from.is_empty());
+    for (f, t) in from.iter().zip(&to) {
+        assert!(t > f && *t > 28.0, "{f} -> {t}");
+    }
+    // The alerts carry event time (MATCH_ROWTIME()), so a window counts each of them once.
+    let counted: u64 = cells(&out, "alert_counts", "alerts")
+        .iter()
+        .map(|t| t.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, from.len() as u64);
 }

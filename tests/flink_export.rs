@@ -4,7 +4,9 @@
 //! tumbling window with an offset, a sliding window whose slide does not divide its size and a
 //! session window; a materialised generator through a tumbling window; a source read twice and
 //! deduplicated; a lookup join against a reference table (a missing key, a repeated one) and an
-//! interval join (left, both bounds), each followed by a window — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
+//! interval join (left, both bounds), each followed by a window; two patterns (MATCH_RECOGNIZE: a
+//! count, navigation and an aggregate in conditions, WITHIN, both skip strategies, a reluctant
+//! step, MATCH_ROWTIME() feeding a window) — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
 //! PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared: the same
 //! rows, floats within 1e-9 relative. PyFlink is installed into a cached venv the first time
 //! (`support::flink`). Skipped, saying so, only when it cannot be installed and
@@ -62,7 +64,7 @@ fn iso(ms: i64) -> String {
     )
 }
 
-const SINKS: [&str; 10] = [
+const SINKS: [&str; 13] = [
     "hot",
     "tumbling",
     "hopping",
@@ -73,6 +75,9 @@ const SINKS: [&str; 10] = [
     "enriched_per_10s",
     "joined",
     "joined_per_10s",
+    "patterns",
+    "patterns_per_10s",
+    "reluctant",
 ];
 
 fn pipeline(dir: &Path) -> PathBuf {
@@ -131,8 +136,19 @@ fn pipeline(dir: &Path) -> PathBuf {
     (id: "per_label", kind: Window(window: Tumbling(size: "10s"), key_by: ["ref_label"], aggregates: ["count(*) AS n", "sum(ref_weight) AS weight"], emit: OnWatermark)),
     (id: "near", kind: Join(Interval(left_key: ["key"], right_key: ["key"], before: "1s", after: "2s", join: Left, prefix: "b_"))),
     (id: "near_per_10s", kind: Window(window: Tumbling(size: "10s"), key_by: ["key"], aggregates: ["count(*) AS n", "count(b_value) AS met", "sum(b_value) AS b_total"], emit: OnWatermark)),
-    {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+    (id: "rebound", kind: Pattern(partition_by: ["key"], pattern: "LOW HIGH{{2}}",
+        define: [(step: "LOW", condition: "value < 5"), (step: "HIGH", condition: "HIGH.value > LAST(value, 1) AND SUM(HIGH.value) < 40")],
+        measures: ["FIRST(LOW.value) AS low", "LAST(HIGH.value) AS high", "COUNT(HIGH.*) AS highs", "AVG(HIGH.value) AS mean_high", "LOW.ts AS started", "MATCH_ROWTIME() AS matched_at"],
+        after_match: PastLastRow, within: Some("3s"))),
+    (id: "rebound_per_10s", kind: Window(window: Tumbling(size: "10s"), key_by: ["key"], aggregates: ["count(*) AS n", "max(high) AS top"], emit: OnWatermark)),
+    (id: "climb", kind: Pattern(partition_by: ["key"], pattern: "A B+? C",
+        define: [(step: "A", condition: "A.value > 10"), (step: "C", condition: "C.value > A.value")],
+        measures: ["A.value AS a", "C.value AS c", "COUNT(B.*) AS bs", "FIRST(B.ts) AS first_b"],
+        within: Some("2s"))),
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
 ], edges: [
+    "a.out -> rebound.in", "rebound.out -> patterns.in", "rebound.out -> rebound_per_10s.in",
+    "rebound_per_10s.out -> patterns_per_10s.in", "b.out -> climb.in", "climb.out -> reluctant.in",
     "a.out -> labelled.in", "labelled.out -> enriched.in", "labelled.out -> per_label.in",
     "per_label.out -> enriched_per_10s.in",
     "a.out -> near.left", "b.out -> near.right", "near.out -> joined.in", "near.out -> near_per_10s.in",
@@ -157,6 +173,9 @@ fn pipeline(dir: &Path) -> PathBuf {
         sink("enriched_per_10s"),
         sink("joined"),
         sink("joined_per_10s"),
+        sink("patterns"),
+        sink("patterns_per_10s"),
+        sink("reluctant"),
     );
     let path = dir.join("differential.ron");
     fs::write(&path, text).unwrap();

@@ -10,7 +10,7 @@ use arrow::datatypes::SchemaRef;
 
 use super::kinesis::KinesisConnector;
 use super::report::ReportEntry;
-use super::{firehose, joins, kinesis, sinks, sources, streams, windows};
+use super::{firehose, joins, kinesis, patterns, sinks, sources, streams, windows};
 use crate::expr::{flink_expr, flink_item, quote_name};
 use crate::model::kinds::PlannedKind;
 use crate::model::plan::{NodePlan, Plan};
@@ -253,6 +253,7 @@ impl Exporter<'_> {
             PlannedKind::KinesisSink(k) => kinesis::sink(self, index, k),
             PlannedKind::IntervalJoin(j) => joins::interval_join(self, index, j),
             PlannedKind::LookupJoin(l) => joins::lookup_join(self, index, l),
+            PlannedKind::Pattern(p) => patterns::pattern(self, index, p),
         };
         if let Err((what, closest)) = result {
             self.left_out(&self.plan.nodes[index].clone(), what, closest);

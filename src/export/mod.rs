@@ -8,6 +8,7 @@ mod flink_time;
 mod flink_types;
 mod joins;
 pub mod kinesis;
+mod patterns;
 pub mod pyflink;
 pub mod report;
 mod sinks;

@@ -63,6 +63,87 @@ pub fn flink_expr(text: &str, schema: &Schema) -> Result<String, String> {
     Ok(ast.to_string())
 }
 
+/// A pattern's condition (or `expression AS name` measure, when `item`) as MATCH_RECOGNIZE
+/// writes it: `LAST`, `FIRST` and the match functions kept as they are, an average of an integer
+/// column of `schema` taken over DOUBLE, as Eddy computes it (Flink's AVG of a BIGINT is a
+/// BIGINT), and `COUNT(A.*)`, which Flink does not take, as the count of A's `time_column` (never
+/// NULL in a matched row).
+pub fn flink_pattern_expr(
+    text: &str,
+    schema: &Schema,
+    item: bool,
+    time_column: &str,
+) -> Result<(String, Option<String>), String> {
+    let (mut ast, alias) = if item {
+        split_alias(text).map_err(|e| e.message)?
+    } else {
+        (parse_expr(text).map_err(|e| e.message)?, None)
+    };
+    let _ = visit_expressions_mut(&mut ast, |expr| {
+        if let SqlExpr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("count")
+            && let FunctionArguments::List(list) = &mut f.args
+            && let [FunctionArg::Unnamed(arg)] = list.args.as_mut_slice()
+        {
+            let time = Ident::new(time_column);
+            match arg {
+                FunctionArgExpr::QualifiedWildcard(var) => {
+                    let var = Ident::new(var.to_string());
+                    *arg = FunctionArgExpr::Expr(SqlExpr::CompoundIdentifier(vec![var, time]));
+                }
+                FunctionArgExpr::Wildcard => {
+                    *arg = FunctionArgExpr::Expr(SqlExpr::Identifier(time));
+                }
+                FunctionArgExpr::Expr(_) | FunctionArgExpr::WildcardWithOptions(_) => {}
+            }
+        }
+        if let SqlExpr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("avg")
+            && let FunctionArguments::List(list) = &mut f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
+        {
+            let column = match arg {
+                SqlExpr::Identifier(i) => Some(i.value.clone()),
+                SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+                _ => None,
+            };
+            let integer = column
+                .and_then(|c| {
+                    schema
+                        .field_with_name(&c)
+                        .ok()
+                        .map(|f| f.data_type().is_integer())
+                })
+                .unwrap_or(false);
+            if integer {
+                let inner = std::mem::replace(arg, SqlExpr::Value(Value::Boolean(false).into()));
+                *arg = parse_expr(&format!("CAST({inner} AS DOUBLE)")).unwrap_or(inner);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let flow = visit_expressions_mut(&mut ast, |expr| {
+        if let SqlExpr::Function(f) = expr {
+            let name = f.name.to_string().to_ascii_uppercase();
+            if matches!(
+                name.as_str(),
+                "LAST" | "FIRST" | "MATCH_NUMBER" | "MATCH_ROWTIME"
+            ) {
+                f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+                return ControlFlow::Continue(());
+            }
+        }
+        match translate(expr, false) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(why) => ControlFlow::Break(why),
+        }
+    });
+    if let ControlFlow::Break(why) = flow {
+        return Err(why);
+    }
+    Ok((ast.to_string(), alias))
+}
+
 /// `text` (`expression AS name`, or a bare column, over `schema`) as Flink SQL and its name.
 pub fn flink_item(text: &str, schema: &Schema) -> Result<(String, Option<String>), String> {
     let (mut ast, alias) = split_alias(text).map_err(|e| e.message)?;

@@ -9,13 +9,14 @@ mod balance;
 mod context;
 mod error;
 mod flink;
+pub mod navigation;
 mod plan;
 mod projection;
 mod suggest;
 
 pub use aggregate::{AggregateFunction, AggregateSpec, plan_aggregate};
 pub use error::{ExprError, TextPosition};
-pub use flink::{flink_expr, flink_item, quote_name};
+pub use flink::{flink_expr, flink_item, flink_pattern_expr, quote_name};
 pub use plan::{PlannedExpr, plan_expr, plan_predicate};
 pub use projection::{ProjectionItem, split_alias, sql_type_name};
 pub use suggest::{did_you_mean, did_you_mean_text};

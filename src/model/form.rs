@@ -29,6 +29,9 @@ pub enum SqlRole {
     Aggregate,
     /// One value per row, e.g. a partition key.
     Expression,
+    /// A pattern's step condition or measure: it reads the rows of the match (`A.price`,
+    /// `LAST(B.price, 1)`), so the node checks it against its steps.
+    Pattern,
 }
 
 /// The sorts of values a setting can hold.

@@ -14,6 +14,8 @@ pub enum Family {
     Stream,
     /// Rows matched with other rows: joins of two streams, lookups in a table.
     Join,
+    /// Sequences of rows found per key (CEP).
+    Pattern,
     Sink,
 }
 

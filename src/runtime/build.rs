@@ -15,7 +15,7 @@ use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::operators::{
     deduplicate, discard, filter, firehose, interval_join, kcl, kinesis_stream, lambda,
-    lookup_join, map, route, union,
+    lookup_join, map, pattern, route, union,
 };
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
@@ -95,7 +95,8 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::KinesisSink(_)
         | PlannedKind::Firehose(_)
         | PlannedKind::IntervalJoin(_)
-        | PlannedKind::LookupJoin(_) => None,
+        | PlannedKind::LookupJoin(_)
+        | PlannedKind::Pattern(_) => None,
     }
 }
 
@@ -123,7 +124,8 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::KinesisSink(_)
         | PlannedKind::Firehose(_)
         | PlannedKind::IntervalJoin(_)
-        | PlannedKind::LookupJoin(_) => None,
+        | PlannedKind::LookupJoin(_)
+        | PlannedKind::Pattern(_) => None,
     }
 }
 
@@ -158,7 +160,8 @@ pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
         | PlannedKind::KinesisSource(_)
         | PlannedKind::KinesisSink(_)
         | PlannedKind::IntervalJoin(_)
-        | PlannedKind::LookupJoin(_) => None,
+        | PlannedKind::LookupJoin(_)
+        | PlannedKind::Pattern(_) => None,
     }
 }
 
@@ -226,6 +229,9 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             &input_schema(node, 1)?,
             ctx.metrics,
         )?),
+        PlannedKind::Pattern(p) => {
+            operator(pattern::build(p, &input_schema(node, 0)?, ctx.metrics)?)
+        }
         PlannedKind::LookupJoin(p) => {
             let (path, name, format, schema) = (
                 p.path.clone(),

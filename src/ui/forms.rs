@@ -333,6 +333,8 @@ fn check_sql(text: &str, input: Option<&Schema>, role: SqlRole) -> Option<String
         SqlRole::Projection => ProjectionItem::plan(text, schema).map(|_| ()),
         SqlRole::Aggregate => plan_aggregate(text, schema).map(|_| ()),
         SqlRole::Expression => crate::expr::plan_expr(text, schema).map(|_| ()),
+        // Checked by the pattern node against its steps; its problems show on the node.
+        SqlRole::Pattern => Ok(()),
     };
     result.err().map(|e| e.to_string())
 }
@@ -437,6 +439,7 @@ fn sql_list(
         SqlRole::Projection => "expression AS name",
         SqlRole::Predicate => "true",
         SqlRole::Expression => "expression",
+        SqlRole::Pattern => "LAST(B.amount) AS final_amount",
     };
     if ui
         .button("+ add")

@@ -12,6 +12,7 @@ pub fn family_color(family: Family) -> Color32 {
         Family::Window => Color32::from_rgb(0x8a, 0x5a, 0xb0),
         Family::Stream => Color32::from_rgb(0xa8, 0x45, 0x6a),
         Family::Join => Color32::from_rgb(0x5c, 0x7f, 0x2a),
+        Family::Pattern => Color32::from_rgb(0x2a, 0x7a, 0x9a),
         Family::Sink => Color32::from_rgb(0xb0, 0x6b, 0x2e),
     }
 }
@@ -24,6 +25,7 @@ pub fn family_label(family: Family) -> &'static str {
         Family::Window => "window",
         Family::Stream => "stream",
         Family::Join => "join",
+        Family::Pattern => "pattern",
         Family::Sink => "sink",
     }
 }
@@ -43,7 +45,7 @@ pub const PORT_RADIUS: f32 = 5.0;
 
 /// A small vector icon per family (drawn, so it needs no icon font): a play triangle for sources,
 /// a diamond for transforms, a clock for windows, lanes (shards) for streams, two linked rings for
-/// joins, a tray for sinks.
+/// joins, a zigzag (a sequence) for patterns, a tray for sinks.
 pub fn paint_family_icon(
     painter: &Painter,
     center: Pos2,
@@ -90,6 +92,12 @@ pub fn paint_family_icon(
             let stroke = Stroke::new((size / 7.0).max(1.0), color);
             painter.circle_stroke(center + Vec2::new(-r * 0.4, 0.0), r * 0.6, stroke);
             painter.circle_stroke(center + Vec2::new(r * 0.4, 0.0), r * 0.6, stroke);
+        }
+        Family::Pattern => {
+            let stroke = Stroke::new((size / 7.0).max(1.0), color);
+            let points = [(-1.0, 0.5), (-0.4, -0.5), (0.2, 0.5), (1.0, -0.6)]
+                .map(|(x, y)| center + Vec2::new(r * x, r * y));
+            painter.add(Shape::line(points.to_vec(), stroke));
         }
         Family::Sink => {
             let stroke = Stroke::new((size / 7.0).max(1.0), color);

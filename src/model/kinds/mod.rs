@@ -19,6 +19,7 @@ pub mod kinesis;
 pub mod lambda;
 pub mod map;
 pub mod output_file;
+pub mod pattern;
 pub mod route;
 pub mod source_time;
 pub mod table;
@@ -38,6 +39,8 @@ pub enum NodeKind {
     Window(window::WindowConfig),
     Stream(StreamKind),
     Join(JoinKind),
+    /// Sequences of rows per key (CEP, MATCH_RECOGNIZE).
+    Pattern(pattern::PatternMatch),
     Sink(SinkKind),
 }
 
@@ -115,6 +118,7 @@ macro_rules! each_kind {
             NodeKind::Stream(StreamKind::Firehose($k)) => $body,
             NodeKind::Join(JoinKind::Interval($k)) => $body,
             NodeKind::Join(JoinKind::Lookup($k)) => $body,
+            NodeKind::Pattern($k) => $body,
             NodeKind::Sink(SinkKind::Chart($k)) => $body,
             NodeKind::Sink(SinkKind::Table($k)) => $body,
             NodeKind::Sink(SinkKind::Console($k)) => $body,
@@ -168,6 +172,7 @@ catalogue! {
     Firehose => firehose::ENTRY,
     IntervalJoin => join::interval::ENTRY,
     LookupJoin => join::lookup::ENTRY,
+    Pattern => pattern::ENTRY,
     Chart => chart::ENTRY,
     Table => table::TABLE_ENTRY,
     Leaderboard => table::LEADERBOARD_ENTRY,
@@ -197,6 +202,7 @@ pub enum PlannedKind {
     Firehose(Box<firehose::PlannedFirehose>),
     IntervalJoin(Box<join::interval::PlannedIntervalJoin>),
     LookupJoin(Box<join::lookup::PlannedLookupJoin>),
+    Pattern(Box<pattern::PlannedPattern>),
     Chart(chart::ChartSink),
     Table(table::TableSink),
     Console(console::ConsoleSink),
@@ -231,6 +237,7 @@ impl NodeKind {
             NodeKind::Window(_) => Family::Window,
             NodeKind::Stream(_) => Family::Stream,
             NodeKind::Join(_) => Family::Join,
+            NodeKind::Pattern(_) => Family::Pattern,
             NodeKind::Sink(_) => Family::Sink,
         }
     }

@@ -40,6 +40,12 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
                 j.left_key, j.right_key, j.before_ms, j.after_ms, j.join
             ),
         },
+        PlannedKind::Pattern(p) => Saved {
+            signature: format!(
+                "pattern {} by {:?} define {:?} within {:?}",
+                p.config.pattern, p.config.partition_by, p.config.define, p.config.within
+            ),
+        },
         // The table is read again from its file when a run resumes; nothing else is kept.
         PlannedKind::LookupJoin(_) => Stateless,
         PlannedKind::Deduplicate(d) => Saved {

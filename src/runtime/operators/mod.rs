@@ -18,5 +18,6 @@ pub mod lambda;
 pub mod lambda_lanes;
 pub mod lookup_join;
 pub mod map;
+pub mod pattern;
 pub mod route;
 pub mod union;

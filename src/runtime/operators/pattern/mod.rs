@@ -1,0 +1,650 @@
+//! The pattern operator (MATCH_RECOGNIZE): rows wait, per key, until the watermark passes them
+//! (a row at or behind the watermark when it arrives is late, and dropped as Flink's CEP drops
+//! it), then are matched in event-time order (arrival order among equal times). Conditions that
+//! read only the row are evaluated for all released rows at once; those that read the match are
+//! evaluated per row for every run that tries it, with the navigations filled from the run.
+
+mod java_heap;
+mod navigate;
+mod nfa;
+mod saved;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt32Array};
+use arrow::compute::{interleave, take};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion_common::ScalarValue;
+use rustc_hash::FxHashMap;
+
+use crate::expr::navigation::{Navigation, PatternExpr, navigation_column};
+use crate::model::kinds::pattern::PlannedPattern;
+use crate::model::kinds::pattern::syntax::Step;
+use crate::model::time::RowTime;
+use crate::runtime::contract::{InstanceMetrics, OpResult, Operator, Output, RunError, Timestamp};
+use crate::runtime::contract::{InstanceOf, MIN_WATERMARK, SendFailure};
+use crate::runtime::keys::KeyEncoder;
+use crate::runtime::row_times::row_times;
+use java_heap::JavaHeap;
+use navigate::{Mapped, MatchedRow, navigate};
+use nfa::{Run, completes, pruned, pruning, steps_to_try, takes};
+
+const OUT_PORT: usize = 0;
+const TIMEOUT_PORT: usize = 1;
+
+/// How a step's condition is evaluated.
+enum Condition {
+    /// No condition: every row.
+    Always,
+    /// Reads only the row: evaluated for all released rows at once.
+    RowOnly(PatternExpr, SchemaRef),
+    /// Reads the match: evaluated per run.
+    Iterative(PatternExpr, SchemaRef),
+}
+
+/// The matching state of one key.
+struct Partition {
+    key: Vec<ScalarValue>,
+    runs: Vec<Run>,
+    /// Complete matches waiting for an earlier-started partial match to end, in Flink's order.
+    pending: JavaHeap<Run>,
+    matches: u64,
+}
+
+/// Rows released by a watermark, in order, with each row's time and match-order number.
+type Released = (RecordBatch, Vec<(Timestamp, u64)>);
+
+/// What Flink orders matches by: their first row.
+fn start_of(run: &Run) -> u64 {
+    run.start_seq
+}
+
+/// A match or timed-out partial match to turn into an output row.
+struct Finished {
+    key: Vec<ScalarValue>,
+    run: Run,
+    number: u64,
+}
+
+pub struct PatternOperator {
+    steps: Vec<Step>,
+    conditions: Vec<Condition>,
+    measures: Vec<PatternExpr>,
+    /// The schema each measure's navigations are planned over.
+    measure_schemas: Vec<SchemaRef>,
+    after_match: crate::model::kinds::pattern::AfterMatch,
+    skip_step: Option<usize>,
+    within_ms: Option<i64>,
+    time: RowTime,
+    input: SchemaRef,
+    output: SchemaRef,
+    timeout: SchemaRef,
+    keys: KeyEncoder,
+    key_columns: Vec<usize>,
+    /// Columns any navigation reads: only these are kept with a row taken into a match.
+    kept_columns: Vec<bool>,
+    /// Rows waiting for the watermark, in (time, arrival) order: (batch, row).
+    waiting: BTreeMap<(Timestamp, u64), (u32, u32)>,
+    batches: FxHashMap<u32, (RecordBatch, u32)>,
+    next_batch: u32,
+    /// Arrival numbers, to keep rows of equal time in arrival order while they wait.
+    next_seq: u64,
+    /// Match-order numbers of released rows.
+    next_order: u64,
+    next_run: u64,
+    partitions: FxHashMap<Box<[u8]>, Partition>,
+    watermark: Timestamp,
+    metrics: Arc<InstanceMetrics>,
+}
+
+/// The schema a pattern expression was planned over: the input's columns (in DEFINE), then one
+/// column per navigation.
+fn expr_schema(input: &Schema, expr: &PatternExpr, with_input: bool) -> SchemaRef {
+    let mut fields: Vec<Field> = if with_input {
+        input
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (i, n) in expr.navigations.iter().enumerate() {
+        fields.push(Field::new(navigation_column(i), n.data_type.clone(), true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+pub fn build(
+    planned: &PlannedPattern,
+    input: &SchemaRef,
+    metrics: &Arc<InstanceMetrics>,
+) -> Result<Box<dyn Operator>, RunError> {
+    let mut kept_columns = vec![false; input.fields().len()];
+    let mut mark = |navs: &[Navigation]| {
+        for n in navs {
+            if let Some(c) = n.column
+                && let Some(k) = kept_columns.get_mut(c)
+            {
+                *k = true;
+            }
+        }
+    };
+    let conditions = planned
+        .steps
+        .iter()
+        .map(|s| match &s.condition {
+            None => Condition::Always,
+            Some(c) => {
+                mark(&c.navigations);
+                let schema = expr_schema(input, c, true);
+                if c.navigations.is_empty() {
+                    Condition::RowOnly(c.clone(), schema)
+                } else {
+                    Condition::Iterative(c.clone(), schema)
+                }
+            }
+        })
+        .collect();
+    let measures: Vec<PatternExpr> = planned.measures.iter().map(|(_, e)| e.clone()).collect();
+    for m in &measures {
+        mark(&m.navigations);
+    }
+    let measure_schemas = measures
+        .iter()
+        .map(|m| expr_schema(input, m, false))
+        .collect();
+    let key_columns = planned
+        .partition_by
+        .iter()
+        .map(|k| {
+            input
+                .index_of(k)
+                .map_err(|_| RunError::internal(format!("key column `{k}` is missing")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(PatternOperator {
+        steps: planned.steps.iter().map(|s| s.step.clone()).collect(),
+        conditions,
+        measures,
+        measure_schemas,
+        after_match: planned.after_match.clone(),
+        skip_step: planned.skip_step,
+        within_ms: planned.within_ms,
+        time: planned.time,
+        input: Arc::clone(input),
+        output: Arc::clone(&planned.output),
+        timeout: Arc::clone(&planned.timeout),
+        keys: KeyEncoder::new(input, &planned.partition_by)?,
+        key_columns,
+        kept_columns,
+        waiting: BTreeMap::new(),
+        batches: FxHashMap::default(),
+        next_batch: 0,
+        next_seq: 0,
+        next_order: 0,
+        next_run: 0,
+        partitions: FxHashMap::default(),
+        watermark: MIN_WATERMARK,
+        metrics: Arc::clone(metrics),
+    }))
+}
+
+fn arrow_err(e: impl std::fmt::Display) -> RunError {
+    RunError::internal(e.to_string())
+}
+
+impl PatternOperator {
+    /// The rows at or before `watermark`, in order, as one batch with their times and arrival
+    /// order; their batches are let go when no waiting row is in them.
+    fn release(&mut self, watermark: Timestamp) -> Result<Option<Released>, RunError> {
+        let later = match watermark.checked_add(1) {
+            Some(w) => self.waiting.split_off(&(w, 0)),
+            None => BTreeMap::new(),
+        };
+        let ready = std::mem::replace(&mut self.waiting, later);
+        if ready.is_empty() {
+            return Ok(None);
+        }
+        let mut slots: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut order: Vec<u32> = Vec::new();
+        let mut indices = Vec::with_capacity(ready.len());
+        let mut times = Vec::with_capacity(ready.len());
+        for (&(ts, _arrival), &(batch, row)) in &ready {
+            let slot = *slots.entry(batch).or_insert_with(|| {
+                order.push(batch);
+                order.len() - 1
+            });
+            indices.push((slot, row as usize));
+            // Rows are numbered in the order they are matched (time, then arrival): the
+            // after-match strategies compare these numbers.
+            times.push((ts, self.next_order));
+            self.next_order += 1;
+        }
+        let held: Vec<&RecordBatch> = order
+            .iter()
+            .map(|b| self.batches.get(b).map(|(batch, _)| batch))
+            .collect::<Option<_>>()
+            .ok_or_else(|| RunError::internal("a waiting row's batch was let go"))?;
+        let mut columns = Vec::with_capacity(self.input.fields().len());
+        for c in 0..self.input.fields().len() {
+            let arrays: Vec<&dyn Array> = held.iter().map(|b| b.column(c).as_ref()).collect();
+            columns.push(interleave(&arrays, &indices).map_err(arrow_err)?);
+        }
+        let released = RecordBatch::try_new(Arc::clone(&self.input), columns).map_err(arrow_err)?;
+        for &(batch, _) in ready.values() {
+            if let Some((_, live)) = self.batches.get_mut(&batch) {
+                *live = live.saturating_sub(1);
+            }
+        }
+        self.batches.retain(|_, (_, live)| *live > 0);
+        Ok(Some((released, times)))
+    }
+
+    /// Each row-only condition over all released rows.
+    fn row_only(&self, released: &RecordBatch) -> Result<Vec<Option<BooleanArray>>, RunError> {
+        self.conditions
+            .iter()
+            .map(|c| match c {
+                Condition::RowOnly(expr, schema) => {
+                    let batch =
+                        RecordBatch::try_new(Arc::clone(schema), released.columns().to_vec())
+                            .map_err(arrow_err)?;
+                    let result = expr.planned.evaluate(&batch).map_err(arrow_err)?;
+                    let result = result
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .cloned()
+                        .unwrap_or_else(|| BooleanArray::from(vec![None; released.num_rows()]));
+                    Ok(Some(result))
+                }
+                _ => Ok(None),
+            })
+            .collect()
+    }
+
+    /// The row's values that navigations read.
+    fn matched_row(
+        &self,
+        released: &RecordBatch,
+        row: usize,
+        ts: Timestamp,
+        seq: u64,
+    ) -> Result<Arc<MatchedRow>, RunError> {
+        let values = self
+            .kept_columns
+            .iter()
+            .enumerate()
+            .map(|(c, &keep)| {
+                if keep {
+                    ScalarValue::try_from_array(released.column(c), row).map_err(arrow_err)
+                } else {
+                    Ok(ScalarValue::Null)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(MatchedRow { ts, seq, values }))
+    }
+
+    /// Whether the row meets each iterative condition for each run that tries it: one evaluation
+    /// per step over all the runs (and a fresh start, the last entry).
+    fn iterative(
+        &self,
+        released: &RecordBatch,
+        row: usize,
+        current: &MatchedRow,
+        runs: &[Run],
+        wanted: &[Vec<usize>],
+    ) -> Result<FxHashMap<(usize, usize), bool>, RunError> {
+        let mut answers = FxHashMap::default();
+        for (step, condition) in self.conditions.iter().enumerate() {
+            let Condition::Iterative(expr, schema) = condition else {
+                continue;
+            };
+            let trying: Vec<usize> = wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.contains(&step))
+                .map(|(i, _)| i)
+                .collect();
+            if trying.is_empty() {
+                continue;
+            }
+            let repeat = UInt32Array::from(vec![row as u32; trying.len()]);
+            let mut columns: Vec<ArrayRef> = released
+                .columns()
+                .iter()
+                .map(|c| take(c.as_ref(), &repeat, None).map_err(arrow_err))
+                .collect::<Result<_, _>>()?;
+            let mapped: Vec<Vec<Mapped>> = trying
+                .iter()
+                .map(|&i| runs.get(i).map(Run::mapped).unwrap_or_default())
+                .collect();
+            for nav in &expr.navigations {
+                let values = mapped
+                    .iter()
+                    .map(|rows| navigate(nav, rows, Some((current, step)), 0));
+                columns.push(ScalarValue::iter_to_array(values).map_err(arrow_err)?);
+            }
+            let batch = RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_err)?;
+            let result = expr.planned.evaluate(&batch).map_err(arrow_err)?;
+            let result = result.as_any().downcast_ref::<BooleanArray>();
+            for (k, &i) in trying.iter().enumerate() {
+                let holds = result.is_some_and(|r| r.is_valid(k) && r.value(k));
+                answers.insert((i, step), holds);
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Matches one released row in its partition; matches found go to `found`.
+    #[allow(clippy::too_many_arguments)]
+    fn step_row(
+        &mut self,
+        key: &[u8],
+        released: &RecordBatch,
+        row: usize,
+        (ts, seq): (Timestamp, u64),
+        row_only: &[Option<BooleanArray>],
+        found: &mut Vec<Finished>,
+        timed_out: &mut Vec<Finished>,
+    ) -> Result<(), RunError> {
+        let Some(mut partition) = self.partitions.remove(key) else {
+            return Err(RunError::internal("a released row has no partition"));
+        };
+        self.time_out(&mut partition, ts, timed_out);
+        let wanted: Vec<Vec<usize>> = partition
+            .runs
+            .iter()
+            .map(|r| steps_to_try(&self.steps, Some(r)))
+            .chain([steps_to_try(&self.steps, None)])
+            .collect();
+        let current = self.matched_row(released, row, ts, seq)?;
+        let answers = self.iterative(released, row, &current, &partition.runs, &wanted)?;
+        let holds = |run: usize, step: usize| match &self.conditions[step] {
+            Condition::Always => true,
+            Condition::RowOnly(..) => row_only[step]
+                .as_ref()
+                .is_some_and(|r| r.is_valid(row) && r.value(row)),
+            Condition::Iterative(..) => answers.get(&(run, step)).copied().unwrap_or(false),
+        };
+        let fresh = partition.runs.len();
+        let ways: Vec<Vec<nfa::Take>> = (0..=fresh)
+            .map(|index| {
+                takes(&self.steps, partition.runs.get(index), &|step| {
+                    holds(index, step)
+                })
+            })
+            .collect();
+        let mut next_runs = Vec::new();
+        let mut complete = Vec::new();
+        for (index, ways) in ways.into_iter().enumerate() {
+            let run = partition.runs.get(index);
+            for t in ways {
+                let tail = Arc::new(nfa::Link {
+                    row: Arc::clone(&current),
+                    step: t.step,
+                    prev: run.map(|r| Arc::clone(&r.tail)),
+                });
+                let extended = Run {
+                    id: self.next_run,
+                    start_seq: run.map_or(seq, |r| r.start_seq),
+                    start_ts: run.map_or(ts, |r| r.start_ts),
+                    step: t.step,
+                    count: t.count,
+                    tail,
+                };
+                self.next_run += 1;
+                if completes(&self.steps, t) {
+                    complete.push(extended);
+                } else {
+                    next_runs.push(extended);
+                }
+            }
+        }
+        partition.runs = next_runs;
+        // Flink gathers a row's completed matches in a heap of their own, then adds them to the
+        // waiting ones in that heap's order.
+        let mut potential = JavaHeap::new(start_of);
+        for m in complete {
+            potential.offer(m);
+        }
+        for m in potential.into_items() {
+            partition.pending.offer(m);
+        }
+        self.emit_ready(&mut partition, found)?;
+        self.partitions.insert(key.into(), partition);
+        Ok(())
+    }
+
+    /// Emits the pending matches no earlier-started partial match can overtake, earliest first,
+    /// pruning what the after-match strategy skips.
+    fn emit_ready(
+        &self,
+        partition: &mut Partition,
+        found: &mut Vec<Finished>,
+    ) -> Result<(), RunError> {
+        while let Some(first) = partition.pending.peek() {
+            let blocked = partition.runs.iter().any(|r| r.start_seq < first.start_seq);
+            if blocked {
+                break;
+            }
+            let Some(done) = partition.pending.poll() else {
+                break;
+            };
+            let Some(cut) = pruning(&self.after_match, self.skip_step, &done) else {
+                return Err(RunError::data(format!(
+                    "a match took no row at the step its after-match strategy skips to ({}); as in Flink, matching cannot go on",
+                    self.after_match.sql()
+                )));
+            };
+            partition.runs.retain(|r| !pruned(r.start_seq, cut));
+            partition.pending.remove_where(|r| pruned(r.start_seq, cut));
+            partition.matches += 1;
+            found.push(Finished {
+                key: partition.key.clone(),
+                run: done,
+                number: partition.matches,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the partial matches `now` has carried past `within` (they go to `timeout`).
+    fn time_out(&self, partition: &mut Partition, now: Timestamp, timed_out: &mut Vec<Finished>) {
+        let Some(within) = self.within_ms else {
+            return;
+        };
+        let (expired, live): (Vec<Run>, Vec<Run>) = std::mem::take(&mut partition.runs)
+            .into_iter()
+            .partition(|r| now.saturating_sub(r.start_ts) >= within);
+        partition.runs = live;
+        timed_out.extend(expired.into_iter().map(|run| Finished {
+            key: partition.key.clone(),
+            run,
+            number: 0,
+        }));
+    }
+
+    /// The output rows of finished matches: the key columns, then each measure; with the step
+    /// reached, for timed-out ones.
+    fn rows_of(&self, finished: &[Finished], timeout: bool) -> Result<RecordBatch, RunError> {
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (k, _) in self.key_columns.iter().enumerate() {
+            let values = finished
+                .iter()
+                .map(|f| f.key.get(k).cloned().unwrap_or(ScalarValue::Null));
+            columns.push(ScalarValue::iter_to_array(values).map_err(arrow_err)?);
+        }
+        let mapped: Vec<Vec<Mapped>> = finished.iter().map(|f| f.run.mapped()).collect();
+        for (measure, schema) in self.measures.iter().zip(&self.measure_schemas) {
+            let mut navs: Vec<ArrayRef> = Vec::new();
+            for nav in &measure.navigations {
+                let values = finished
+                    .iter()
+                    .zip(&mapped)
+                    .map(|(f, rows)| navigate(nav, rows, None, f.number));
+                navs.push(ScalarValue::iter_to_array(values).map_err(arrow_err)?);
+            }
+            let batch = if navs.is_empty() {
+                RecordBatch::try_new_with_options(
+                    Arc::clone(schema),
+                    navs,
+                    &arrow::record_batch::RecordBatchOptions::new()
+                        .with_row_count(Some(finished.len())),
+                )
+            } else {
+                RecordBatch::try_new(Arc::clone(schema), navs)
+            }
+            .map_err(arrow_err)?;
+            columns.push(measure.planned.evaluate(&batch).map_err(arrow_err)?);
+        }
+        let schema = if timeout {
+            let reached = finished
+                .iter()
+                .map(|f| self.steps.get(f.run.step).map(|s| s.name.clone()));
+            columns.push(Arc::new(StringArray::from_iter(reached)));
+            Arc::clone(&self.timeout)
+        } else {
+            Arc::clone(&self.output)
+        };
+        // Key columns come back with the input's types; measures with their planned ones.
+        let columns = columns
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() {
+                    Ok(c)
+                } else {
+                    arrow::compute::cast(&c, f.data_type()).map_err(arrow_err)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        RecordBatch::try_new(schema, columns).map_err(arrow_err)
+    }
+
+    fn publish(&self) {
+        let runs: usize = self
+            .partitions
+            .values()
+            .map(|p| p.runs.len() + p.pending.len())
+            .sum();
+        self.metrics.open_windows.store(runs as u64, Relaxed);
+        self.metrics
+            .keys
+            .store(self.partitions.len() as u64, Relaxed);
+        self.metrics
+            .waiting_rows
+            .store(self.waiting.len() as u64, Relaxed);
+    }
+}
+
+impl Operator for PatternOperator {
+    fn on_batch(&mut self, _port: usize, batch: RecordBatch, _out: &mut Output) -> OpResult {
+        let times = row_times(self.time, &batch)?;
+        let id = self.next_batch;
+        self.next_batch = self.next_batch.wrapping_add(1);
+        let mut live = 0u32;
+        let mut late = 0u64;
+        for (row, ts) in times.iter().enumerate() {
+            match ts {
+                Some(ts) if *ts > self.watermark => {
+                    self.metrics.see_event_time(*ts);
+                    self.waiting.insert((*ts, self.next_seq), (id, row as u32));
+                    self.next_seq += 1;
+                    live += 1;
+                }
+                // Behind the watermark (or without a time): it cannot be put in order any more.
+                _ => late += 1,
+            }
+        }
+        InstanceMetrics::add(&self.metrics.late_rows, late);
+        if live > 0 {
+            self.batches.insert(id, (batch, live));
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
+        self.watermark = watermark;
+        let mut found = Vec::new();
+        let mut timed_out = Vec::new();
+        if let Some((released, times)) = self.release(watermark)? {
+            let row_only = self.row_only(&released)?;
+            let keys = self.keys.encode(&released)?;
+            for (row, &at) in times.iter().enumerate() {
+                let key: Box<[u8]> = match &keys {
+                    Some(k) => k.row(row).as_ref().into(),
+                    None => Box::new([]),
+                };
+                if !self.partitions.contains_key(&key) {
+                    let values = self
+                        .key_columns
+                        .iter()
+                        .map(|&c| {
+                            ScalarValue::try_from_array(released.column(c), row).map_err(arrow_err)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    self.partitions.insert(
+                        key.clone(),
+                        Partition {
+                            key: values,
+                            runs: Vec::new(),
+                            pending: JavaHeap::new(start_of),
+                            matches: 0,
+                        },
+                    );
+                }
+                self.step_row(
+                    &key,
+                    &released,
+                    row,
+                    at,
+                    &row_only,
+                    &mut found,
+                    &mut timed_out,
+                )?;
+            }
+        }
+        // The watermark ends partial matches that can no longer finish in time, in every key.
+        let keys: Vec<Box<[u8]>> = self.partitions.keys().cloned().collect();
+        for key in keys {
+            if let Some(mut p) = self.partitions.remove(&key) {
+                self.time_out(&mut p, watermark, &mut timed_out);
+                self.emit_ready(&mut p, &mut found)?;
+                if !(p.runs.is_empty() && p.pending.is_empty() && p.matches == 0) {
+                    self.partitions.insert(key, p);
+                }
+            }
+        }
+        // A key with nothing in progress keeps only its match count.
+        if !found.is_empty() {
+            let rows = self.rows_of(&found, false)?;
+            out.emit(OUT_PORT, rows)?;
+        }
+        if !timed_out.is_empty() && out.is_connected(TIMEOUT_PORT) {
+            let rows = self.rows_of(&timed_out, true)?;
+            out.emit_side(TIMEOUT_PORT, rows)?;
+        } else {
+            InstanceMetrics::add(&self.metrics.dropped_rows, timed_out.len() as u64);
+        }
+        self.publish();
+        Ok(())
+    }
+
+    /// See `saved.rs` for the encoding.
+    fn save_state(&mut self) -> Result<Option<Vec<u8>>, SendFailure> {
+        self.save().map(Some).map_err(SendFailure::Failed)
+    }
+
+    fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
+        self.restore(saved, me)
+    }
+}
+
+#[cfg(test)]
+mod tests;
