@@ -17,6 +17,7 @@ use super::operators::{
     deduplicate, discard, filter, firehose, interval_join, kcl, kinesis_stream, lambda,
     lookup_join, map, pattern, route, union,
 };
+use super::pattern_stats::PatternStats;
 use super::shard_stats::ShardStats;
 use super::source_loop::SourceTime;
 use super::trace::EventTrace;
@@ -53,6 +54,8 @@ pub struct BuildContext<'a> {
     pub lambda_stats: Option<Arc<LambdaStats>>,
     /// The lease table of a KCL application.
     pub kcl_stats: Option<Arc<KclStats>>,
+    /// The partial matches of a pattern.
+    pub pattern_stats: Option<Arc<PatternStats>>,
     /// Checkpointing, when the run takes checkpoints.
     pub checkpointing: Option<Checkpointing>,
 }
@@ -230,7 +233,16 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
             ctx.metrics,
         )?),
         PlannedKind::Pattern(p) => {
-            operator(pattern::build(p, &input_schema(node, 0)?, ctx.metrics)?)
+            let stats = ctx
+                .pattern_stats
+                .clone()
+                .unwrap_or_else(|| Arc::new(PatternStats::default()));
+            operator(pattern::build(
+                p,
+                &input_schema(node, 0)?,
+                ctx.metrics,
+                stats,
+            )?)
         }
         PlannedKind::LookupJoin(p) => {
             let (path, name, format, schema) = (

@@ -18,6 +18,7 @@ use super::inject::Injectors;
 use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::metrics::MetricsSnapshot;
+use super::pattern_stats::PatternStats;
 use super::shard_stats::ShardStats;
 use super::tap::Tap;
 use super::trace::EventTrace;
@@ -159,6 +160,7 @@ pub struct RunHandle {
     pub(crate) firehose_stats: BTreeMap<String, Arc<FirehoseStats>>,
     pub(crate) lambda_stats: BTreeMap<String, Arc<LambdaStats>>,
     pub(crate) kcl_stats: BTreeMap<String, Arc<KclStats>>,
+    pub(crate) pattern_stats: BTreeMap<String, Arc<PatternStats>>,
     pub(crate) coordinator: Option<Arc<Coordinator>>,
 }
 
@@ -272,6 +274,11 @@ impl RunHandle {
     /// What a KCL application shows: its lease table; and where the app asks a worker to die.
     pub fn kcl_stats(&self, node: &str) -> Option<Arc<KclStats>> {
         self.kcl_stats.get(node).cloned()
+    }
+
+    /// The partial matches of pattern node `node`.
+    pub fn pattern_stats(&self, node: &str) -> Option<Arc<PatternStats>> {
+        self.pattern_stats.get(node).cloned()
     }
 
     /// What a Lambda consumer shows: its lanes, invocations and duplicates.

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lambda_stats;
 pub mod metrics;
 pub mod operators;
+pub mod pattern_stats;
 pub mod preview;
 pub mod row_times;
 pub mod run;

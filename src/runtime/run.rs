@@ -24,6 +24,7 @@ use super::inject::Injectors;
 use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::metrics::{MetricsSnapshot, NodeMetrics, Sampler};
+use super::pattern_stats::PatternStats;
 use super::shard_stats::ShardStats;
 use super::source_loop::{SourceCheckpoints, SourceLoop, run_source_checkpointed};
 use super::task::{TaskCheckpoints, TaskEnd, run_operator_checkpointed, unwrap_state};
@@ -193,6 +194,12 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         .filter(|node| matches!(node.kind, PlannedKind::Kcl(_)))
         .map(|node| (node.id.clone(), Arc::new(KclStats::default())))
         .collect();
+    let pattern_stats: BTreeMap<String, Arc<PatternStats>> = plan
+        .nodes
+        .iter()
+        .filter(|node| matches!(node.kind, PlannedKind::Pattern(_)))
+        .map(|node| (node.id.clone(), Arc::new(PatternStats::default())))
+        .collect();
     let lambda_stats: BTreeMap<String, Arc<LambdaStats>> = plan
         .nodes
         .iter()
@@ -236,6 +243,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
                 firehose_stats: firehose_stats.get(&node.id).cloned(),
                 lambda_stats: lambda_stats.get(&node.id).cloned(),
                 kcl_stats: kcl_stats.get(&node.id).cloned(),
+                pattern_stats: pattern_stats.get(&node.id).cloned(),
                 checkpointing: checkpointing.clone(),
             };
             let metrics = Arc::clone(&instance.metrics);
@@ -364,6 +372,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
         firehose_stats,
         lambda_stats,
         kcl_stats,
+        pattern_stats,
         coordinator,
     })
 }

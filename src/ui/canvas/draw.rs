@@ -250,6 +250,8 @@ impl Canvas {
             ));
         } else if matches!(family, crate::model::Family::Join) {
             lines.extend(join_lines(node, &n.join, ui.visuals().weak_text_color()));
+        } else if let Some(view) = &n.pattern {
+            lines.extend(pattern_lines(view, ui.visuals().weak_text_color()));
         } else if n.keys > 0 {
             // Other keyed state (a Deduplicate's span per key) grows and shrinks with the data.
             lines.push((
@@ -659,6 +661,37 @@ fn join_lines(
                 ));
             }
         }
+    }
+    lines
+}
+
+/// A pattern's partial matches under its card: how many wait at each step, what waits for the
+/// watermark, and the keys furthest along.
+fn pattern_lines(
+    view: &crate::runtime::pattern_stats::PatternView,
+    weak: Color32,
+) -> Vec<(String, Color32)> {
+    let steps: Vec<String> = view
+        .at_step
+        .iter()
+        .map(|(step, n)| format!("{step} {}", compact(*n as f64)))
+        .collect();
+    let mut lines = vec![(format!("partial: {}", steps.join(" · ")), weak)];
+    if view.waiting > 0 || view.pending > 0 {
+        lines.push((
+            format!(
+                "{} rows wait for the watermark  {} matches pending",
+                compact(view.waiting as f64),
+                view.pending
+            ),
+            weak,
+        ));
+    }
+    for key in view.keys.iter().take(2) {
+        lines.push((
+            format!("{}: at {} after {} rows", key.key, key.step, key.rows),
+            weak,
+        ));
     }
     lines
 }

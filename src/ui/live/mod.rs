@@ -52,6 +52,8 @@ pub struct NodeLive {
     pub lambda: Option<crate::runtime::lambda_stats::LambdaView>,
     /// A KCL application: its workers, leases and repeats.
     pub kcl: Option<crate::runtime::kcl_stats::KclView>,
+    /// A pattern: partial matches per step and the keys furthest along.
+    pub pattern: Option<crate::runtime::pattern_stats::PatternView>,
     /// Bytes of state the node saved in the newest complete checkpoint.
     pub state_bytes: Option<u64>,
     pub errors: u64,
@@ -272,6 +274,9 @@ impl LiveRun {
             }
             if let Some(stats) = self.handle.kcl_stats(&n.node) {
                 live.kcl = Some(stats.view());
+            }
+            if let Some(stats) = self.handle.pattern_stats(&n.node) {
+                live.pattern = Some(stats.view());
             }
             live.errors = n.error_rows;
             live.late_firings = n.late_firings;

@@ -27,6 +27,7 @@ use crate::model::time::RowTime;
 use crate::runtime::contract::{InstanceMetrics, OpResult, Operator, Output, RunError, Timestamp};
 use crate::runtime::contract::{InstanceOf, MIN_WATERMARK, SendFailure};
 use crate::runtime::keys::KeyEncoder;
+use crate::runtime::pattern_stats::{PartialLine, PatternStats, PatternView, SHOWN_KEYS};
 use crate::runtime::row_times::row_times;
 use java_heap::JavaHeap;
 use navigate::{Mapped, MatchedRow, navigate};
@@ -98,6 +99,8 @@ pub struct PatternOperator {
     partitions: FxHashMap<Box<[u8]>, Partition>,
     watermark: Timestamp,
     metrics: Arc<InstanceMetrics>,
+    stats: Arc<PatternStats>,
+    part: u64,
 }
 
 /// The schema a pattern expression was planned over: the input's columns (in DEFINE), then one
@@ -122,6 +125,7 @@ pub fn build(
     planned: &PlannedPattern,
     input: &SchemaRef,
     metrics: &Arc<InstanceMetrics>,
+    stats: Arc<PatternStats>,
 ) -> Result<Box<dyn Operator>, RunError> {
     let mut kept_columns = vec![false; input.fields().len()];
     let mut mark = |navs: &[Navigation]| {
@@ -190,6 +194,8 @@ pub fn build(
         partitions: FxHashMap::default(),
         watermark: MIN_WATERMARK,
         metrics: Arc::clone(metrics),
+        part: stats.part(),
+        stats,
     }))
 }
 
@@ -540,6 +546,60 @@ impl PatternOperator {
             .waiting_rows
             .store(self.waiting.len() as u64, Relaxed);
     }
+
+    /// The partial matches per step, and the keys furthest along, for the app.
+    fn publish_view(&self) {
+        let mut at_step: Vec<(String, u64)> =
+            self.steps.iter().map(|s| (s.name.clone(), 0)).collect();
+        let mut furthest: Vec<(&Partition, &Run)> = Vec::new();
+        let mut pending = 0;
+        for p in self.partitions.values() {
+            pending += p.pending.len() as u64;
+            let mut best: Option<&Run> = None;
+            for run in &p.runs {
+                if let Some(slot) = at_step.get_mut(run.step) {
+                    slot.1 += 1;
+                }
+                if best.is_none_or(|f| (run.step, run.count) > (f.step, f.count)) {
+                    best = Some(run);
+                }
+            }
+            if let Some(run) = best {
+                furthest.push((p, run));
+            }
+        }
+        // Only the keys shown are described (a key's text costs an allocation).
+        furthest.sort_by(|a, b| (b.1.step, b.1.count).cmp(&(a.1.step, a.1.count)));
+        furthest.truncate(SHOWN_KEYS);
+        let mut keys: Vec<PartialLine> = furthest
+            .into_iter()
+            .map(|(p, run)| PartialLine {
+                key: p
+                    .key
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                step: self
+                    .steps
+                    .get(run.step)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                rows: run.mapped().len(),
+                started: run.start_ts,
+            })
+            .collect();
+        keys.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.key.cmp(&b.key)));
+        self.stats.publish(
+            self.part,
+            PatternView {
+                at_step,
+                pending,
+                waiting: self.waiting.len() as u64,
+                keys,
+            },
+        );
+    }
 }
 
 impl Operator for PatternOperator {
@@ -626,6 +686,7 @@ impl Operator for PatternOperator {
             let rows = self.rows_of(&found, false)?;
             out.emit(OUT_PORT, rows)?;
         }
+        self.publish_view();
         if !timed_out.is_empty() && out.is_connected(TIMEOUT_PORT) {
             let rows = self.rows_of(&timed_out, true)?;
             out.emit_side(TIMEOUT_PORT, rows)?;

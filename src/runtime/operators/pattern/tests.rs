@@ -105,7 +105,7 @@ fn pattern(
         panic!("not planned as a pattern");
     };
     let metrics = Arc::new(InstanceMetrics::new(1));
-    let op = build(&planned, &schema, &metrics).unwrap();
+    let op = build(&planned, &schema, &metrics, Default::default()).unwrap();
     let (out, captured) = Output::capturing(2);
     Harness {
         op,
