@@ -569,7 +569,7 @@ impl PatternOperator {
             }
         }
         // Only the keys shown are described (a key's text costs an allocation).
-        furthest.sort_by(|a, b| (b.1.step, b.1.count).cmp(&(a.1.step, a.1.count)));
+        furthest.sort_by_key(|(_, r)| std::cmp::Reverse((r.step, r.count)));
         furthest.truncate(SHOWN_KEYS);
         let mut keys: Vec<PartialLine> = furthest
             .into_iter()
