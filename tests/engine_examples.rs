@@ -704,6 +704,18 @@ fn clickstream_attribution_pairs_each_purchase_with_the_clicks_up_to_30_minutes_
     // The join's state was let go at the end.
     let join = out.node("attribution");
     assert_eq!(join.held_rows, [0, 0]);
+    // The window join pairs a cart and a purchase only inside one 10-minute window.
+    let starts = millis(&cells(&out, "cart_purchases", "window_start"));
+    let carts = millis(&cells(&out, "cart_purchases", "event_time"));
+    let buys = millis(&cells(&out, "cart_purchases", "purchase_event_time"));
+    assert!(starts.len() > 100, "{} cart-purchase pairs", starts.len());
+    for i in 0..starts.len() {
+        assert_eq!(starts[i] % (10 * 60_000), 0);
+        for t in [carts[i], buys[i]] {
+            assert!((starts[i]..starts[i] + 10 * 60_000).contains(&t));
+        }
+    }
+    assert_eq!(out.node("cart_then_buy").held_rows, [0, 0]);
 }
 
 /// The column `name` of a sink's rows, as text.

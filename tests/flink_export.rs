@@ -4,7 +4,8 @@
 //! tumbling window with an offset, a sliding window whose slide does not divide its size and a
 //! session window; a materialised generator through a tumbling window; a source read twice and
 //! deduplicated; a lookup join against a reference table (a missing key, a repeated one) and an
-//! interval join (left, both bounds), each followed by a window; two patterns (MATCH_RECOGNIZE: a
+//! interval join (left, both bounds), each followed by a window; a left window join in sliding
+//! windows; two patterns (MATCH_RECOGNIZE: a
 //! count, navigation and an aggregate in conditions, WITHIN, both skip strategies, a reluctant
 //! step, MATCH_ROWTIME() feeding a window) — is run by Eddy, exported with `eddy export --to pyflink`, run on a real Flink (the
 //! PyPI package, an in-process mini-cluster on 127.0.0.1), and every sink's rows compared: the same
@@ -64,7 +65,7 @@ fn iso(ms: i64) -> String {
     )
 }
 
-const SINKS: [&str; 13] = [
+const SINKS: [&str; 14] = [
     "hot",
     "tumbling",
     "hopping",
@@ -78,6 +79,7 @@ const SINKS: [&str; 13] = [
     "patterns",
     "patterns_per_10s",
     "reluctant",
+    "window_joined",
 ];
 
 fn pipeline(dir: &Path) -> PathBuf {
@@ -145,8 +147,10 @@ fn pipeline(dir: &Path) -> PathBuf {
         define: [(step: "A", condition: "A.value > 10"), (step: "C", condition: "C.value > A.value")],
         measures: ["A.value AS a", "C.value AS c", "COUNT(B.*) AS bs", "FIRST(B.ts) AS first_b"],
         within: Some("2s"))),
-    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+    (id: "same_window", kind: Join(Window(left_key: ["key"], right_key: ["key"], window: Sliding(size: "10s", slide: "5s"), join: Left, prefix: "b_"))),
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
 ], edges: [
+    "a.out -> same_window.left", "b.out -> same_window.right", "same_window.out -> window_joined.in",
     "a.out -> rebound.in", "rebound.out -> patterns.in", "rebound.out -> rebound_per_10s.in",
     "rebound_per_10s.out -> patterns_per_10s.in", "b.out -> climb.in", "climb.out -> reluctant.in",
     "a.out -> labelled.in", "labelled.out -> enriched.in", "labelled.out -> per_label.in",
@@ -176,6 +180,7 @@ fn pipeline(dir: &Path) -> PathBuf {
         sink("patterns"),
         sink("patterns_per_10s"),
         sink("reluctant"),
+        sink("window_joined"),
     );
     let path = dir.join("differential.ron");
     fs::write(&path, text).unwrap();

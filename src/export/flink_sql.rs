@@ -253,6 +253,7 @@ impl Exporter<'_> {
             PlannedKind::KinesisSink(k) => kinesis::sink(self, index, k),
             PlannedKind::IntervalJoin(j) => joins::interval_join(self, index, j),
             PlannedKind::LookupJoin(l) => joins::lookup_join(self, index, l),
+            PlannedKind::WindowJoin(w) => joins::window_join(self, index, w),
             PlannedKind::Pattern(p) => patterns::pattern(self, index, p),
         };
         if let Err((what, closest)) = result {

@@ -12,6 +12,7 @@ use super::sources::{first_rows, table_and_view, typed_csv, with_options};
 use crate::expr::quote_name;
 use crate::model::kinds::join::interval::PlannedIntervalJoin;
 use crate::model::kinds::join::lookup::{PlannedLookupJoin, TableFormat};
+use crate::model::kinds::join::window::PlannedWindowJoin;
 use crate::model::time::TimeAttr;
 
 /// The time column of input `port`, when it is a column of its own (not a window's end shifted).
@@ -183,5 +184,75 @@ pub fn lookup_join(ex: &mut Exporter, index: usize, l: &PlannedLookupJoin) -> Ex
             "a lookup source with a cache, such as JDBC with 'lookup.cache'",
         ));
     }
+    Ok(())
+}
+
+/// The window table function over `table` and its time column for a window join's windows.
+fn window_function(table: &str, time: &str, w: &PlannedWindowJoin) -> String {
+    let descriptor = format!("DESCRIPTOR({})", quote_name(time));
+    let offset = if w.offset_ms == 0 {
+        String::new()
+    } else {
+        format!(", {}", interval(w.offset_ms))
+    };
+    if w.slide_ms == w.size_ms {
+        format!(
+            "TUMBLE(TABLE {}, {descriptor}, {}{offset})",
+            quote_name(table),
+            interval(w.size_ms)
+        )
+    } else {
+        format!(
+            "HOP(TABLE {}, {descriptor}, {}, {}{offset})",
+            quote_name(table),
+            interval(w.slide_ms),
+            interval(w.size_ms)
+        )
+    }
+}
+
+pub fn window_join(ex: &mut Exporter, index: usize, w: &PlannedWindowJoin) -> Export {
+    let node = ex.plan.nodes[index].clone();
+    let left = ex.input(index, 0).map_err(dependency)?;
+    let right = ex.input(index, 1).map_err(dependency)?;
+    let left_time = time_column(ex, index, 0)?;
+    let right_time = time_column(ex, index, 1)?;
+    if w.slide_ms != w.size_ms && w.size_ms % w.slide_ms != 0 {
+        return Err((
+            "a sliding window join whose slide does not divide its size: Flink's HOP function \
+             refuses the slide"
+                .into(),
+            "a slide that divides the size",
+        ));
+    }
+    let mut items = vec!["l.`window_start`".to_string(), "l.`window_end`".to_string()];
+    for f in node.inputs[0].schema.fields() {
+        let value = if *f.name() == left_time {
+            // The window's own time attribute stays; the rows' become plain timestamps.
+            format!("CAST(l.{} AS TIMESTAMP(3))", quote_name(f.name()))
+        } else {
+            format!("l.{}", quote_name(f.name()))
+        };
+        items.push(format!("{value} AS {}", quote_name(f.name())));
+    }
+    for (name, out) in &w.right_names {
+        let value = if *name == right_time {
+            format!("CAST(r.{} AS TIMESTAMP(3))", quote_name(name))
+        } else {
+            format!("r.{}", quote_name(name))
+        };
+        items.push(format!("{value} AS {}", quote_name(out)));
+    }
+    let query = format!(
+        "SELECT {}\nFROM (SELECT * FROM TABLE({})) AS l\n{} (SELECT * FROM TABLE({})) AS r\n  ON {}\n  AND l.`window_start` = r.`window_start` AND l.`window_end` = r.`window_end`",
+        items.join(", "),
+        window_function(&left, &left_time, w),
+        w.join.sql(),
+        window_function(&right, &right_time, w),
+        key_condition(&w.left_key, &w.right_key),
+    );
+    let name = Exporter::view_name(&node, 0);
+    ex.view(&name, &query);
+    ex.provide(index, 0, name);
     Ok(())
 }

@@ -15,7 +15,7 @@ use super::kcl_stats::KclStats;
 use super::lambda_stats::LambdaStats;
 use super::operators::{
     deduplicate, discard, filter, firehose, interval_join, kcl, kinesis_stream, lambda,
-    lookup_join, map, pattern, route, union,
+    lookup_join, map, pattern, route, union, window_join,
 };
 use super::pattern_stats::PatternStats;
 use super::shard_stats::ShardStats;
@@ -99,7 +99,8 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Firehose(_)
         | PlannedKind::IntervalJoin(_)
         | PlannedKind::LookupJoin(_)
-        | PlannedKind::Pattern(_) => None,
+        | PlannedKind::Pattern(_)
+        | PlannedKind::WindowJoin(_) => None,
     }
 }
 
@@ -128,7 +129,8 @@ pub fn shard_stats_of(kind: &PlannedKind) -> Option<Arc<ShardStats>> {
         | PlannedKind::Firehose(_)
         | PlannedKind::IntervalJoin(_)
         | PlannedKind::LookupJoin(_)
-        | PlannedKind::Pattern(_) => None,
+        | PlannedKind::Pattern(_)
+        | PlannedKind::WindowJoin(_) => None,
     }
 }
 
@@ -164,7 +166,8 @@ pub fn firehose_stats_of(kind: &PlannedKind) -> Option<Arc<FirehoseStats>> {
         | PlannedKind::KinesisSink(_)
         | PlannedKind::IntervalJoin(_)
         | PlannedKind::LookupJoin(_)
-        | PlannedKind::Pattern(_) => None,
+        | PlannedKind::Pattern(_)
+        | PlannedKind::WindowJoin(_) => None,
     }
 }
 
@@ -244,6 +247,12 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 stats,
             )?)
         }
+        PlannedKind::WindowJoin(p) => operator(window_join::build(
+            p,
+            &input_schema(node, 0)?,
+            &input_schema(node, 1)?,
+            ctx.metrics,
+        )?),
         PlannedKind::LookupJoin(p) => {
             let (path, name, format, schema) = (
                 p.path.clone(),

@@ -83,6 +83,8 @@ pub enum JoinKind {
     Interval(join::interval::IntervalJoin),
     /// A stream enriched from a reference table read from a file.
     Lookup(join::lookup::LookupJoin),
+    /// Two streams matched on keys in the same tumbling or sliding window.
+    Window(join::window::WindowJoin),
 }
 
 /// Every kind of sink.
@@ -118,6 +120,7 @@ macro_rules! each_kind {
             NodeKind::Stream(StreamKind::Firehose($k)) => $body,
             NodeKind::Join(JoinKind::Interval($k)) => $body,
             NodeKind::Join(JoinKind::Lookup($k)) => $body,
+            NodeKind::Join(JoinKind::Window($k)) => $body,
             NodeKind::Pattern($k) => $body,
             NodeKind::Sink(SinkKind::Chart($k)) => $body,
             NodeKind::Sink(SinkKind::Table($k)) => $body,
@@ -172,6 +175,7 @@ catalogue! {
     Firehose => firehose::ENTRY,
     IntervalJoin => join::interval::ENTRY,
     LookupJoin => join::lookup::ENTRY,
+    WindowJoin => join::window::ENTRY,
     Pattern => pattern::ENTRY,
     Chart => chart::ENTRY,
     Table => table::TABLE_ENTRY,
@@ -202,6 +206,7 @@ pub enum PlannedKind {
     Firehose(Box<firehose::PlannedFirehose>),
     IntervalJoin(Box<join::interval::PlannedIntervalJoin>),
     LookupJoin(Box<join::lookup::PlannedLookupJoin>),
+    WindowJoin(Box<join::window::PlannedWindowJoin>),
     Pattern(Box<pattern::PlannedPattern>),
     Chart(chart::ChartSink),
     Table(table::TableSink),

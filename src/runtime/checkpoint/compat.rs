@@ -46,6 +46,12 @@ pub fn state_support(kind: &PlannedKind) -> StateSupport {
                 p.config.pattern, p.config.partition_by, p.config.define, p.config.within
             ),
         },
+        PlannedKind::WindowJoin(j) => Saved {
+            signature: format!(
+                "window join {:?} = {:?} windows {:?}, {:?}",
+                j.left_key, j.right_key, j.window, j.join
+            ),
+        },
         // The table is read again from its file when a run resumes; nothing else is kept.
         PlannedKind::LookupJoin(_) => Stateless,
         PlannedKind::Deduplicate(d) => Saved {

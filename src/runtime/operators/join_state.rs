@@ -72,6 +72,25 @@ impl JoinSide {
         id
     }
 
+    /// The side's columns.
+    pub fn schema(&self) -> SchemaRef {
+        SchemaRef::clone(&self.schema)
+    }
+
+    /// Counts one more row of batch `id` as held (by a caller that indexes rows itself).
+    pub fn pin(&mut self, id: u32) {
+        if let Some(b) = self.batches.get_mut(&id) {
+            b.live += 1;
+        }
+    }
+
+    /// Counts one row of batch `id` as let go; [`JoinSide::release`] then forgets empty batches.
+    pub fn unpin(&mut self, id: u32) {
+        if let Some(b) = self.batches.get_mut(&id) {
+            b.live = b.live.saturating_sub(1);
+        }
+    }
+
     /// Forgets a batch none of whose rows was held.
     pub fn drop_if_unused(&mut self, id: u32) {
         if self.batches.get(&id).is_some_and(|b| b.live == 0) {

@@ -21,3 +21,4 @@ pub mod map;
 pub mod pattern;
 pub mod route;
 pub mod union;
+pub mod window_join;

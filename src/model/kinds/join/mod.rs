@@ -1,9 +1,10 @@
-//! Joins: two streams matched on keys within a span of event time (interval join), or a stream
-//! enriched from a reference table held in memory (lookup join). What both share lives here: the
+//! Joins: two streams matched on keys within a span of event time (interval join) or in the same
+//! window (window join), or a stream enriched from a reference table held in memory (lookup join). What both share lives here: the
 //! ports, the key checks, and how the output's columns are named without collisions.
 
 pub mod interval;
 pub mod lookup;
+pub mod window;
 
 use std::collections::HashSet;
 use std::sync::Arc;

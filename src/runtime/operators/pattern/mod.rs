@@ -63,6 +63,18 @@ fn start_of(run: &Run) -> u64 {
     run.start_seq
 }
 
+impl Partition {
+    /// A placeholder while the partition is worked on outside the map.
+    fn empty() -> Self {
+        Self {
+            key: Vec::new(),
+            runs: Vec::new(),
+            pending: JavaHeap::new(start_of),
+            matches: 0,
+        }
+    }
+}
+
 /// A match or timed-out partial match to turn into an output row.
 struct Finished {
     key: Vec<ScalarValue>,
@@ -73,6 +85,8 @@ struct Finished {
 pub struct PatternOperator {
     steps: Vec<Step>,
     conditions: Vec<Condition>,
+    /// Whether any condition reads the match (and so is evaluated per run).
+    any_iterative: bool,
     measures: Vec<PatternExpr>,
     /// The schema each measure's navigations are planned over.
     measure_schemas: Vec<SchemaRef>,
@@ -137,7 +151,7 @@ pub fn build(
             }
         }
     };
-    let conditions = planned
+    let conditions: Vec<Condition> = planned
         .steps
         .iter()
         .map(|s| match &s.condition {
@@ -172,6 +186,9 @@ pub fn build(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Box::new(PatternOperator {
         steps: planned.steps.iter().map(|s| s.step.clone()).collect(),
+        any_iterative: conditions
+            .iter()
+            .any(|c| matches!(c, Condition::Iterative(..))),
         conditions,
         measures,
         measure_schemas,
@@ -358,18 +375,24 @@ impl PatternOperator {
         found: &mut Vec<Finished>,
         timed_out: &mut Vec<Finished>,
     ) -> Result<(), RunError> {
-        let Some(mut partition) = self.partitions.remove(key) else {
+        // Taken out and put back in place: no key is copied per row.
+        let Some(slot) = self.partitions.get_mut(key) else {
             return Err(RunError::internal("a released row has no partition"));
         };
+        let mut partition = std::mem::replace(slot, Partition::empty());
         self.time_out(&mut partition, ts, timed_out);
-        let wanted: Vec<Vec<usize>> = partition
-            .runs
-            .iter()
-            .map(|r| steps_to_try(&self.steps, Some(r)))
-            .chain([steps_to_try(&self.steps, None)])
-            .collect();
         let current = self.matched_row(released, row, ts, seq)?;
-        let answers = self.iterative(released, row, &current, &partition.runs, &wanted)?;
+        let answers = if self.any_iterative {
+            let wanted: Vec<Vec<usize>> = partition
+                .runs
+                .iter()
+                .map(|r| steps_to_try(&self.steps, Some(r)))
+                .chain([steps_to_try(&self.steps, None)])
+                .collect();
+            self.iterative(released, row, &current, &partition.runs, &wanted)?
+        } else {
+            FxHashMap::default()
+        };
         let holds = |run: usize, step: usize| match &self.conditions[step] {
             Condition::Always => true,
             Condition::RowOnly(..) => row_only[step]
@@ -422,7 +445,9 @@ impl PatternOperator {
             partition.pending.offer(m);
         }
         self.emit_ready(&mut partition, found)?;
-        self.partitions.insert(key.into(), partition);
+        if let Some(slot) = self.partitions.get_mut(key) {
+            *slot = partition;
+        }
         Ok(())
     }
 
@@ -637,11 +662,11 @@ impl Operator for PatternOperator {
             let row_only = self.row_only(&released)?;
             let keys = self.keys.encode(&released)?;
             for (row, &at) in times.iter().enumerate() {
-                let key: Box<[u8]> = match &keys {
-                    Some(k) => k.row(row).as_ref().into(),
-                    None => Box::new([]),
+                let key: &[u8] = match &keys {
+                    Some(k) => k.row(row).data(),
+                    None => &[],
                 };
-                if !self.partitions.contains_key(&key) {
+                if !self.partitions.contains_key(key) {
                     let values = self
                         .key_columns
                         .iter()
@@ -650,7 +675,7 @@ impl Operator for PatternOperator {
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     self.partitions.insert(
-                        key.clone(),
+                        key.into(),
                         Partition {
                             key: values,
                             runs: Vec::new(),
@@ -660,7 +685,7 @@ impl Operator for PatternOperator {
                     );
                 }
                 self.step_row(
-                    &key,
+                    key,
                     &released,
                     row,
                     at,
@@ -671,17 +696,23 @@ impl Operator for PatternOperator {
             }
         }
         // The watermark ends partial matches that can no longer finish in time, in every key.
-        let keys: Vec<Box<[u8]>> = self.partitions.keys().cloned().collect();
-        for key in keys {
-            if let Some(mut p) = self.partitions.remove(&key) {
-                self.time_out(&mut p, watermark, &mut timed_out);
-                self.emit_ready(&mut p, &mut found)?;
-                if !(p.runs.is_empty() && p.pending.is_empty() && p.matches == 0) {
-                    self.partitions.insert(key, p);
+        // A key with nothing in progress and no match yet is let go (one that matched keeps its
+        // match count).
+        let mut partitions = std::mem::take(&mut self.partitions);
+        let mut failed = None;
+        partitions.retain(|_, p| {
+            if !p.runs.is_empty() || !p.pending.is_empty() {
+                self.time_out(p, watermark, &mut timed_out);
+                if let Err(e) = self.emit_ready(p, &mut found) {
+                    failed = Some(e);
                 }
             }
+            !(p.runs.is_empty() && p.pending.is_empty() && p.matches == 0)
+        });
+        self.partitions = partitions;
+        if let Some(e) = failed {
+            return Err(e.into());
         }
-        // A key with nothing in progress keeps only its match count.
         if !found.is_empty() {
             let rows = self.rows_of(&found, false)?;
             out.emit(OUT_PORT, rows)?;
