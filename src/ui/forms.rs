@@ -171,18 +171,21 @@ fn field_ui(
                 change.note(&response, true);
             }
         }
+        // In one cell: beside a wide column of SQL fields, a second cell would start past them.
         FieldValue::OptionalDuration(value) => {
-            let mut on = value.is_some();
-            let toggle = ui.checkbox(&mut on, "").on_hover_text(help);
-            if toggle.changed() {
-                **value = on.then(|| Duration::from_secs(10));
-                change.mark();
-            }
-            if let Some(d) = value
-                && let Some(response) = duration_field(ui, d)
-            {
-                change.note(&response, true);
-            }
+            ui.horizontal(|ui| {
+                let mut on = value.is_some();
+                let toggle = ui.checkbox(&mut on, "").on_hover_text(help);
+                if toggle.changed() {
+                    **value = on.then(|| Duration::from_secs(10));
+                    change.mark();
+                }
+                if let Some(d) = value
+                    && let Some(response) = duration_field(ui, d)
+                {
+                    change.note(&response, true);
+                }
+            });
         }
         FieldValue::Sql(text, role) => sql(ui, help, text, input, *role, change),
         FieldValue::OptionalSql(value, role) => {

@@ -109,8 +109,11 @@ impl WindowJoinOperator {
         let m = &self.metrics;
         let held =
             |side: usize| -> u64 { self.cells.values().map(|c| c.rows[side].len() as u64).sum() };
-        m.held_rows[LEFT].store(held(LEFT), Relaxed);
-        m.held_rows[RIGHT].store(held(RIGHT), Relaxed);
+        let (left, right) = (held(LEFT), held(RIGHT));
+        m.held_rows[LEFT].store(left, Relaxed);
+        m.held_rows[RIGHT].store(right, Relaxed);
+        // Every held row waits for its window to close.
+        m.waiting_rows.store(left + right, Relaxed);
         m.open_windows.store(self.cells.len() as u64, Relaxed);
     }
 

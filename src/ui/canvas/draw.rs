@@ -677,13 +677,18 @@ fn pattern_lines(
         .map(|(step, n)| format!("{step} {}", compact(*n as f64)))
         .collect();
     let mut lines = vec![(format!("partial: {}", steps.join(" · ")), weak)];
-    if view.waiting > 0 || view.pending > 0 {
+    if view.waiting > 0 {
         lines.push((
             format!(
-                "{} rows wait for the watermark  {} matches pending",
-                compact(view.waiting as f64),
-                view.pending
+                "{} rows wait for the watermark",
+                compact(view.waiting as f64)
             ),
+            weak,
+        ));
+    }
+    if view.pending > 0 {
+        lines.push((
+            format!("{} matches wait for earlier partial ones", view.pending),
             weak,
         ));
     }
