@@ -8,7 +8,7 @@ use super::flink_time::interval;
 use super::report::ReportEntry;
 use crate::expr::navigation::NavFunction;
 use crate::expr::{flink_pattern_expr, quote_name};
-use crate::model::kinds::pattern::PlannedPattern;
+use crate::model::kinds::pattern::{AfterMatch, PlannedPattern};
 use crate::model::time::TimeAttr;
 
 pub fn pattern(ex: &mut Exporter, index: usize, p: &PlannedPattern) -> Export {
@@ -52,18 +52,18 @@ pub fn pattern(ex: &mut Exporter, index: usize, p: &PlannedPattern) -> Export {
     for d in &p.config.define {
         let (condition, _) = flink_pattern_expr(&d.condition, schema, false, &time_column)
             .map_err(untranslatable)?;
-        define.push(format!("{} AS {condition}", d.step));
+        define.push(format!("{} AS {condition}", quote_name(&d.step)));
     }
     if define.is_empty()
         && let Some(first) = p.steps.first()
     {
         // MATCH_RECOGNIZE needs a DEFINE clause; a step without a condition takes any row.
-        define.push(format!("{} AS TRUE", first.step.name));
+        define.push(format!("{} AS TRUE", quote_name(&first.step.name)));
     }
     let steps: Vec<String> = p
         .steps
         .iter()
-        .map(|s| format!("{}{}", s.step.name, s.step.quantifier()))
+        .map(|s| format!("{}{}", quote_name(&s.step.name), s.step.quantifier()))
         .collect();
     let partition = if p.partition_by.is_empty() {
         String::new()
@@ -85,7 +85,7 @@ pub fn pattern(ex: &mut Exporter, index: usize, p: &PlannedPattern) -> Export {
         "SELECT * FROM {}\nMATCH_RECOGNIZE (\n{partition}  ORDER BY {order}\n  MEASURES\n    {}\n  ONE ROW PER MATCH\n  AFTER MATCH {}\n  PATTERN ({}){within}\n  DEFINE\n    {}\n) AS `__match`",
         quote_name(&input),
         measures.join(",\n    "),
-        p.after_match.sql(),
+        after_match(&p.after_match),
         steps.join(" "),
         define.join(",\n    "),
     );
@@ -106,4 +106,14 @@ pub fn pattern(ex: &mut Exporter, index: usize, p: &PlannedPattern) -> Export {
         ));
     }
     Ok(())
+}
+
+/// AFTER MATCH with the step's name quoted (a step may be called `START` or `LARGE`, words SQL
+/// keeps for itself).
+fn after_match(after: &AfterMatch) -> String {
+    match after {
+        AfterMatch::ToFirst(s) => format!("SKIP TO FIRST {}", quote_name(s)),
+        AfterMatch::ToLast(s) => format!("SKIP TO LAST {}", quote_name(s)),
+        other => other.sql(),
+    }
 }

@@ -85,10 +85,10 @@ pub fn flink_pattern_expr(
             && let FunctionArguments::List(list) = &mut f.args
             && let [FunctionArg::Unnamed(arg)] = list.args.as_mut_slice()
         {
-            let time = Ident::new(time_column);
+            let time = Ident::with_quote('`', time_column);
             match arg {
                 FunctionArgExpr::QualifiedWildcard(var) => {
-                    let var = Ident::new(var.to_string());
+                    let var = Ident::with_quote('`', var.to_string());
                     *arg = FunctionArgExpr::Expr(SqlExpr::CompoundIdentifier(vec![var, time]));
                 }
                 FunctionArgExpr::Wildcard => {

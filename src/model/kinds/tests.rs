@@ -127,7 +127,17 @@ fn a_search_finds_kinds_by_what_they_do_not_only_by_name() {
             "the stream not found by `{query}`"
         );
     }
-    // All words must match.
-    assert_eq!(found("csv read"), BTreeSet::from([KindId::CsvFileSource]));
+    // All words must match: the CSV source reads a file as a stream, the lookup join a table.
+    assert_eq!(
+        found("csv read"),
+        BTreeSet::from([KindId::CsvFileSource, KindId::LookupJoin])
+    );
+    assert_eq!(
+        found("join"),
+        BTreeSet::from([KindId::IntervalJoin, KindId::LookupJoin, KindId::WindowJoin])
+    );
+    for query in ["cep", "match_recognize", "fraud"] {
+        assert!(found(query).contains(&KindId::Pattern), "{query}");
+    }
     assert!(found("no such thing").is_empty());
 }
