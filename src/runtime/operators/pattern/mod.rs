@@ -87,6 +87,8 @@ pub struct PatternOperator {
     conditions: Vec<Condition>,
     /// Whether any condition reads the match (and so is evaluated per run).
     any_iterative: bool,
+    /// Whether a measure is MATCH_NUMBER(), so a key's match count outlives its matches.
+    numbers_matches: bool,
     measures: Vec<PatternExpr>,
     /// The schema each measure's navigations are planned over.
     measure_schemas: Vec<SchemaRef>,
@@ -186,6 +188,11 @@ pub fn build(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Box::new(PatternOperator {
         steps: planned.steps.iter().map(|s| s.step.clone()).collect(),
+        numbers_matches: measures.iter().any(|m| {
+            m.navigations
+                .iter()
+                .any(|n| n.function == crate::expr::navigation::NavFunction::MatchNumber)
+        }),
         any_iterative: conditions
             .iter()
             .any(|c| matches!(c, Condition::Iterative(..))),
@@ -696,8 +703,9 @@ impl Operator for PatternOperator {
             }
         }
         // The watermark ends partial matches that can no longer finish in time, in every key.
-        // A key with nothing in progress and no match yet is let go (one that matched keeps its
-        // match count).
+        // A key with nothing in progress is let go, so keys that are ever new keep no state;
+        // only when a measure numbers the matches does a key that matched keep its count.
+        let keep_counts = self.numbers_matches;
         let mut partitions = std::mem::take(&mut self.partitions);
         let mut failed = None;
         partitions.retain(|_, p| {
@@ -707,7 +715,8 @@ impl Operator for PatternOperator {
                     failed = Some(e);
                 }
             }
-            !(p.runs.is_empty() && p.pending.is_empty() && p.matches == 0)
+            let idle = p.runs.is_empty() && p.pending.is_empty();
+            !idle || (keep_counts && p.matches > 0)
         });
         self.partitions = partitions;
         if let Some(e) = failed {
