@@ -53,6 +53,8 @@ struct Partition {
     /// Complete matches waiting for an earlier-started partial match to end, in Flink's order.
     pending: JavaHeap<Run>,
     matches: u64,
+    /// The event time of the key's newest row.
+    last_ts: Timestamp,
 }
 
 /// Rows released by a watermark, in order, with each row's time and match-order number.
@@ -71,6 +73,7 @@ impl Partition {
             runs: Vec::new(),
             pending: JavaHeap::new(start_of),
             matches: 0,
+            last_ts: MIN_WATERMARK,
         }
     }
 }
@@ -387,6 +390,7 @@ impl PatternOperator {
             return Err(RunError::internal("a released row has no partition"));
         };
         let mut partition = std::mem::replace(slot, Partition::empty());
+        partition.last_ts = partition.last_ts.max(ts);
         self.time_out(&mut partition, ts, timed_out);
         let current = self.matched_row(released, row, ts, seq)?;
         let answers = if self.any_iterative {
@@ -688,6 +692,7 @@ impl Operator for PatternOperator {
                             runs: Vec::new(),
                             pending: JavaHeap::new(start_of),
                             matches: 0,
+                            last_ts: at.0,
                         },
                     );
                 }
@@ -703,9 +708,12 @@ impl Operator for PatternOperator {
             }
         }
         // The watermark ends partial matches that can no longer finish in time, in every key.
-        // A key with nothing in progress is let go, so keys that are ever new keep no state;
-        // only when a measure numbers the matches does a key that matched keep its count.
+        // A key with nothing in progress is let go once no row came for it for `within` (a
+        // minute without one), so keys that are ever new keep no state and busy keys are not
+        // made again and again; when a measure numbers the matches, a key that matched keeps
+        // its count.
         let keep_counts = self.numbers_matches;
+        let linger = self.within_ms.unwrap_or(60_000);
         let mut partitions = std::mem::take(&mut self.partitions);
         let mut failed = None;
         partitions.retain(|_, p| {
@@ -716,7 +724,8 @@ impl Operator for PatternOperator {
                 }
             }
             let idle = p.runs.is_empty() && p.pending.is_empty();
-            !idle || (keep_counts && p.matches > 0)
+            let stale = watermark.saturating_sub(p.last_ts) > linger;
+            !idle || !stale || (keep_counts && p.matches > 0)
         });
         self.partitions = partitions;
         if let Some(e) = failed {

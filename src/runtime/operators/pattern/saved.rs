@@ -249,6 +249,7 @@ impl PatternOperator {
                         heap
                     },
                     matches: p.matches,
+                    last_ts: self.watermark,
                 };
                 self.partitions
                     .insert(p.key.clone().into_boxed_slice(), partition);
