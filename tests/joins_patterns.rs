@@ -168,3 +168,77 @@ fn a_reference_table_that_cannot_be_read_stops_the_run_naming_its_line() {
     assert!(said.contains("tiers.csv, line 4"), "{said}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The rows of a file, sorted (the instances of a keyed node interleave their rows).
+fn sorted_rows(path: &std::path::Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rows: Vec<String> = text.lines().map(str::to_string).collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn joins_and_patterns_killed_and_resumed_write_what_an_uninterrupted_run_writes() {
+    use support::processes::{Lcg, kill_9_after, run, spawn};
+    let dir = scratch("joins-patterns-kill");
+    let text = pipeline()
+        .replace(
+            r#"(id: "tiered_out", kind: Sink(Table(view: Latest(100000))))"#,
+            r#"(id: "tiered_out", kind: Sink(CsvFile(path: "out/tiered.csv")))"#,
+        )
+        .replace(
+            r#"(id: "refunded_out", kind: Sink(Table(view: Latest(100000))))"#,
+            r#"(id: "refunded_out", kind: Sink(CsvFile(path: "out/refunded.csv")))"#,
+        )
+        .replace(
+            r#"(id: "bursts_out", kind: Sink(Table(view: Latest(100000))))"#,
+            r#"(id: "bursts_out", kind: Sink(CsvFile(path: "out/bursts.csv")))"#,
+        );
+    let file = dir.join("p.ron");
+    fs::write(&file, text).unwrap();
+    fs::write(dir.join("tiers.csv"), tiers()).unwrap();
+    let outputs = ["out/tiered.csv", "out/refunded.csv", "out/bursts.csv"];
+    let reference = run(&file, &[]);
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let expected: Vec<Vec<String>> = outputs.iter().map(|o| sorted_rows(&dir.join(o))).collect();
+    for o in outputs {
+        fs::remove_file(dir.join(o)).unwrap();
+    }
+    let checkpoints = dir.join("checkpoints");
+    let ckdir = checkpoints.to_str().unwrap();
+    // Three minutes of event time at 60x: about three seconds a run, killed within it.
+    let paced = ["--speed", "60x"];
+    let mut moments = Lcg(15);
+    let mut resumed = 0;
+    for attempt in 0..5 {
+        let mut args: Vec<&str> = paced.to_vec();
+        if attempt == 0 {
+            args.extend(["--checkpoint-every", "200ms", "--checkpoint-dir", ckdir]);
+        } else {
+            args.extend(["--resume", ckdir]);
+        }
+        let stderr = kill_9_after(spawn(&file, &args), moments.next_in(600, 1400));
+        resumed += usize::from(stderr.contains("resuming from checkpoint"));
+    }
+    let last = run(&file, &["--resume", ckdir]);
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    assert!(
+        resumed >= 3,
+        "most attempts resumed from a checkpoint ({resumed})"
+    );
+    for (o, want) in outputs.iter().zip(&expected) {
+        assert!(
+            &sorted_rows(&dir.join(o)) == want,
+            "{o}: the rows of an uninterrupted run, each once"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
