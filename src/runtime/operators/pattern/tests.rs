@@ -440,3 +440,46 @@ fn a_restored_pattern_goes_on_as_if_never_stopped() {
     assert_eq!(run(false), ["ACME 10:00:04 10:00:07 10:00:08"]);
     assert_eq!(run(true), run(false));
 }
+
+/// `A B{1,2} C` and `A B? C` over the greedy example's rows, each with two strategies; the rows
+/// expected are Flink 2.3's for the same queries.
+#[test]
+fn a_bounded_greedy_step_and_an_optional_one_match_as_flink_matches_them() {
+    let define = [
+        ("A", "A.price > 10"),
+        ("B", "B.price < 15"),
+        ("C", "C.price > 12"),
+    ];
+    let measures = ["A.price AS a", "LAST(B.price) AS b", "C.price AS c"];
+    let rows = xyz(&[10, 11, 12, 13, 14, 16], 2);
+    let matches = |pattern_text: &str, after: AfterMatch| {
+        let mut h = pattern(pattern_text, &define, &measures, after, None);
+        feed(&mut h, &rows);
+        h.results(0)
+    };
+    // Greedy B{1,2}: 11 would start A B B but 14 cannot be C after two Bs (B keeps it: it is
+    // < 15); the match that starts at 12 takes 13 and 14 as B and ends at 16.
+    assert_eq!(
+        matches("A B{1,2} C", AfterMatch::PastLastRow),
+        ["XYZ 12 14 16"]
+    );
+    assert_eq!(
+        matches("A B{1,2} C", AfterMatch::ToNextRow),
+        ["XYZ 12 14 16", "XYZ 13 14 16"]
+    );
+    // An optional step is not greedy in Flink's sense: A C and A B C are both tried.
+    assert_eq!(
+        matches("A B? C", AfterMatch::PastLastRow),
+        ["XYZ 11 12 13", "XYZ 14 NULL 16"].map(|r| r.replace("NULL", ""))
+    );
+    assert_eq!(
+        matches("A B? C", AfterMatch::ToNextRow),
+        [
+            "XYZ 11 12 13",
+            "XYZ 12 NULL 13",
+            "XYZ 13 NULL 14",
+            "XYZ 14 NULL 16"
+        ]
+        .map(|r| r.replace("NULL", ""))
+    );
+}
