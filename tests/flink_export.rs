@@ -65,7 +65,7 @@ fn iso(ms: i64) -> String {
     )
 }
 
-const SINKS: [&str; 14] = [
+const SINKS: [&str; 15] = [
     "hot",
     "tumbling",
     "hopping",
@@ -80,6 +80,7 @@ const SINKS: [&str; 14] = [
     "patterns_per_10s",
     "reluctant",
     "window_joined",
+    "enriched_json",
 ];
 
 fn pipeline(dir: &Path) -> PathBuf {
@@ -105,6 +106,12 @@ fn pipeline(dir: &Path) -> PathBuf {
     fs::write(
         dir.join("ref.csv"),
         "key,label,weight\nk0,zero,0.5\nk1,one,1\nk2,two,2\nk3,three,3\nk1,uno,1.5\n",
+    )
+    .unwrap();
+    // The same kind of table as JSON lines; k2 is missing, so an inner join drops its rows.
+    fs::write(
+        dir.join("ref.jsonl"),
+        "{\"key\": \"k0\", \"label\": \"zero\", \"weight\": 0.5}\n{\"key\": \"k1\", \"label\": \"one\", \"weight\": 1}\n{\"key\": \"k3\", \"label\": \"three\", \"weight\": 3}\n{\"key\": \"k4\", \"label\": \"four\", \"weight\": 4}\n",
     )
     .unwrap();
     let source = |id: &str, file: &str| {
@@ -148,8 +155,10 @@ fn pipeline(dir: &Path) -> PathBuf {
         measures: ["A.value AS a", "C.value AS c", "COUNT(B.*) AS bs", "FIRST(B.ts) AS first_b"],
         within: Some("2s"))),
     (id: "same_window", kind: Join(Window(left_key: ["key"], right_key: ["key"], window: Sliding(size: "10s", slide: "5s"), join: Left, prefix: "b_"))),
-    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+    (id: "labelled_json", kind: Join(Lookup(table: "ref.jsonl", format: JsonLines, key: ["key"], table_key: ["key"], prefix: "j_"))),
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
 ], edges: [
+    "b.out -> labelled_json.in", "labelled_json.out -> enriched_json.in",
     "a.out -> same_window.left", "b.out -> same_window.right", "same_window.out -> window_joined.in",
     "a.out -> rebound.in", "rebound.out -> patterns.in", "rebound.out -> rebound_per_10s.in",
     "rebound_per_10s.out -> patterns_per_10s.in", "b.out -> climb.in", "climb.out -> reluctant.in",
@@ -181,6 +190,7 @@ fn pipeline(dir: &Path) -> PathBuf {
         sink("patterns_per_10s"),
         sink("reluctant"),
         sink("window_joined"),
+        sink("enriched_json"),
     );
     let path = dir.join("differential.ron");
     fs::write(&path, text).unwrap();

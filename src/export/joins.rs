@@ -7,8 +7,9 @@
 
 use super::flink_sql::{Export, Exporter, dependency};
 use super::flink_time::interval;
+use super::flink_types::flink_type;
 use super::report::ReportEntry;
-use super::sources::{first_rows, table_and_view, typed_csv, with_options};
+use super::sources::{CsvColumns, first_rows, table_and_view, typed_csv, with_options};
 use crate::expr::quote_name;
 use crate::model::kinds::join::interval::PlannedIntervalJoin;
 use crate::model::kinds::join::lookup::{PlannedLookupJoin, TableFormat};
@@ -94,17 +95,29 @@ pub fn lookup_join(ex: &mut Exporter, index: usize, l: &PlannedLookupJoin) -> Ex
             "a regular JOIN against the table (the stream loses its time attribute)",
         )
     })?);
-    if l.format != TableFormat::Csv {
-        return Err((
-            "a JSON-lines reference table is not exported yet".into(),
-            "a CSV copy of the table",
-        ));
-    }
     let versioned = format!("{}__table", node.id);
     let raw_table = format!("{}__table_file", node.id);
     let typed_view = format!("{}__table_rows", node.id);
     let valid_from = "__valid_from";
-    let mut typed = typed_csv(&l.table_schema, first_rows(&l.path, true, b','), None)?;
+    let absolute = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
+    let (mut typed, options) = match l.format {
+        TableFormat::Csv => (
+            typed_csv(&l.table_schema, first_rows(&l.path, true, b','), None)?,
+            with_options(
+                &absolute,
+                "csv",
+                &[("csv.ignore-parse-errors", "true".to_string())],
+            ),
+        ),
+        TableFormat::JsonLines => (
+            json_columns(l)?,
+            with_options(
+                &absolute,
+                "json",
+                &[("json.ignore-parse-errors", "true".to_string())],
+            ),
+        ),
+    };
     // Every row of the table is valid from the epoch: any stream row may meet it.
     typed.table_columns.push(format!(
         "{} AS TIMESTAMP '1970-01-01 00:00:00.000'",
@@ -116,12 +129,6 @@ pub fn lookup_join(ex: &mut Exporter, index: usize, l: &PlannedLookupJoin) -> Ex
         quote_name(valid_from)
     ));
     typed.selects.push(quote_name(valid_from));
-    let absolute = std::path::absolute(&l.path).unwrap_or_else(|_| l.path.clone());
-    let options = with_options(
-        &absolute,
-        "csv",
-        &[("csv.ignore-parse-errors", "true".to_string())],
-    );
     table_and_view(
         ex,
         &raw_table,
@@ -185,6 +192,29 @@ pub fn lookup_join(ex: &mut Exporter, index: usize, l: &PlannedLookupJoin) -> Ex
         ));
     }
     Ok(())
+}
+
+/// A JSON-lines reference table's columns as Flink's json format reads them, by name; a time
+/// column is refused (Eddy reads ISO text or epoch numbers, the json format neither alike).
+fn json_columns(l: &PlannedLookupJoin) -> Result<CsvColumns, (String, &'static str)> {
+    let mut columns = CsvColumns::default();
+    for f in l.table_schema.fields() {
+        let Some(sql_type) = flink_type(f.data_type()).filter(|_| !f.data_type().is_temporal())
+        else {
+            return Err((
+                format!(
+                    "the reference table's column `{}` has a type the exporter cannot give Flink's json format",
+                    f.name()
+                ),
+                "a table of text, number and boolean columns",
+            ));
+        };
+        columns
+            .table_columns
+            .push(format!("{} {sql_type}", quote_name(f.name())));
+        columns.selects.push(quote_name(f.name()));
+    }
+    Ok(columns)
 }
 
 /// The window table function over `table` and its time column for a window join's windows.

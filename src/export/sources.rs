@@ -109,6 +109,7 @@ pub(super) fn with_options(path: &Path, format: &str, extra: &[(&str, String)]) 
 
 /// A CSV file's columns as Flink reads them: every physical column as text (`NAME__raw`), the
 /// typed selects, and the conditions that leave out rows Eddy would not read (and the header).
+#[derive(Default)]
 pub(super) struct CsvColumns {
     pub table_columns: Vec<String>,
     pub selects: Vec<String>,
