@@ -31,6 +31,33 @@ fn time_column(ex: &Exporter, index: usize, port: usize) -> Result<String, (Stri
     }
 }
 
+/// The left input's columns as (name, output name) pairs.
+fn left_columns(node: &crate::model::plan::NodePlan) -> Vec<(String, String)> {
+    node.inputs[0]
+        .schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.name().clone()))
+        .collect()
+}
+
+/// `side.column AS name` for each (column, output name); the column `plain_time` cast to a
+/// TIMESTAMP, so it is no longer a time attribute.
+fn select_items(side: &str, columns: &[(String, String)], plain_time: Option<&str>) -> Vec<String> {
+    columns
+        .iter()
+        .map(|(name, out)| {
+            let value = format!("{side}.{}", quote_name(name));
+            let value = if Some(name.as_str()) == plain_time {
+                format!("CAST({value} AS TIMESTAMP(3))")
+            } else {
+                value
+            };
+            format!("{value} AS {}", quote_name(out))
+        })
+        .collect()
+}
+
 /// `l.a = r.b AND …` for the key pairs.
 fn key_condition(left: &[String], right: &[String]) -> String {
     left.iter()
@@ -46,21 +73,9 @@ pub fn interval_join(ex: &mut Exporter, index: usize, j: &PlannedIntervalJoin) -
     let right = ex.input(index, 1).map_err(dependency)?;
     let left_time = quote_name(&time_column(ex, index, 0)?);
     let right_time_name = time_column(ex, index, 1)?;
-    let mut items: Vec<String> = node.inputs[0]
-        .schema
-        .fields()
-        .iter()
-        .map(|f| format!("l.{}", quote_name(f.name())))
-        .collect();
-    for (name, out) in &j.right_names {
-        // Only one time attribute may reach a sink: the right one becomes a plain timestamp.
-        let value = if *name == right_time_name {
-            format!("CAST(r.{} AS TIMESTAMP(3))", quote_name(name))
-        } else {
-            format!("r.{}", quote_name(name))
-        };
-        items.push(format!("{value} AS {}", quote_name(out)));
-    }
+    // Only one time attribute may reach a sink: the right one becomes a plain timestamp.
+    let mut items = select_items("l", &left_columns(&node), None);
+    items.extend(select_items("r", &j.right_names, Some(&right_time_name)));
     let query = format!(
         "SELECT {}\nFROM {} AS l {} {} AS r\n  ON {}\n  AND r.{} BETWEEN l.{left_time} - {} AND l.{left_time} + {}",
         items.join(", "),
@@ -156,15 +171,8 @@ pub fn lookup_join(ex: &mut Exporter, index: usize, l: &PlannedLookupJoin) -> Ex
             quote_name(&typed_view)
         ),
     );
-    let mut items: Vec<String> = node.inputs[0]
-        .schema
-        .fields()
-        .iter()
-        .map(|f| format!("l.{}", quote_name(f.name())))
-        .collect();
-    for (name, out) in &l.table_names {
-        items.push(format!("r.{} AS {}", quote_name(name), quote_name(out)));
-    }
+    let mut items = select_items("l", &left_columns(&node), None);
+    items.extend(select_items("r", &l.table_names, None));
     let name = Exporter::view_name(&node, 0);
     ex.view(
         &name,
@@ -255,24 +263,10 @@ pub fn window_join(ex: &mut Exporter, index: usize, w: &PlannedWindowJoin) -> Ex
             "a slide that divides the size",
         ));
     }
+    // The window's own time attribute stays; the rows' become plain timestamps.
     let mut items = vec!["l.`window_start`".to_string(), "l.`window_end`".to_string()];
-    for f in node.inputs[0].schema.fields() {
-        let value = if *f.name() == left_time {
-            // The window's own time attribute stays; the rows' become plain timestamps.
-            format!("CAST(l.{} AS TIMESTAMP(3))", quote_name(f.name()))
-        } else {
-            format!("l.{}", quote_name(f.name()))
-        };
-        items.push(format!("{value} AS {}", quote_name(f.name())));
-    }
-    for (name, out) in &w.right_names {
-        let value = if *name == right_time {
-            format!("CAST(r.{} AS TIMESTAMP(3))", quote_name(name))
-        } else {
-            format!("r.{}", quote_name(name))
-        };
-        items.push(format!("{value} AS {}", quote_name(out)));
-    }
+    items.extend(select_items("l", &left_columns(&node), Some(&left_time)));
+    items.extend(select_items("r", &w.right_names, Some(&right_time)));
     let query = format!(
         "SELECT {}\nFROM (SELECT * FROM TABLE({})) AS l\n{} (SELECT * FROM TABLE({})) AS r\n  ON {}\n  AND l.`window_start` = r.`window_start` AND l.`window_end` = r.`window_end`",
         items.join(", "),

@@ -1,7 +1,7 @@
 //! Keys of rows as bytes (for state lookups); which instance owns a key is the contract's
 //! `key_groups`.
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -38,6 +38,17 @@ impl KeyEncoder {
             columns: indices,
             converter,
         })
+    }
+
+    /// The key columns' indices in the schema.
+    pub fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// Whether row `row` of `batch` has a NULL in a key column (a NULL key equals nothing, as in
+    /// SQL, so joins and lookups let such a row meet nobody).
+    pub fn has_null(&self, batch: &RecordBatch, row: usize) -> bool {
+        self.columns.iter().any(|&c| batch.column(c).is_null(row))
     }
 
     pub fn is_global(&self) -> bool {

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use arrow::array::Array;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -32,8 +31,6 @@ pub struct IntervalJoinOperator {
     left_join: bool,
     times: [RowTime; 2],
     keys: [KeyEncoder; 2],
-    /// The key columns of each side, to tell a NULL key (which meets nobody).
-    key_columns: [Vec<usize>; 2],
     sides: [JoinSide; 2],
     right_columns: Vec<usize>,
     output: SchemaRef,
@@ -47,16 +44,6 @@ pub fn build(
     right: &SchemaRef,
     metrics: &Arc<InstanceMetrics>,
 ) -> Result<Box<dyn Operator>, RunError> {
-    let columns = |schema: &SchemaRef, names: &[String]| -> Result<Vec<usize>, RunError> {
-        names
-            .iter()
-            .map(|n| {
-                schema
-                    .index_of(n)
-                    .map_err(|_| RunError::internal(format!("key column `{n}` is missing")))
-            })
-            .collect()
-    };
     Ok(Box::new(IntervalJoinOperator {
         before_ms: planned.before_ms,
         after_ms: planned.after_ms,
@@ -65,10 +52,6 @@ pub fn build(
         keys: [
             KeyEncoder::new(left, &planned.left_key)?,
             KeyEncoder::new(right, &planned.right_key)?,
-        ],
-        key_columns: [
-            columns(left, &planned.left_key)?,
-            columns(right, &planned.right_key)?,
         ],
         sides: [
             JoinSide::new(Arc::clone(left), planned.after_ms),
@@ -129,9 +112,8 @@ impl Operator for IntervalJoinOperator {
         let Some(keys) = self.keys[side].encode(&batch)? else {
             return Err(fail("an interval join has no key columns"));
         };
-        let key_arrays: Vec<_> = self.key_columns[side]
-            .iter()
-            .map(|&c| Arc::clone(batch.column(c)))
+        let null_keys: Vec<bool> = (0..batch.num_rows())
+            .map(|row| self.keys[side].has_null(&batch, row))
             .collect();
         let id = self.sides[side].add_batch(batch);
         let (mut left_rows, mut right_rows) = (Vec::new(), Vec::new());
@@ -148,7 +130,7 @@ impl Operator for IntervalJoinOperator {
                 continue;
             }
             let this = (id, row as u32);
-            if key_arrays.iter().any(|a| a.is_null(row)) {
+            if null_keys[row] {
                 // A NULL key equals nothing, as in SQL; a left join still emits the left row.
                 if side == LEFT && self.left_join {
                     left_rows.push(Some(this));

@@ -81,6 +81,7 @@ impl JoinSide {
     pub fn pin(&mut self, id: u32) {
         if let Some(b) = self.batches.get_mut(&id) {
             b.live += 1;
+            self.held += 1;
         }
     }
 
@@ -88,6 +89,7 @@ impl JoinSide {
     pub fn unpin(&mut self, id: u32) {
         if let Some(b) = self.batches.get_mut(&id) {
             b.live = b.live.saturating_sub(1);
+            self.held = self.held.saturating_sub(1);
         }
     }
 

@@ -44,7 +44,6 @@ struct Table {
 
 pub struct LookupJoinOperator {
     stream_keys: KeyEncoder,
-    stream_key_columns: Vec<usize>,
     table_keys: TableKeys,
     table_name: String,
     duplicates: DuplicateKeys,
@@ -69,15 +68,6 @@ pub fn build(
     loader: TableLoader,
     metrics: &Arc<InstanceMetrics>,
 ) -> Result<Box<dyn Operator>, RunError> {
-    let stream_key_columns = planned
-        .key
-        .iter()
-        .map(|k| {
-            input
-                .index_of(k)
-                .map_err(|_| RunError::internal(format!("key column `{k}` is missing")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let table_keys = TableKeys::new(planned)?;
     let watch = planned.reload.then(|| Watch {
         path: planned.path.clone(),
@@ -88,7 +78,6 @@ pub fn build(
     let table = index(&rows, &table_keys, planned.duplicates, &planned.table_name)?;
     let op = LookupJoinOperator {
         stream_keys: KeyEncoder::new(input, &planned.key)?,
-        stream_key_columns,
         table_keys,
         table_name: planned.table_name.clone(),
         duplicates: planned.duplicates,
@@ -245,15 +234,10 @@ impl Operator for LookupJoinOperator {
         let Some(keys) = self.stream_keys.encode(&batch)? else {
             return Err(fail("a lookup join has no key columns"));
         };
-        let key_arrays: Vec<_> = self
-            .stream_key_columns
-            .iter()
-            .map(|&c| batch.column(c).clone())
-            .collect();
         let found: UInt32Array = (0..batch.num_rows())
             .map(|row| {
                 // A NULL key equals nothing, as in SQL.
-                if key_arrays.iter().any(|a| a.is_null(row)) {
+                if self.stream_keys.has_null(&batch, row) {
                     return None;
                 }
                 self.table.index.get(keys.row(row).as_ref()).copied()

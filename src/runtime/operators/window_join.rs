@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use arrow::array::{Array, ArrayRef, TimestampMillisecondArray};
+use arrow::array::{ArrayRef, TimestampMillisecondArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -37,7 +37,6 @@ pub struct WindowJoinOperator {
     left_join: bool,
     times: [RowTime; 2],
     keys: [KeyEncoder; 2],
-    key_columns: [Vec<usize>; 2],
     sides: [JoinSide; 2],
     right_columns: Vec<usize>,
     output: SchemaRef,
@@ -56,16 +55,6 @@ pub fn build(
     right: &SchemaRef,
     metrics: &Arc<InstanceMetrics>,
 ) -> Result<Box<dyn Operator>, RunError> {
-    let columns = |schema: &SchemaRef, names: &[String]| -> Result<Vec<usize>, RunError> {
-        names
-            .iter()
-            .map(|n| {
-                schema
-                    .index_of(n)
-                    .map_err(|_| RunError::internal(format!("key column `{n}` is missing")))
-            })
-            .collect()
-    };
     let assigner = if planned.slide_ms == planned.size_ms {
         Assigner::Tumbling {
             size: planned.size_ms,
@@ -86,10 +75,6 @@ pub fn build(
             KeyEncoder::new(left, &planned.left_key)?,
             KeyEncoder::new(right, &planned.right_key)?,
         ],
-        key_columns: [
-            columns(left, &planned.left_key)?,
-            columns(right, &planned.right_key)?,
-        ],
         sides: [
             JoinSide::new(Arc::clone(left), 0),
             JoinSide::new(Arc::clone(right), 0),
@@ -107,9 +92,8 @@ pub fn build(
 impl WindowJoinOperator {
     fn publish(&self) {
         let m = &self.metrics;
-        let held =
-            |side: usize| -> u64 { self.cells.values().map(|c| c.rows[side].len() as u64).sum() };
-        let (left, right) = (held(LEFT), held(RIGHT));
+        // Counted as rows are pinned and let go: no walk over the open windows per batch.
+        let (left, right) = (self.sides[LEFT].held, self.sides[RIGHT].held);
         m.held_rows[LEFT].store(left, Relaxed);
         m.held_rows[RIGHT].store(right, Relaxed);
         // Every held row waits for its window to close.
@@ -123,9 +107,8 @@ impl WindowJoinOperator {
         let keys = self.keys[side]
             .encode(&batch)?
             .ok_or_else(|| RunError::internal("a window join has no key columns"))?;
-        let key_arrays: Vec<ArrayRef> = self.key_columns[side]
-            .iter()
-            .map(|&c| Arc::clone(batch.column(c)))
+        let null_keys: Vec<bool> = (0..batch.num_rows())
+            .map(|row| self.keys[side].has_null(&batch, row))
             .collect();
         let id = self.sides[side].add_batch(batch);
         let (mut late, mut alone) = (0u64, 0u64);
@@ -135,7 +118,7 @@ impl WindowJoinOperator {
                 continue;
             };
             self.metrics.see_event_time(ts);
-            let null_key = key_arrays.iter().any(|a| a.is_null(row));
+            let null_key = null_keys[row];
             if null_key && !(side == LEFT && self.left_join) {
                 // A NULL key meets nobody; only a left join keeps the left row.
                 alone += 1;
@@ -300,11 +283,7 @@ impl Operator for WindowJoinOperator {
                         .encode(&batch)?
                         .ok_or_else(|| RunError::internal("a window join has no keys"))?;
                     let null_key: Vec<bool> = (0..batch.num_rows())
-                        .map(|row| {
-                            self.key_columns[side]
-                                .iter()
-                                .any(|&c| batch.column(c).is_null(row))
-                        })
+                        .map(|row| self.keys[side].has_null(&batch, row))
                         .collect();
                     let id = self.sides[side].add_batch(batch);
                     for (row, &null) in null_key.iter().enumerate() {

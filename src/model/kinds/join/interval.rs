@@ -8,7 +8,9 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use serde::{Deserialize, Serialize};
 
-use super::{JoinType, KeyTypes, LEFT, RIGHT, check_key_list, check_key_pairs, joined_schema};
+use super::{
+    JoinType, KeyTypes, LEFT, RIGHT, check_key_list, check_key_pairs, event_times, joined_schema,
+};
 use crate::model::duration::Duration;
 use crate::model::form::{Field, FieldValue};
 use crate::model::kind::{
@@ -116,23 +118,11 @@ impl KindModel for IntervalJoin {
             KeyTypes::Same,
             report,
         );
-        let mut times = [(left, "left"), (right, "right")].map(|(input, side)| {
-            match input.time.row_time(&input.schema) {
-                Ok(time @ RowTime::Event { .. }) => Some(time),
-                Ok(RowTime::Processing) => {
-                    report.node_error(format!(
-                        "an interval join matches rows by event time, but the {side} rows tell processing time"
-                    ));
-                    None
-                }
-                Err(why) => {
-                    report.node_error(format!(
-                        "an interval join matches rows by event time, but the {side} rows have none: {why}"
-                    ));
-                    None
-                }
-            }
-        });
+        let times = event_times(
+            [left, right],
+            "an interval join matches rows by event time",
+            report,
+        );
         let (output, right_columns) = joined_schema(
             &left.schema,
             &right.schema,
@@ -141,7 +131,7 @@ impl KindModel for IntervalJoin {
             !self.join.is_inner(),
             report,
         )?;
-        let (Some(left_time), Some(right_time)) = (times[0].take(), times[1].take()) else {
+        let [Some(left_time), Some(right_time)] = times else {
             return None;
         };
         if !keys_ok {

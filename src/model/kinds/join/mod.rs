@@ -13,7 +13,8 @@ use arrow::datatypes::{Field as ArrowField, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::expr::sql_type_name;
-use crate::model::kind::Report;
+use crate::model::kind::{PortInput, Report};
+use crate::model::time::RowTime;
 
 /// The port of the stream whose every row is kept (in a left join) and whose time the output keeps.
 pub const LEFT: &str = "left";
@@ -136,6 +137,33 @@ pub fn check_key_pairs(
         }
     }
     ok
+}
+
+/// Where each input (left, right) reads event time; a side without it is reported, `what` saying
+/// why the join needs it ("an interval join matches rows by event time").
+pub fn event_times(
+    inputs: [&PortInput; 2],
+    what: &str,
+    report: &mut Report,
+) -> [Option<RowTime>; 2] {
+    let mut times = [None, None];
+    for (slot, (input, side)) in times
+        .iter_mut()
+        .zip(inputs.into_iter().zip(["left", "right"]))
+    {
+        *slot = match input.time.row_time(&input.schema) {
+            Ok(time @ RowTime::Event { .. }) => Some(time),
+            Ok(RowTime::Processing) => {
+                report.node_error(format!("{what}, but the {side} rows tell processing time"));
+                None
+            }
+            Err(why) => {
+                report.node_error(format!("{what}, but the {side} rows have none: {why}"));
+                None
+            }
+        };
+    }
+    times
 }
 
 /// The output of a join: every left column as it is, then the right columns but its keys (they

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use arrow::datatypes::{Field as ArrowField, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use super::{JoinType, KeyTypes, LEFT, RIGHT, check_key_list, check_key_pairs, joined_schema};
+use super::{
+    JoinType, KeyTypes, LEFT, RIGHT, check_key_list, check_key_pairs, event_times, joined_schema,
+};
 use crate::model::columns::timestamp_type;
 use crate::model::duration::Duration;
 use crate::model::form::{Choice, Field, FieldValue};
@@ -148,23 +150,11 @@ impl KindModel for WindowJoin {
             KeyTypes::Same,
             report,
         );
-        let mut times = [(left, "left"), (right, "right")].map(|(input, side)| {
-            match input.time.row_time(&input.schema) {
-                Ok(time @ RowTime::Event { .. }) => Some(time),
-                Ok(RowTime::Processing) => {
-                    report.node_error(format!(
-                        "a window join cuts rows into windows of event time, but the {side} rows tell processing time"
-                    ));
-                    None
-                }
-                Err(why) => {
-                    report.node_error(format!(
-                        "a window join cuts rows into windows of event time, but the {side} rows have none: {why}"
-                    ));
-                    None
-                }
-            }
-        });
+        let times = event_times(
+            [left, right],
+            "a window join cuts rows into windows of event time",
+            report,
+        );
         let (joined, right_columns) = joined_schema(
             &left.schema,
             &right.schema,
@@ -187,7 +177,7 @@ impl KindModel for WindowJoin {
             );
             return None;
         }
-        let (Some(left_time), Some(right_time)) = (times[0].take(), times[1].take()) else {
+        let [Some(left_time), Some(right_time)] = times else {
             return None;
         };
         if !keys_ok {

@@ -103,7 +103,6 @@ pub struct PatternOperator {
     output: SchemaRef,
     timeout: SchemaRef,
     keys: KeyEncoder,
-    key_columns: Vec<usize>,
     /// Columns any navigation reads: only these are kept with a row taken into a match.
     kept_columns: Vec<bool>,
     /// Rows waiting for the watermark, in (time, arrival) order: (batch, row).
@@ -180,15 +179,7 @@ pub fn build(
         .iter()
         .map(|m| expr_schema(input, m, false))
         .collect();
-    let key_columns = planned
-        .partition_by
-        .iter()
-        .map(|k| {
-            input
-                .index_of(k)
-                .map_err(|_| RunError::internal(format!("key column `{k}` is missing")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = KeyEncoder::new(input, &planned.partition_by)?;
     Ok(Box::new(PatternOperator {
         steps: planned.steps.iter().map(|s| s.step.clone()).collect(),
         numbers_matches: measures.iter().any(|m| {
@@ -209,8 +200,7 @@ pub fn build(
         input: Arc::clone(input),
         output: Arc::clone(&planned.output),
         timeout: Arc::clone(&planned.timeout),
-        keys: KeyEncoder::new(input, &planned.partition_by)?,
-        key_columns,
+        keys,
         kept_columns,
         waiting: BTreeMap::new(),
         batches: FxHashMap::default(),
@@ -515,7 +505,7 @@ impl PatternOperator {
     /// reached, for timed-out ones.
     fn rows_of(&self, finished: &[Finished], timeout: bool) -> Result<RecordBatch, RunError> {
         let mut columns: Vec<ArrayRef> = Vec::new();
-        for (k, _) in self.key_columns.iter().enumerate() {
+        for (k, _) in self.keys.columns().iter().enumerate() {
             let values = finished
                 .iter()
                 .map(|f| f.key.get(k).cloned().unwrap_or(ScalarValue::Null));
@@ -605,8 +595,13 @@ impl PatternOperator {
             }
         }
         // Only the keys shown are described (a key's text costs an allocation).
-        furthest.sort_by_key(|(_, r)| std::cmp::Reverse((r.step, r.count)));
-        furthest.truncate(SHOWN_KEYS);
+        // Only the few shown are put in order, not every key with a partial match.
+        let rank = |(_, r): &(&Partition, &Run)| std::cmp::Reverse((r.step, r.count));
+        if furthest.len() > SHOWN_KEYS {
+            furthest.select_nth_unstable_by_key(SHOWN_KEYS, rank);
+            furthest.truncate(SHOWN_KEYS);
+        }
+        furthest.sort_by_key(rank);
         let mut keys: Vec<PartialLine> = furthest
             .into_iter()
             .map(|(p, run)| PartialLine {
@@ -679,7 +674,8 @@ impl Operator for PatternOperator {
                 };
                 if !self.partitions.contains_key(key) {
                     let values = self
-                        .key_columns
+                        .keys
+                        .columns()
                         .iter()
                         .map(|&c| {
                             ScalarValue::try_from_array(released.column(c), row).map_err(arrow_err)

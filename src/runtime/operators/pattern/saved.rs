@@ -142,7 +142,8 @@ impl PatternOperator {
 
     fn keys_batch(&self, keys: &[&[ScalarValue]]) -> Result<RecordBatch, RunError> {
         let fields: Vec<Field> = self
-            .key_columns
+            .keys
+            .columns()
             .iter()
             .map(|&c| self.input.field(c).clone().with_nullable(true))
             .collect();
