@@ -1,5 +1,5 @@
 //! Firehose delivery in whole runs: the objects a run writes into a folder bucket read back with
-//! their libraries (GZIP JSON lines with flate2, Parquet with parquet) equal the rows that went
+//! their libraries (GZIP JSON lines with flate2, Snappy ones with snap, Parquet with parquet) equal the rows that went
 //! in, under the keys Firehose gives them; and a round trip to a real S3 API, s3rver from npm,
 //! started on 127.0.0.1 by this test and stopped by its PID, listed and read back with the AWS
 //! SDK. Skipped, saying so, only when npm is not installed (`.ci/run` makes sure it is).
@@ -112,6 +112,39 @@ fn gzip_json_objects_read_back_equal_the_rows_under_firehose_keys() {
     for (_, bytes) in &found {
         let mut text = String::new();
         flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        rows.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+        );
+    }
+    assert_eq!(rows, expected_rows());
+}
+
+#[test]
+fn snappy_json_objects_are_framed_streams_that_read_back_equal_to_the_rows() {
+    let dir = scratch("firehose-snappy");
+    run_in(
+        &dir,
+        &pipeline(
+            r#"buffering: (size_mib: 1, interval: "60s"), destination: Folder(path: "bucket"), format: JsonLines, compression: Snappy"#,
+        ),
+        &[("trips.csv", &trips_csv())],
+        1,
+    );
+    let found = objects(&dir.join("bucket"));
+    assert_eq!(found.len(), 3, "one object a minute");
+    let mut rows = Vec::new();
+    for (key, bytes) in &found {
+        assert!(key.ends_with(".snappy"), "{key}");
+        // Snappy's framing format opens with its stream identifier chunk; raw Snappy does not.
+        assert!(
+            bytes.starts_with(b"\xff\x06\x00\x00sNaPpY"),
+            "{key} is framed"
+        );
+        let mut text = String::new();
+        snap::read::FrameDecoder::new(&bytes[..])
             .read_to_string(&mut text)
             .unwrap();
         rows.extend(

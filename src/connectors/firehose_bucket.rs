@@ -2,7 +2,7 @@
 //! each object written whole: a temporary file, then a rename) or a real S3 bucket (or an
 //! S3-compatible server such as s3rver) through the AWS SDK for S3. Objects are JSON lines, CSV
 //! (a header per object) or Parquet (Snappy inside, as Firehose's record format conversion writes
-//! it), GZIP-compressed on request.
+//! it), GZIP- or Snappy-compressed on request.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -82,6 +82,7 @@ impl Encoding {
         match (self.format, self.compression) {
             (RecordFormat::Parquet, _) => "",
             (_, Compression::Gzip) => ".gz",
+            (_, Compression::Snappy) => ".snappy",
             (_, Compression::Uncompressed) => "",
         }
     }
@@ -103,6 +104,17 @@ impl Encoding {
                 encoder
                     .write_all(&plain)
                     .and_then(|()| encoder.finish())
+                    .map_err(|e| RunError::internal(format!("compressing an object: {e}")))
+            }
+            Compression::Snappy => {
+                // The framing format (stream identifier, checksummed chunks): what Firehose's
+                // `Snappy` writes and `snappy`-aware readers take as a file.
+                let mut encoder = snap::write::FrameEncoder::new(Vec::new());
+                encoder
+                    .write_all(&plain)
+                    .map_err(|e| RunError::internal(format!("compressing an object: {e}")))?;
+                encoder
+                    .into_inner()
                     .map_err(|e| RunError::internal(format!("compressing an object: {e}")))
             }
         }
@@ -260,7 +272,8 @@ impl ObjectBucket for S3Bucket {
 }
 
 /// An object of a folder bucket read back as text rows (the first is the header), at most
-/// `limit` rows: GZIP is undone, Parquet read with its schema, JSON lines by their keys.
+/// `limit` rows: GZIP and Snappy are undone, Parquet read with its schema, JSON lines by their
+/// keys.
 pub fn read_object(path: &Path, limit: usize) -> Result<Vec<Vec<String>>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     if bytes.starts_with(b"PAR1") {
@@ -272,6 +285,11 @@ pub fn read_object(path: &Path, limit: usize) -> Result<Vec<Vec<String>>, String
         let mut plain = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
             .map_err(|e| format!("not GZIP text: {e}"))?;
+        plain
+    } else if bytes.starts_with(SNAPPY_STREAM_IDENTIFIER) {
+        let mut plain = String::new();
+        std::io::Read::read_to_string(&mut snap::read::FrameDecoder::new(&bytes[..]), &mut plain)
+            .map_err(|e| format!("not Snappy text: {e}"))?;
         plain
     } else {
         String::from_utf8(bytes).map_err(|_| "not text".to_string())?
@@ -312,6 +330,9 @@ pub fn read_object(path: &Path, limit: usize) -> Result<Vec<Vec<String>>, String
     rows.truncate(limit + 1);
     Ok(rows)
 }
+
+/// The chunk every Snappy framed stream starts with: type 0xff, length 6, "sNaPpY".
+const SNAPPY_STREAM_IDENTIFIER: &[u8] = b"\xff\x06\x00\x00sNaPpY";
 
 fn read_parquet(file: std::fs::File, limit: usize) -> Result<Vec<Vec<String>>, String> {
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)

@@ -152,8 +152,11 @@ pub fn firehose(ex: &mut Exporter, index: usize, f: &PlannedFirehose) -> Export 
                 .into(),
         );
     }
-    if f.compression == Compression::Gzip {
-        notes.push("GZIP is not exported (Flink's json and csv formats write plain files)".into());
+    if f.compression != Compression::Uncompressed {
+        notes.push(format!(
+            "{:?} compression is not exported (Flink's json and csv formats write plain files)",
+            f.compression
+        ));
     }
     if f.format == RecordFormat::Parquet {
         notes.push(

@@ -174,15 +174,21 @@ crate::plain_choice!(RecordFormat {
     Parquet
 });
 
-/// `CompressionFormat`: `Gzip` objects end in `.gz`. Parquet compresses inside.
+/// `CompressionFormat`: `Gzip` objects end in `.gz`, `Snappy` ones (Snappy's framing format, as
+/// Firehose writes it) in `.snappy`. Parquet compresses inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Compression {
     #[default]
     Uncompressed,
     Gzip,
+    Snappy,
 }
 
-crate::plain_choice!(Compression { Uncompressed, Gzip });
+crate::plain_choice!(Compression {
+    Uncompressed,
+    Gzip,
+    Snappy
+});
 
 /// A dynamic partitioning key: its name in the prefix and the SQL giving it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,8 +244,8 @@ pub const ENTRY: CatalogueEntry = CatalogueEntry {
     name: "Firehose to S3",
     family: Family::Stream,
     id_stem: "firehose",
-    explanation: "An Amazon Data Firehose delivery stream to S3, simulated: records are buffered until the size hint (1-128 MiB) or the interval (0-900 s) is reached, optionally transformed (SQL as the Lambda, each record Ok, Dropped or ProcessingFailed), and written as objects named as Firehose names them (`prefix/YYYY/MM/dd/HH/stream-1-YYYY-MM-dd-HH-mm-ss-…`) into a folder playing the bucket, or a real S3 bucket; as JSON lines, CSV or Parquet, optionally GZIP. Each object delivered leaves by `objects`.",
-    keywords: "firehose kinesis data firehose delivery s3 bucket buffer buffering lambda transformation parquet gzip prefix partition dynamic partitioning object",
+    explanation: "An Amazon Data Firehose delivery stream to S3, simulated: records are buffered until the size hint (1-128 MiB) or the interval (0-900 s) is reached, optionally transformed (SQL as the Lambda, each record Ok, Dropped or ProcessingFailed), and written as objects named as Firehose names them (`prefix/YYYY/MM/dd/HH/stream-1-YYYY-MM-dd-HH-mm-ss-…`) into a folder playing the bucket, or a real S3 bucket; as JSON lines, CSV or Parquet, optionally GZIP or Snappy. Each object delivered leaves by `objects`.",
+    keywords: "firehose kinesis data firehose delivery s3 bucket buffer buffering lambda transformation parquet gzip snappy compression prefix partition dynamic partitioning object",
     default: || {
         NodeKind::Stream(StreamKind::Firehose(FirehoseDelivery {
             buffering: Buffering::default(),
@@ -465,6 +471,8 @@ impl KindModel for FirehoseDelivery {
             (RecordFormat::JsonLines, Compression::Gzip) => "JSON.gz",
             (RecordFormat::Csv, Compression::Uncompressed) => "CSV",
             (RecordFormat::Csv, Compression::Gzip) => "CSV.gz",
+            (RecordFormat::JsonLines, Compression::Snappy) => "JSON.snappy",
+            (RecordFormat::Csv, Compression::Snappy) => "CSV.snappy",
             (RecordFormat::Parquet, _) => "Parquet",
         };
         let lambda = if self.transformation.is_some() {
@@ -520,7 +528,7 @@ impl KindModel for FirehoseDelivery {
             ),
             Field::new(
                 "compression",
-                "GZIP objects end in .gz",
+                "GZIP objects end in .gz, Snappy ones (framing format) in .snappy",
                 FieldValue::Choice(&mut self.compression),
             ),
             Field::new(
