@@ -351,7 +351,7 @@ fn run_in_the_app_counters_move_pause_step_and_restart() {
     h.run_steps(2);
     std::thread::sleep(std::time::Duration::from_millis(300));
     h.run_steps(3);
-    h.get_by_label("window node");
+    h.get_by_label("window or pattern node");
     assert!(
         h.state()
             .live

@@ -376,3 +376,61 @@ fn the_checkpoints_tab_crashes_a_run_and_restores_it_from_its_last_checkpoint() 
     assert!(live.checkpoints.as_ref().unwrap().restore.is_some());
     h.state().live.as_ref().unwrap().handle.stop();
 }
+
+#[test]
+fn the_event_time_view_of_a_pattern_links_each_match_through_its_rows() {
+    let mut app = example("iot_rising.ron");
+    app.speed = eddy::runtime::Speed::Factor(200.0);
+    let mut h = harness(app);
+    h.state_mut().selection = eddy::ui::canvas::Selection {
+        nodes: ["rising".to_string()].into_iter().collect(),
+        edge: None,
+    };
+    h.get_by_label("Run").click();
+    h.run_steps(2);
+    h.get_by_label("Event time").click();
+    h.run_steps(2);
+    // The selected pattern node is the one shown, and showing it switches its trace on.
+    h.get_by_label("window or pattern node");
+    let trace = h
+        .state()
+        .live
+        .as_ref()
+        .and_then(|l| l.handle.event_trace("rising"))
+        .expect("a pattern node keeps a trace");
+    let linked = run_until(&mut h, 500, |_| {
+        trace.snapshot().matches.iter().any(|m| !m.timed_out)
+    });
+    assert!(linked, "a match was traced while the view was open");
+    assert!(trace.is_enabled());
+    // Each traced alert links a START row and three RISE rows, in event-time order, drawn where
+    // they arrived and before the alert came out.
+    let data = trace.snapshot();
+    for m in data.matches.iter().filter(|m| !m.timed_out) {
+        let steps: Vec<&str> = m
+            .rows
+            .iter()
+            .map(|r| data.steps[r.step as usize].as_str())
+            .collect();
+        assert_eq!(steps, ["START", "RISE", "RISE", "RISE"]);
+        assert!(
+            m.rows
+                .windows(2)
+                .all(|w| w[0].event_time <= w[1].event_time)
+        );
+        assert!(
+            m.rows
+                .iter()
+                .all(|r| !r.arrived_secs.is_finite() || r.arrived_secs <= m.wall_secs)
+        );
+    }
+    // The tooltip explains the pattern's picture, not a window's.
+    h.get_by_label("How to read this (?)").hover();
+    let explained = run_until(&mut h, 100, |h| {
+        h.query_by_label_contains("Each green line links the rows of one match")
+            .is_some()
+    });
+    assert!(explained, "the tooltip tells how to read a pattern's view");
+    h.get_by_label("Stop").click();
+    h.run_steps(2);
+}

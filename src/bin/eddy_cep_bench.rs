@@ -118,8 +118,8 @@ fn pattern_run(rows: u64, navigating: bool) -> (f64, u64) {
         panic!("not a pattern");
     };
     let metrics = Arc::new(InstanceMetrics::new(1));
-    let mut op =
-        pattern::build(&p, &schema, &metrics, Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut op = pattern::build(&p, &schema, &metrics, Default::default(), None)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut out = Output::new(vec![Vec::new(), Vec::new()], Arc::clone(&metrics));
     let key_of = |i: u64| {
         let mut x = i.wrapping_mul(0xD1B5_4A32_D192_ED03);

@@ -73,11 +73,18 @@ pub enum Built {
     },
 }
 
-/// Whether a kind keeps an event-time trace the app can show, and if so its allowed lateness and
-/// how many aggregate columns end its results.
-pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
+/// The event-time trace a kind keeps for the app, if it keeps one: a window's (with its allowed
+/// lateness and how many aggregate columns end its results) or a pattern's (its steps, measures).
+pub fn event_trace_of(kind: &PlannedKind) -> Option<EventTrace> {
     match kind {
-        PlannedKind::Window(w) => Some((w.config.allowed_lateness.as_millis(), w.aggregates.len())),
+        PlannedKind::Window(w) => Some(EventTrace::new(
+            w.config.allowed_lateness.as_millis(),
+            w.aggregates.len(),
+        )),
+        PlannedKind::Pattern(p) => Some(EventTrace::of_pattern(
+            p.steps.iter().map(|s| s.step.name.clone()).collect(),
+            p.measures.len(),
+        )),
         PlannedKind::Generator(_)
         | PlannedKind::CsvSource(_)
         | PlannedKind::JsonLinesSource(_)
@@ -99,7 +106,6 @@ pub fn event_trace_of(kind: &PlannedKind) -> Option<(i64, usize)> {
         | PlannedKind::Firehose(_)
         | PlannedKind::IntervalJoin(_)
         | PlannedKind::LookupJoin(_)
-        | PlannedKind::Pattern(_)
         | PlannedKind::WindowJoin(_) => None,
     }
 }
@@ -245,6 +251,7 @@ fn build_kind(ctx: &BuildContext) -> Result<Built, RunError> {
                 &input_schema(node, 0)?,
                 ctx.metrics,
                 stats,
+                ctx.trace.clone(),
             )?)
         }
         PlannedKind::WindowJoin(p) => operator(window_join::build(

@@ -175,13 +175,7 @@ pub fn start(plan: &Plan, options: RunOptions) -> Result<RunHandle, RunError> {
     let traces: BTreeMap<String, Arc<EventTrace>> = plan
         .nodes
         .iter()
-        .filter_map(|node| {
-            let (lateness, aggregates) = event_trace_of(&node.kind)?;
-            Some((
-                node.id.clone(),
-                Arc::new(EventTrace::new(lateness, aggregates)),
-            ))
-        })
+        .filter_map(|node| Some((node.id.clone(), Arc::new(event_trace_of(&node.kind)?))))
         .collect();
     let shard_stats: BTreeMap<String, Arc<ShardStats>> = plan
         .nodes

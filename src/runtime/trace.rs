@@ -1,7 +1,7 @@
-//! The event-time trace of a window node: which events arrived when, how they were judged (in time,
-//! late but allowed, too late), how the watermark moved, and when windows fired. Off until the app
-//! asks for it; when on, operators record ids, times and Arrow data into small rings the UI reads —
-//! nothing is formatted while the pipeline runs.
+//! The event-time trace of a window or pattern node: which events arrived when, how they were
+//! judged (in time, late but allowed, too late), how the watermark moved, when windows fired and
+//! which rows each match took. Off until the app asks for it; when on, operators record ids, times
+//! and Arrow data into small rings the UI reads — nothing is formatted while the pipeline runs.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use arrow::array::ArrayRef;
 use arrow::record_batch::RecordBatch;
+use rustc_hash::FxHashSet;
 
 use super::contract::Timestamp;
 
@@ -64,6 +65,33 @@ pub struct TracedFiring {
     pub row: u32,
 }
 
+/// A row a match took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracedMatchRow {
+    pub event_time: Timestamp,
+    /// Wall seconds since the run started, when the row reached the pattern (NaN when unknown:
+    /// the row came back from a checkpoint).
+    pub arrived_secs: f64,
+    /// The pattern step the row was mapped to.
+    pub step: u16,
+}
+
+/// One match of a pattern node, or one partial match that timed out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracedMatch {
+    /// When the match was emitted (the watermark passed its last row) or timed out.
+    pub wall_secs: f64,
+    pub key: TraceKey,
+    /// Its rows, first to last (the first [`MATCH_ROWS`] of a longer match).
+    pub rows: Vec<TracedMatchRow>,
+    /// How many rows it took in all.
+    pub rows_taken: usize,
+    pub timed_out: bool,
+    /// Which recent result batch holds its output row (measures, or the timeout row), and where.
+    pub result: u64,
+    pub row: u32,
+}
+
 /// What the trace holds.
 #[derive(Debug, Default, Clone)]
 pub struct TraceData {
@@ -82,6 +110,10 @@ pub struct TraceData {
     pub keys: Vec<Arc<[ArrayRef]>>,
     /// How many columns at the end of a result are aggregates.
     pub aggregate_columns: usize,
+    /// A pattern node's matches and timed-out partial matches.
+    pub matches: VecDeque<TracedMatch>,
+    /// A pattern node's step names, in pattern order (empty for a window node).
+    pub steps: Vec<String>,
 }
 
 impl TraceData {
@@ -103,15 +135,82 @@ impl TraceData {
 
     /// The result row of a firing, while its batch is still kept.
     pub fn firing_row(&self, firing: &TracedFiring) -> Option<(&RecordBatch, usize)> {
-        let (_, batch) = self.results.iter().find(|(id, _)| *id == firing.result)?;
-        let row = firing.row as usize;
+        self.result_row(firing.result, firing.row)
+    }
+
+    /// The output row of a match, while its batch is still kept.
+    pub fn match_row(&self, found: &TracedMatch) -> Option<(&RecordBatch, usize)> {
+        self.result_row(found.result, found.row)
+    }
+
+    fn result_row(&self, result: u64, row: u32) -> Option<(&RecordBatch, usize)> {
+        let (_, batch) = self.results.iter().find(|(id, _)| *id == result)?;
+        let row = row as usize;
         (row < batch.num_rows()).then_some((batch, row))
+    }
+
+    /// Keeps a result batch and gives its id.
+    pub fn add_results(&mut self, results: &RecordBatch) -> u64 {
+        let id = self.next_result;
+        self.next_result += 1;
+        self.results.push_back((id, results.clone()));
+        id
+    }
+
+    /// Keeps an input batch and gives its id.
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> u64 {
+        let id = self.next_batch;
+        self.next_batch += 1;
+        self.batches.push_back((id, batch.clone()));
+        id
+    }
+}
+
+/// In-time events kept per window span (or pattern `within`): enough to see a window fill, few
+/// enough to read, and the trace's ring then spans many windows at any speed. Late events are
+/// always kept.
+pub const IN_TIME_PER_SPAN: i64 = 50;
+/// Keys get this many places in each slot of event time, so one busy key does not hide the rest.
+const KEY_SLOTS: u32 = 2;
+/// The sampler forgets the slots it has seen past this many (and starts over), to stay bounded.
+const MAX_SLOTS: usize = 100_000;
+
+/// Thins in-time events to at most [`KEY_SLOTS`] per slot of `span / IN_TIME_PER_SPAN` of event
+/// time: uniform over event time, whatever the rate.
+#[derive(Debug)]
+pub struct Sampler {
+    slot_ms: i64,
+    seen: FxHashSet<(i64, u32)>,
+}
+
+impl Sampler {
+    /// `span_ms`: how much event time one window band (or one match) covers.
+    pub fn new(span_ms: i64) -> Self {
+        Self {
+            slot_ms: span_ms / IN_TIME_PER_SPAN,
+            seen: FxHashSet::default(),
+        }
+    }
+
+    /// Whether to trace an event of `key` (any number standing for it) at `ts`.
+    pub fn keep(&mut self, ts: Timestamp, key: u32, outcome: Outcome) -> bool {
+        if outcome != Outcome::InTime || self.slot_ms <= 0 {
+            return true;
+        }
+        if self.seen.len() >= MAX_SLOTS {
+            self.seen.clear();
+        }
+        self.seen
+            .insert((ts.div_euclid(self.slot_ms), key % KEY_SLOTS))
     }
 }
 
 const EVENTS: usize = 4000;
 const WATERMARKS: usize = 2000;
 const FIRINGS: usize = 2000;
+const MATCHES: usize = 1000;
+/// Rows kept of one traced match: a long looping step is drawn by its first rows.
+pub const MATCH_ROWS: usize = 200;
 const BATCH_ROWS: usize = 20_000;
 /// Distinct keys the trace tells apart; later keys share one entry.
 pub const KEYS: usize = 10_000;
@@ -126,14 +225,27 @@ pub struct EventTrace {
 
 impl EventTrace {
     pub fn new(allowed_lateness_ms: i64, aggregate_columns: usize) -> Self {
+        Self::of(TraceData {
+            allowed_lateness_ms,
+            aggregate_columns,
+            ..TraceData::default()
+        })
+    }
+
+    /// The trace of a pattern node with these steps and measures.
+    pub fn of_pattern(steps: Vec<String>, measures: usize) -> Self {
+        Self::of(TraceData {
+            aggregate_columns: measures,
+            steps,
+            ..TraceData::default()
+        })
+    }
+
+    fn of(data: TraceData) -> Self {
         Self {
             enabled: AtomicBool::new(false),
             started: Instant::now(),
-            data: Mutex::new(TraceData {
-                allowed_lateness_ms,
-                aggregate_columns,
-                ..TraceData::default()
-            }),
+            data: Mutex::new(data),
         }
     }
 
@@ -163,6 +275,9 @@ impl EventTrace {
             while data.firings.len() > FIRINGS {
                 data.firings.pop_front();
             }
+            while data.matches.len() > MATCHES {
+                data.matches.pop_front();
+            }
             // Keep enough recent rows to cover the traced events and firings, never more.
             for ring in [&mut data.batches, &mut data.results] {
                 let mut rows: usize = ring.iter().map(|(_, b)| b.num_rows()).sum();
@@ -178,5 +293,30 @@ impl EventTrace {
     /// A copy of what was recorded.
     pub fn snapshot(&self) -> TraceData {
         self.data.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_time_events_are_thinned_evenly_over_event_time_and_late_ones_all_kept() {
+        // A minute-long window, 10,000 in-time events of one key spread over it.
+        let mut sampler = Sampler::new(60_000);
+        let kept: Vec<i64> = (0..10_000)
+            .map(|i| i * 6)
+            .filter(|&ts| sampler.keep(ts, 7, Outcome::InTime))
+            .collect();
+        assert_eq!(kept.len() as i64, IN_TIME_PER_SPAN);
+        // One per slot: spread over the whole minute, not bunched at its start.
+        assert!(kept.windows(2).all(|w| w[1] - w[0] == 1_200), "{kept:?}");
+        // A second key has its own place in each slot.
+        assert!(sampler.keep(0, 8, Outcome::InTime));
+        // Late events are the interesting ones: every one is kept.
+        for _ in 0..100 {
+            assert!(sampler.keep(0, 7, Outcome::LateUpdate));
+            assert!(sampler.keep(0, 7, Outcome::TooLate));
+        }
     }
 }

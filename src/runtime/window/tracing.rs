@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::keyed_state::KeyTable;
 use crate::runtime::contract::Timestamp;
 use crate::runtime::trace::{
-    EventTrace, FiringKind, Outcome, TraceData, TraceKey, TracedEvent, TracedFiring,
+    EventTrace, FiringKind, Outcome, Sampler, TraceData, TraceKey, TracedEvent, TracedFiring,
 };
 
 /// One operator instance's link to its node's trace.
@@ -21,44 +21,13 @@ pub struct Tracer {
     sampler: Sampler,
 }
 
-/// In-time events kept per window span: enough to see a window fill, few enough to read, and the
-/// trace's ring then spans many windows at any speed. Late events are always kept.
-pub const IN_TIME_PER_SPAN: i64 = 50;
-/// Keys get this many places in each slot of event time, so one busy key does not hide the rest.
-const KEY_SLOTS: u32 = 2;
-/// The sampler forgets the slots it has seen past this many (and starts over), to stay bounded.
-const MAX_SLOTS: usize = 100_000;
-
-/// Thins in-time events to at most [`KEY_SLOTS`] per slot of `span / IN_TIME_PER_SPAN` of event
-/// time: uniform over event time, whatever the rate.
-struct Sampler {
-    slot_ms: i64,
-    seen: FxHashSet<(i64, u32)>,
-}
-
-impl Sampler {
-    fn keep(&mut self, ts: Timestamp, key: u32, outcome: Outcome) -> bool {
-        if outcome != Outcome::InTime || self.slot_ms <= 0 {
-            return true;
-        }
-        if self.seen.len() >= MAX_SLOTS {
-            self.seen.clear();
-        }
-        self.seen
-            .insert((ts.div_euclid(self.slot_ms), key % KEY_SLOTS))
-    }
-}
-
 impl Tracer {
     /// `span_ms`: how much event time one window band covers (its size, or a session's gap).
     pub fn new(trace: Option<Arc<EventTrace>>, span_ms: i64) -> Self {
         Self {
             trace,
             known: FxHashMap::default(),
-            sampler: Sampler {
-                slot_ms: span_ms / IN_TIME_PER_SPAN,
-                seen: FxHashSet::default(),
-            },
+            sampler: Sampler::new(span_ms),
         }
     }
 
@@ -104,9 +73,7 @@ impl Tracer {
         let now = trace.now_secs();
         let known = &mut self.known;
         trace.record(|d| {
-            let id = d.next_batch;
-            d.next_batch += 1;
-            d.batches.push_back((id, batch.clone()));
+            let id = d.add_batch(batch);
             for &&(ts, key, outcome, row) in &kept {
                 let key = Self::trace_key(keys, known, d, key);
                 d.events.push_back(TracedEvent {
@@ -135,9 +102,7 @@ impl Tracer {
         let now = trace.now_secs();
         let known = &mut self.known;
         trace.record(|d| {
-            let id = d.next_result;
-            d.next_result += 1;
-            d.results.push_back((id, results.clone()));
+            let id = d.add_results(results);
             for (row, &(key, start, end)) in fired.iter().enumerate() {
                 let key = Self::trace_key(keys, known, d, key);
                 d.firings.push_back(TracedFiring {
@@ -160,34 +125,6 @@ impl Tracer {
         {
             let now = trace.now_secs();
             trace.record(|d| d.watermarks.push_back((now, watermark)));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn in_time_events_are_thinned_evenly_over_event_time_and_late_ones_all_kept() {
-        // A minute-long window, 10,000 in-time events of one key spread over it.
-        let mut sampler = Sampler {
-            slot_ms: 60_000 / IN_TIME_PER_SPAN,
-            seen: FxHashSet::default(),
-        };
-        let kept: Vec<i64> = (0..10_000)
-            .map(|i| i * 6)
-            .filter(|&ts| sampler.keep(ts, 7, Outcome::InTime))
-            .collect();
-        assert_eq!(kept.len() as i64, IN_TIME_PER_SPAN);
-        // One per slot: spread over the whole minute, not bunched at its start.
-        assert!(kept.windows(2).all(|w| w[1] - w[0] == 1_200), "{kept:?}");
-        // A second key has its own place in each slot.
-        assert!(sampler.keep(0, 8, Outcome::InTime));
-        // Late events are the interesting ones: every one is kept.
-        for _ in 0..100 {
-            assert!(sampler.keep(0, 7, Outcome::LateUpdate));
-            assert!(sampler.keep(0, 7, Outcome::TooLate));
         }
     }
 }

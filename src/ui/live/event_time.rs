@@ -1,7 +1,8 @@
-//! The event-time view: the picture streaming courses draw by hand, live from a window node.
-//! Events are dots at (event time, arrival time); the watermark is a line; each window is a band
-//! over its event-time span, open until the watermark passes its end, when it fires; late events
-//! are marked by what happened to them; the allowed lateness is a paler band after each window.
+//! The event-time view: the picture streaming courses draw by hand, live from a window or a
+//! pattern node. Events are dots at (event time, arrival time); the watermark is a line; each
+//! window is a band over its event-time span, open until the watermark passes its end, when it
+//! fires; late events are marked by what happened to them; the allowed lateness is a paler band
+//! after each window. A pattern node's matches link their rows (`event_time_matches.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,6 +10,7 @@ use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points, Polygon};
 
 use super::LiveRun;
+use super::event_time_matches as matches;
 use crate::model::{Family, Pipeline};
 use crate::runtime::trace::{FiringKind, OTHER_KEYS, Outcome, TraceData, TraceKey};
 use crate::ui::theme;
@@ -151,7 +153,7 @@ impl EventTimeView {
         let windows: Vec<String> = pipeline
             .nodes
             .iter()
-            .filter(|n| n.kind.family() == Family::Window)
+            .filter(|n| matches!(n.kind.family(), Family::Window | Family::Pattern))
             .map(|n| n.id.clone())
             .collect();
         if let Some(s) = selected.filter(|s| windows.iter().any(|w| w == s)) {
@@ -161,11 +163,11 @@ impl EventTimeView {
             self.node = windows.first().cloned();
         }
         let Some(node) = self.node.clone() else {
-            ui.label("This pipeline has no window node: the event-time view shows how a window sees time.");
+            ui.label("This pipeline has no window or pattern node: the event-time view shows how a window or a pattern sees time.");
             return;
         };
         let Some(trace) = live.handle.event_trace(&node) else {
-            ui.label("Restart the run to trace this window.");
+            ui.label("Restart the run to trace this node.");
             return;
         };
         trace.enable();
@@ -181,7 +183,7 @@ impl EventTimeView {
         let names = &self.names;
         let keys: BTreeSet<&str> = data.events.iter().map(|e| key_name(names, e.key)).collect();
         ui.horizontal(|ui| {
-            let name = ui.label("window node");
+            let name = ui.label("window or pattern node");
             egui::ComboBox::from_id_salt("event_time_node")
                 .selected_text(&node)
                 .show_ui(ui, |ui| {
@@ -202,8 +204,15 @@ impl EventTimeView {
                 })
                 .response
                 .labelled_by(name.id);
-            ui.label("How to read this (?)").on_hover_text(HOW_TO_READ);
-            if has_arrival(&data) {
+            let pattern = !data.steps.is_empty();
+            ui.label("How to read this (?)").on_hover_text(if pattern {
+                matches::HOW_TO_READ
+            } else {
+                HOW_TO_READ
+            });
+            // A match's rows are drawn where they reached the pattern, so a pattern's view keeps
+            // to that clock.
+            if has_arrival(&data) && !pattern {
                 ui.checkbox(&mut self.by_arrival, "by Kinesis arrival time")
                     .on_hover_text("Plot each event at the time the stream received it (approximate_arrival_timestamp) instead of when it reached this window: the gap above the dashed line is how late the event was written");
             } else {
@@ -219,6 +228,7 @@ impl EventTimeView {
 
     fn plot_ui(&self, ui: &mut Ui, data: &TraceData) {
         let names = &self.names;
+        let pattern = !data.steps.is_empty();
         let vertical = Vertical::of(data, self.by_arrival);
         let y_at = |wall: f64| vertical.at_wall(wall);
         let wanted = |key: TraceKey| {
@@ -347,8 +357,19 @@ impl EventTimeView {
                         .color(watermark_color)
                         .width(2.0),
                 );
+                if pattern {
+                    matches::draw(plot, data, &wanted);
+                }
                 for (outcome, label, color) in [
-                    (Outcome::InTime, "events in time", IN_TIME),
+                    (
+                        Outcome::InTime,
+                        if pattern {
+                            "rows in time (they wait for the watermark)"
+                        } else {
+                            "events in time"
+                        },
+                        IN_TIME,
+                    ),
                     (
                         Outcome::LateUpdate,
                         "late, within allowed lateness (window fires again)",
@@ -356,7 +377,11 @@ impl EventTimeView {
                     ),
                     (
                         Outcome::TooLate,
-                        "too late (to the late port or dropped)",
+                        if pattern {
+                            "too late (behind the watermark: dropped)"
+                        } else {
+                            "too late (to the late port or dropped)"
+                        },
                         TOO_LATE,
                     ),
                 ] {
@@ -388,16 +413,32 @@ impl EventTimeView {
                         .events
                         .iter()
                         .zip(&vertical.events)
-                        .filter(|(e, y)| wanted(e.key) && y.is_some())
-                        .min_by(|(a, ya), (b, yb)| {
-                            let d = |e: &crate::runtime::trace::TracedEvent, y: &Option<f64>| {
-                                ((secs(e.event_time) - p.x) / sx).powi(2)
-                                    + ((y.unwrap_or(0.0) - p.y) / sy).powi(2)
-                            };
-                            d(a, ya).total_cmp(&d(b, yb))
+                        .filter_map(|(e, y)| {
+                            let y = (*y).filter(|_| wanted(e.key))?;
+                            let d = ((secs(e.event_time) - p.x) / sx).powi(2)
+                                + ((y - p.y) / sy).powi(2);
+                            Some((e, d))
                         })
-                        .map(|(e, _)| e);
+                        .min_by(|a, b| a.1.total_cmp(&b.1));
                     let mut text = String::new();
+                    let nearest_match = if pattern {
+                        matches::nearest(data, &wanted, (p.x, p.y), (sx, sy))
+                    } else {
+                        None
+                    };
+                    // The match wins when one of its rows is at least as near as any dot.
+                    let nearest = match nearest_match {
+                        Some((found, d)) if nearest.is_none_or(|(_, e)| d <= e) => {
+                            text.push_str(&matches::describe(
+                                data,
+                                key_name(names, found.key),
+                                found,
+                                time_of_day,
+                            ));
+                            None
+                        }
+                        _ => nearest.map(|(e, _)| e),
+                    };
                     if let Some(e) = nearest {
                         let behind_watermark = data
                             .watermarks
@@ -406,6 +447,12 @@ impl EventTimeView {
                             .last()
                             .is_some_and(|(_, w)| *w >= e.event_time);
                         let what = match e.outcome {
+                            Outcome::InTime if pattern => {
+                                "in time: it waits until the watermark passes it, then is matched in event-time order"
+                            }
+                            Outcome::TooLate if pattern => {
+                                "at or behind the watermark when it arrived: too late to be put in order, dropped"
+                            }
                             Outcome::InTime if behind_watermark => {
                                 "in time: behind the watermark, but its window had not fired yet, so it still counts"
                             }

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod checkpoints;
 pub mod controls;
 pub mod event_time;
+pub mod event_time_matches;
 pub mod firehose;
 pub mod inject;
 pub mod preview;

@@ -8,6 +8,7 @@ mod java_heap;
 mod navigate;
 mod nfa;
 mod saved;
+mod tracing;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,9 +30,11 @@ use crate::runtime::contract::{InstanceOf, MIN_WATERMARK, SendFailure};
 use crate::runtime::keys::KeyEncoder;
 use crate::runtime::pattern_stats::{PartialLine, PatternStats, PatternView, SHOWN_KEYS};
 use crate::runtime::row_times::row_times;
+use crate::runtime::trace::EventTrace;
 use java_heap::JavaHeap;
 use navigate::{Mapped, MatchedRow, navigate};
 use nfa::{Run, completes, pruned, pruning, steps_to_try, takes};
+use tracing::PatternTracer;
 
 const OUT_PORT: usize = 0;
 const TIMEOUT_PORT: usize = 1;
@@ -57,8 +60,9 @@ struct Partition {
     last_ts: Timestamp,
 }
 
-/// Rows released by a watermark, in order, with each row's time and match-order number.
-type Released = (RecordBatch, Vec<(Timestamp, u64)>);
+/// Rows released by a watermark, in order, with each row's time and match-order number, and
+/// when each arrived (wall seconds, for the trace).
+type Released = (RecordBatch, Vec<(Timestamp, u64)>, Vec<f64>);
 
 /// What Flink orders matches by: their first row.
 fn start_of(run: &Run) -> u64 {
@@ -107,7 +111,9 @@ pub struct PatternOperator {
     kept_columns: Vec<bool>,
     /// Rows waiting for the watermark, in (time, arrival) order: (batch, row).
     waiting: BTreeMap<(Timestamp, u64), (u32, u32)>,
-    batches: FxHashMap<u32, (RecordBatch, u32)>,
+    /// The batches waiting rows are in: the batch, how many of its rows wait, when it arrived
+    /// (wall seconds while traced, NaN otherwise).
+    batches: FxHashMap<u32, (RecordBatch, u32, f64)>,
     next_batch: u32,
     /// Arrival numbers, to keep rows of equal time in arrival order while they wait.
     next_seq: u64,
@@ -119,6 +125,7 @@ pub struct PatternOperator {
     metrics: Arc<InstanceMetrics>,
     stats: Arc<PatternStats>,
     part: u64,
+    tracer: PatternTracer,
 }
 
 /// The schema a pattern expression was planned over: the input's columns (in DEFINE), then one
@@ -144,6 +151,7 @@ pub fn build(
     input: &SchemaRef,
     metrics: &Arc<InstanceMetrics>,
     stats: Arc<PatternStats>,
+    trace: Option<Arc<EventTrace>>,
 ) -> Result<Box<dyn Operator>, RunError> {
     let mut kept_columns = vec![false; input.fields().len()];
     let mut mark = |navs: &[Navigation]| {
@@ -213,6 +221,7 @@ pub fn build(
         metrics: Arc::clone(metrics),
         part: stats.part(),
         stats,
+        tracer: PatternTracer::new(trace, planned.within_ms.unwrap_or(60_000)),
     }))
 }
 
@@ -236,6 +245,7 @@ impl PatternOperator {
         let mut order: Vec<u32> = Vec::new();
         let mut indices = Vec::with_capacity(ready.len());
         let mut times = Vec::with_capacity(ready.len());
+        let mut arrivals = Vec::with_capacity(ready.len());
         for (&(ts, _arrival), &(batch, row)) in &ready {
             let slot = *slots.entry(batch).or_insert_with(|| {
                 order.push(batch);
@@ -246,10 +256,11 @@ impl PatternOperator {
             // after-match strategies compare these numbers.
             times.push((ts, self.next_order));
             self.next_order += 1;
+            arrivals.push(self.batches.get(&batch).map_or(f64::NAN, |held| held.2));
         }
         let held: Vec<&RecordBatch> = order
             .iter()
-            .map(|b| self.batches.get(b).map(|(batch, _)| batch))
+            .map(|b| self.batches.get(b).map(|(batch, ..)| batch))
             .collect::<Option<_>>()
             .ok_or_else(|| RunError::internal("a waiting row's batch was let go"))?;
         let mut columns = Vec::with_capacity(self.input.fields().len());
@@ -259,12 +270,12 @@ impl PatternOperator {
         }
         let released = RecordBatch::try_new(Arc::clone(&self.input), columns).map_err(arrow_err)?;
         for &(batch, _) in ready.values() {
-            if let Some((_, live)) = self.batches.get_mut(&batch) {
+            if let Some((_, live, _)) = self.batches.get_mut(&batch) {
                 *live = live.saturating_sub(1);
             }
         }
-        self.batches.retain(|_, (_, live)| *live > 0);
-        Ok(Some((released, times)))
+        self.batches.retain(|_, (_, live, _)| *live > 0);
+        Ok(Some((released, times, arrivals)))
     }
 
     /// Each row-only condition over all released rows.
@@ -296,6 +307,7 @@ impl PatternOperator {
         row: usize,
         ts: Timestamp,
         seq: u64,
+        arrived: f64,
     ) -> Result<Arc<MatchedRow>, RunError> {
         let values = self
             .kept_columns
@@ -309,7 +321,12 @@ impl PatternOperator {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Arc::new(MatchedRow { ts, seq, values }))
+        Ok(Arc::new(MatchedRow {
+            ts,
+            seq,
+            values,
+            arrived,
+        }))
     }
 
     /// Whether the row meets each iterative condition for each run that tries it: one evaluation
@@ -371,6 +388,7 @@ impl PatternOperator {
         released: &RecordBatch,
         row: usize,
         (ts, seq): (Timestamp, u64),
+        arrived: f64,
         row_only: &[Option<BooleanArray>],
         found: &mut Vec<Finished>,
         timed_out: &mut Vec<Finished>,
@@ -382,7 +400,7 @@ impl PatternOperator {
         let mut partition = std::mem::replace(slot, Partition::empty());
         partition.last_ts = partition.last_ts.max(ts);
         self.time_out(&mut partition, ts, timed_out);
-        let current = self.matched_row(released, row, ts, seq)?;
+        let current = self.matched_row(released, row, ts, seq, arrived)?;
         let answers = if self.any_iterative {
             let wanted: Vec<Vec<usize>> = partition
                 .runs
@@ -636,6 +654,10 @@ impl PatternOperator {
 impl Operator for PatternOperator {
     fn on_batch(&mut self, _port: usize, batch: RecordBatch, _out: &mut Output) -> OpResult {
         let times = row_times(self.time, &batch)?;
+        if self.tracer.is_on() {
+            self.tracer
+                .events(&batch, self.keys.columns(), &times, self.watermark);
+        }
         let id = self.next_batch;
         self.next_batch = self.next_batch.wrapping_add(1);
         let mut live = 0u32;
@@ -654,7 +676,8 @@ impl Operator for PatternOperator {
         }
         InstanceMetrics::add(&self.metrics.late_rows, late);
         if live > 0 {
-            self.batches.insert(id, (batch, live));
+            let arrived = self.tracer.now_secs();
+            self.batches.insert(id, (batch, live, arrived));
         }
         self.publish();
         Ok(())
@@ -664,7 +687,7 @@ impl Operator for PatternOperator {
         self.watermark = watermark;
         let mut found = Vec::new();
         let mut timed_out = Vec::new();
-        if let Some((released, times)) = self.release(watermark)? {
+        if let Some((released, times, arrivals)) = self.release(watermark)? {
             let row_only = self.row_only(&released)?;
             let keys = self.keys.encode(&released)?;
             for (row, &at) in times.iter().enumerate() {
@@ -697,6 +720,7 @@ impl Operator for PatternOperator {
                     &released,
                     row,
                     at,
+                    arrivals.get(row).copied().unwrap_or(f64::NAN),
                     &row_only,
                     &mut found,
                     &mut timed_out,
@@ -727,15 +751,22 @@ impl Operator for PatternOperator {
         if let Some(e) = failed {
             return Err(e.into());
         }
+        self.tracer.watermark(watermark);
         if !found.is_empty() {
             let rows = self.rows_of(&found, false)?;
+            self.tracer.matches(&found, false, &rows);
             out.emit(OUT_PORT, rows)?;
         }
         self.publish_view();
-        if !timed_out.is_empty() && out.is_connected(TIMEOUT_PORT) {
+        let connected = out.is_connected(TIMEOUT_PORT);
+        if !timed_out.is_empty() && (connected || self.tracer.is_on()) {
             let rows = self.rows_of(&timed_out, true)?;
-            out.emit_side(TIMEOUT_PORT, rows)?;
-        } else {
+            self.tracer.matches(&timed_out, true, &rows);
+            if connected {
+                out.emit_side(TIMEOUT_PORT, rows)?;
+            }
+        }
+        if !connected {
             InstanceMetrics::add(&self.metrics.dropped_rows, timed_out.len() as u64);
         }
         self.publish();

@@ -15,6 +15,8 @@ pub struct MatchedRow {
     pub ts: i64,
     pub seq: u64,
     pub values: Vec<ScalarValue>,
+    /// When it reached the operator, in the trace's wall seconds (NaN when not traced).
+    pub arrived: f64,
 }
 
 /// A row of a match with the step it was mapped to.

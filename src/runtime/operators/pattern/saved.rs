@@ -110,7 +110,7 @@ impl PatternOperator {
             let values = order
                 .iter()
                 .map(|(b, r)| {
-                    let (batch, _) = self
+                    let (batch, ..) = self
                         .batches
                         .get(b)
                         .ok_or_else(|| RunError::internal("a waiting row's batch is gone"))?;
@@ -196,7 +196,13 @@ impl PatternOperator {
                             _ => Ok(ScalarValue::Null),
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    Ok(Arc::new(MatchedRow { ts, seq, values }))
+                    // When it first arrived is not saved: the trace starts over with the run.
+                    Ok(Arc::new(MatchedRow {
+                        ts,
+                        seq,
+                        values,
+                        arrived: f64::NAN,
+                    }))
                 })
                 .collect::<Result<_, RunError>>()?;
             let run_of = |s: &SavedRun| -> Result<Run, RunError> {
@@ -278,7 +284,7 @@ impl PatternOperator {
         }
         self.waiting.extend(ordered);
         if live > 0 {
-            self.batches.insert(id, (batch, live));
+            self.batches.insert(id, (batch, live, f64::NAN));
         }
         Ok(())
     }

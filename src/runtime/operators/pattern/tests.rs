@@ -18,6 +18,7 @@ use crate::model::kinds::PlannedKind;
 use crate::model::kinds::pattern::{AfterMatch, PatternMatch, StepCondition};
 use crate::model::time::TimeAttr;
 use crate::runtime::contract::{Captured, MAX_WATERMARK};
+use crate::runtime::trace::TracedMatch;
 use crate::values::cell_text;
 
 /// `HH:MM:SS` on the day of the examples, as milliseconds.
@@ -72,6 +73,17 @@ fn pattern(
     after_match: AfterMatch,
     within: Option<Duration>,
 ) -> Harness {
+    traced_pattern(pattern, define, measures, after_match, within).0
+}
+
+/// A pattern operator with the event-time trace its node keeps, switched on.
+fn traced_pattern(
+    pattern: &str,
+    define: &[(&str, &str)],
+    measures: &[&str],
+    after_match: AfterMatch,
+    within: Option<Duration>,
+) -> (Harness, Arc<EventTrace>) {
     let config = PatternMatch {
         partition_by: vec!["symbol".into()],
         pattern: pattern.into(),
@@ -101,18 +113,33 @@ fn pattern(
     config.check(&ctx, &mut report);
     let planned = config.plan(&[input], &ctx, &mut report);
     assert!(!report.has_errors(), "{:?}", report.into_problems());
-    let Some(PlannedKind::Pattern(planned)) = planned.map(|p| p.kind) else {
+    let kind = planned.map(|p| p.kind);
+    let trace = Arc::new(
+        kind.as_ref()
+            .and_then(crate::runtime::build::event_trace_of)
+            .expect("a pattern keeps a trace"),
+    );
+    trace.enable();
+    let Some(PlannedKind::Pattern(planned)) = kind else {
         panic!("not planned as a pattern");
     };
     let metrics = Arc::new(InstanceMetrics::new(1));
-    let op = build(&planned, &schema, &metrics, Default::default()).unwrap();
+    let op = build(
+        &planned,
+        &schema,
+        &metrics,
+        Default::default(),
+        Some(Arc::clone(&trace)),
+    )
+    .unwrap();
     let (out, captured) = Output::capturing(2);
-    Harness {
+    let harness = Harness {
         op,
         out,
         captured,
         metrics,
-    }
+    };
+    (harness, trace)
 }
 
 impl Harness {
@@ -202,6 +229,137 @@ fn rows_out_of_order_are_matched_in_time_order_and_late_ones_are_dropped() {
     h.rows(&[("ACME", "10:00:09", 1)]).watermark(MAX_WATERMARK);
     assert_eq!(h.results(0), ["ACME 10:00:04 10:00:07 10:00:08"]);
     assert_eq!(h.metrics.late_rows.load(Relaxed), 1);
+}
+
+/// A traced match as `STEP HH:MM:SS` per row.
+fn traced_rows(data: &crate::runtime::trace::TraceData, found: &TracedMatch) -> Vec<String> {
+    found
+        .rows
+        .iter()
+        .map(|r| format!("{} {}", data.steps[r.step as usize], clock(r.event_time)))
+        .collect()
+}
+
+#[test]
+fn the_trace_links_each_matched_row_to_its_step_and_marks_the_late_row() {
+    let (mut h, trace) = traced_pattern(
+        "START_ROW PRICE_DOWN+ PRICE_UP",
+        &[
+            (
+                "PRICE_DOWN",
+                "(LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1)",
+            ),
+            ("PRICE_UP", "PRICE_UP.price > LAST(PRICE_DOWN.price, 1)"),
+        ],
+        &["START_ROW.rowtime AS start_tstamp"],
+        AfterMatch::ToLast("PRICE_UP".into()),
+        None,
+    );
+    // Out of order, in two batches; then a row behind the watermark.
+    let mut shuffled = ACME.to_vec();
+    shuffled.reverse();
+    h.rows(&shuffled[..6])
+        .rows(&shuffled[6..])
+        .watermark(at("10:00:10"));
+    h.rows(&[("ACME", "10:00:09", 1)]).watermark(MAX_WATERMARK);
+    let data = trace.snapshot();
+    assert_eq!(data.steps, ["START_ROW", "PRICE_DOWN", "PRICE_UP"]);
+    let found: Vec<&TracedMatch> = data.matches.iter().collect();
+    assert_eq!(found.len(), 1, "{:?}", data.matches);
+    let m = found[0];
+    assert!(!m.timed_out);
+    // The documented V: 25 at 10:00:04, down through 18, 15, 14, up to 24 at 10:00:08 — the rows
+    // in event-time order although they arrived newest first.
+    assert_eq!(
+        traced_rows(&data, m),
+        [
+            "START_ROW 10:00:04",
+            "PRICE_DOWN 10:00:05",
+            "PRICE_DOWN 10:00:06",
+            "PRICE_DOWN 10:00:07",
+            "PRICE_UP 10:00:08"
+        ]
+    );
+    assert_eq!(m.rows_taken, 5);
+    // Each row is drawn where it arrived, before the match came out.
+    assert!(
+        m.rows
+            .iter()
+            .all(|r| r.arrived_secs.is_finite() && r.arrived_secs <= m.wall_secs),
+        "{m:?}"
+    );
+    // The match's output row is kept with it.
+    let (batch, row) = data.match_row(m).expect("the match's row is kept");
+    assert_eq!(
+        clock(
+            batch
+                .column_by_name("start_tstamp")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<TimestampMillisecondArray>()
+                .unwrap()
+                .value(row)
+        ),
+        "10:00:04"
+    );
+    let key = data.keys[m.key as usize][0].clone();
+    assert_eq!(cell_text(key.as_ref(), 0), "ACME");
+    // In-time rows are a sample; the one behind the watermark is always traced, as too late.
+    let late: Vec<String> = data
+        .events
+        .iter()
+        .filter(|e| e.outcome == crate::runtime::trace::Outcome::TooLate)
+        .map(|e| clock(e.event_time))
+        .collect();
+    assert_eq!(late, ["10:00:09"]);
+    assert!(data.events.len() > 1);
+}
+
+#[test]
+fn timed_out_partial_matches_are_traced_up_to_the_step_they_reached() {
+    let (mut h, trace) = traced_pattern(
+        "A B* C",
+        &[
+            ("B", "B.price > A.price - 10"),
+            ("C", "C.price < A.price - 10"),
+        ],
+        &["C.rowtime AS dropTime"],
+        AfterMatch::PastLastRow,
+        Some(Duration::from_secs(3600)),
+    );
+    let rows = [
+        ("ACME", "10:00:00", 20),
+        ("ACME", "10:20:00", 17),
+        ("ACME", "10:40:00", 18),
+        ("ACME", "11:00:00", 11),
+        ("ACME", "11:20:00", 14),
+    ];
+    h.rows(&rows).watermark(MAX_WATERMARK);
+    let data = trace.snapshot();
+    let timeouts = h.results(1);
+    let traced: Vec<&TracedMatch> = data.matches.iter().filter(|m| m.timed_out).collect();
+    assert_eq!(traced.len(), timeouts.len());
+    assert!(
+        data.matches.iter().all(|m| m.timed_out),
+        "no drop of 10 here"
+    );
+    for (m, row) in traced.iter().zip(&timeouts) {
+        // Its last row's step is the step its timeout row names.
+        let last = m.rows.last().expect("a partial match took a row");
+        assert!(row.ends_with(&format!(" {}", data.steps[last.step as usize])));
+        // It started at its first row and went on in time order.
+        assert!(
+            m.rows
+                .windows(2)
+                .all(|w| w[0].event_time <= w[1].event_time)
+        );
+    }
+    // The first partial match, from 10:00, took the rows after it as B (within 10 of 20) until
+    // the row at 11:00 came a whole hour after its first: it timed out before taking that row.
+    assert_eq!(
+        traced_rows(&data, traced[0]),
+        ["A 10:00:00", "B 10:20:00", "B 10:40:00"]
+    );
 }
 
 #[test]
