@@ -2,7 +2,8 @@
 //! Arrow batches (no source, no channels), and the memory of an interval join over keys that are
 //! ever new, at two stream lengths — flat memory means the watermark lets state go.
 //!
-//! `cargo run --release --bin eddy-cep-bench -- [--rows N] [--json]`
+//! `cargo run --release --bin eddy-cep-bench -- [--rows N] [--json]`; `--pattern-only row` or
+//! `--pattern-only navigating` runs one pattern workload alone (to profile it).
 //!
 //! Pattern workloads: 10,000 keys, rows 1 ms apart in event time (keys in a seeded random order),
 //! a watermark after every 4,096-row batch; `A B C` with conditions on the row alone
@@ -212,6 +213,13 @@ fn main() {
         let n: u64 = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(rows);
         let (per_side, emitted, held, peak) = join_run(n);
         println!("{per_side} {emitted} {held} {peak}");
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--pattern-only") {
+        // One pattern workload alone, to profile it.
+        let navigating = args.get(i + 1).is_some_and(|w| w == "navigating");
+        let (per_sec, matches) = pattern_run(rows, navigating);
+        println!("{per_sec:.0} rows/s, {matches} matches");
         return;
     }
     let (row_only, row_only_matches) = pattern_run(rows, false);

@@ -7,6 +7,7 @@
 mod java_heap;
 mod navigate;
 mod nfa;
+mod partitions;
 mod saved;
 mod tracing;
 
@@ -33,7 +34,8 @@ use crate::runtime::row_times::row_times;
 use crate::runtime::trace::EventTrace;
 use java_heap::JavaHeap;
 use navigate::{Mapped, MatchedRow, navigate};
-use nfa::{Run, completes, pruned, pruning, steps_to_try, takes};
+use nfa::{Run, TakenRev, completes, pruned, pruning, steps_to_try, takes};
+use partitions::Partitions;
 use tracing::PatternTracer;
 
 const OUT_PORT: usize = 0;
@@ -87,6 +89,26 @@ struct Finished {
     key: Vec<ScalarValue>,
     run: Run,
     number: u64,
+    /// The released row it was found at (`usize::MAX`: at the watermark), so matches of keys
+    /// matched in waves come out in the order of the rows that made them.
+    order: usize,
+}
+
+/// The watermark's own pass, after every released row.
+const AT_WATERMARK: usize = usize::MAX;
+
+/// A released row being matched. Its partition is taken out of the map while the row's wave is
+/// worked on: a wave holds at most one row per key, so no partition is out twice.
+struct Flight {
+    row: usize,
+    slot: usize,
+    at: (Timestamp, u64),
+    partition: Partition,
+    current: Arc<MatchedRow>,
+    /// The (run, step, whether the row meets it) of each step whose condition reads the match,
+    /// for each run (a fresh start is run `runs.len()`) that could take the row there; the
+    /// answers are filled in when the wave is evaluated.
+    tries: Vec<(usize, usize, bool)>,
 }
 
 pub struct PatternOperator {
@@ -120,12 +142,17 @@ pub struct PatternOperator {
     /// Match-order numbers of released rows.
     next_order: u64,
     next_run: u64,
-    partitions: FxHashMap<Box<[u8]>, Partition>,
+    partitions: Partitions,
     watermark: Timestamp,
     metrics: Arc<InstanceMetrics>,
     stats: Arc<PatternStats>,
     part: u64,
     tracer: PatternTracer,
+    /// Whether timed-out partial matches become rows (`timeout` is connected, or the trace is
+    /// on); set at each watermark.
+    keep_timeouts: bool,
+    /// The ways a run takes a row, reused from row to row.
+    ways: Vec<nfa::Take>,
 }
 
 /// The schema a pattern expression was planned over: the input's columns (in DEFINE), then one
@@ -216,12 +243,14 @@ pub fn build(
         next_seq: 0,
         next_order: 0,
         next_run: 0,
-        partitions: FxHashMap::default(),
+        partitions: Partitions::default(),
         watermark: MIN_WATERMARK,
         metrics: Arc::clone(metrics),
         part: stats.part(),
         stats,
         tracer: PatternTracer::new(trace, planned.within_ms.unwrap_or(60_000)),
+        keep_timeouts: true,
+        ways: Vec::new(),
     }))
 }
 
@@ -329,109 +358,134 @@ impl PatternOperator {
         }))
     }
 
-    /// Whether the row meets each iterative condition for each run that tries it: one evaluation
-    /// per step over all the runs (and a fresh start, the last entry).
-    fn iterative(
-        &self,
+    /// Takes a released row's partition out and gets the row ready to be matched: partial
+    /// matches it comes too late for are ended, and the steps each run could take it at listed.
+    fn begin_row(
+        &mut self,
+        slot: usize,
         released: &RecordBatch,
         row: usize,
-        current: &MatchedRow,
-        runs: &[Run],
-        wanted: &[Vec<usize>],
-    ) -> Result<FxHashMap<(usize, usize), bool>, RunError> {
-        let mut answers = FxHashMap::default();
+        (ts, seq): (Timestamp, u64),
+        arrived: f64,
+        timed_out: &mut Vec<Finished>,
+    ) -> Result<Flight, RunError> {
+        // Taken out and put back in place: no key is copied per row.
+        let Some(mut partition) = self.partitions.take(slot) else {
+            return Err(RunError::internal("a released row has no partition"));
+        };
+        partition.last_ts = partition.last_ts.max(ts);
+        self.time_out(&mut partition, ts, timed_out, row);
+        let current = self.matched_row(released, row, ts, seq, arrived)?;
+        let mut tries = Vec::new();
+        if self.any_iterative {
+            let runs = partition.runs.iter().map(Some).chain([None]);
+            for (index, run) in runs.enumerate() {
+                steps_to_try(&self.steps, run, &mut |step| {
+                    if matches!(self.conditions.get(step), Some(Condition::Iterative(..))) {
+                        tries.push((index, step, false));
+                    }
+                });
+            }
+        }
+        Ok(Flight {
+            row,
+            slot,
+            at: (ts, seq),
+            partition,
+            current,
+            tries,
+        })
+    }
+
+    /// Whether each row of a wave meets each iterative condition for each run that tries it:
+    /// one evaluation per step over every (row, run) pair of the wave.
+    fn iterative(&self, released: &RecordBatch, wave: &mut [Flight]) -> Result<(), RunError> {
         for (step, condition) in self.conditions.iter().enumerate() {
             let Condition::Iterative(expr, schema) = condition else {
                 continue;
             };
-            let trying: Vec<usize> = wanted
+            // (flight, its try) for every row of the wave and run that tries this step.
+            let pairs: Vec<(usize, usize)> = wave
                 .iter()
                 .enumerate()
-                .filter(|(_, w)| w.contains(&step))
-                .map(|(i, _)| i)
+                .flat_map(|(f, flight)| {
+                    flight
+                        .tries
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| t.1 == step)
+                        .map(move |(k, _)| (f, k))
+                })
                 .collect();
-            if trying.is_empty() {
+            if pairs.is_empty() {
                 continue;
             }
-            let repeat = UInt32Array::from(vec![row as u32; trying.len()]);
+            let rows =
+                UInt32Array::from_iter_values(pairs.iter().map(|&(f, _)| wave[f].row as u32));
             let mut columns: Vec<ArrayRef> = released
                 .columns()
                 .iter()
-                .map(|c| take(c.as_ref(), &repeat, None).map_err(arrow_err))
+                .map(|c| take(c.as_ref(), &rows, None).map_err(arrow_err))
                 .collect::<Result<_, _>>()?;
-            let mapped: Vec<Vec<Mapped>> = trying
-                .iter()
-                .map(|&i| runs.get(i).map(Run::mapped).unwrap_or_default())
-                .collect();
             for nav in &expr.navigations {
-                let values = mapped
-                    .iter()
-                    .map(|rows| navigate(nav, rows, Some((current, step)), 0));
+                let values = pairs.iter().map(|&(f, k)| {
+                    let flight = &wave[f];
+                    let taken = flight
+                        .partition
+                        .runs
+                        .get(flight.tries[k].0)
+                        .map_or(TakenRev::none(), Run::taken_rev);
+                    navigate(nav, taken, Some((&flight.current, step)), 0)
+                });
                 columns.push(ScalarValue::iter_to_array(values).map_err(arrow_err)?);
             }
             let batch = RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_err)?;
             let result = expr.planned.evaluate(&batch).map_err(arrow_err)?;
             let result = result.as_any().downcast_ref::<BooleanArray>();
-            for (k, &i) in trying.iter().enumerate() {
-                let holds = result.is_some_and(|r| r.is_valid(k) && r.value(k));
-                answers.insert((i, step), holds);
+            for (p, &(f, k)) in pairs.iter().enumerate() {
+                let holds = result.is_some_and(|r| r.is_valid(p) && r.value(p));
+                if let Some(answer) = wave[f].tries.get_mut(k) {
+                    answer.2 = holds;
+                }
             }
         }
-        Ok(answers)
+        Ok(())
     }
 
-    /// Matches one released row in its partition; matches found go to `found`.
-    #[allow(clippy::too_many_arguments)]
-    fn step_row(
+    /// Matches a row in its partition and puts the partition back; matches found go to `found`.
+    fn finish_row(
         &mut self,
-        key: &[u8],
-        released: &RecordBatch,
-        row: usize,
-        (ts, seq): (Timestamp, u64),
-        arrived: f64,
+        flight: Flight,
         row_only: &[Option<BooleanArray>],
         found: &mut Vec<Finished>,
-        timed_out: &mut Vec<Finished>,
     ) -> Result<(), RunError> {
-        // Taken out and put back in place: no key is copied per row.
-        let Some(slot) = self.partitions.get_mut(key) else {
-            return Err(RunError::internal("a released row has no partition"));
-        };
-        let mut partition = std::mem::replace(slot, Partition::empty());
-        partition.last_ts = partition.last_ts.max(ts);
-        self.time_out(&mut partition, ts, timed_out);
-        let current = self.matched_row(released, row, ts, seq, arrived)?;
-        let answers = if self.any_iterative {
-            let wanted: Vec<Vec<usize>> = partition
-                .runs
-                .iter()
-                .map(|r| steps_to_try(&self.steps, Some(r)))
-                .chain([steps_to_try(&self.steps, None)])
-                .collect();
-            self.iterative(released, row, &current, &partition.runs, &wanted)?
-        } else {
-            FxHashMap::default()
-        };
+        let Flight {
+            row,
+            slot,
+            at: (ts, seq),
+            mut partition,
+            current,
+            tries,
+            ..
+        } = flight;
         let holds = |run: usize, step: usize| match &self.conditions[step] {
             Condition::Always => true,
             Condition::RowOnly(..) => row_only[step]
                 .as_ref()
                 .is_some_and(|r| r.is_valid(row) && r.value(row)),
-            Condition::Iterative(..) => answers.get(&(run, step)).copied().unwrap_or(false),
+            Condition::Iterative(..) => tries
+                .iter()
+                .find(|t| (t.0, t.1) == (run, step))
+                .is_some_and(|t| t.2),
         };
         let fresh = partition.runs.len();
-        let ways: Vec<Vec<nfa::Take>> = (0..=fresh)
-            .map(|index| {
-                takes(&self.steps, partition.runs.get(index), &|step| {
-                    holds(index, step)
-                })
-            })
-            .collect();
+        let mut ways = std::mem::take(&mut self.ways);
         let mut next_runs = Vec::new();
         let mut complete = Vec::new();
-        for (index, ways) in ways.into_iter().enumerate() {
+        for index in 0..=fresh {
             let run = partition.runs.get(index);
-            for t in ways {
+            takes(&self.steps, run, &|step| holds(index, step), &mut ways);
+            for &t in &ways {
                 let tail = Arc::new(nfa::Link {
                     row: Arc::clone(&current),
                     step: t.step,
@@ -453,6 +507,7 @@ impl PatternOperator {
                 }
             }
         }
+        self.ways = ways;
         partition.runs = next_runs;
         // Flink gathers a row's completed matches in a heap of their own, then adds them to the
         // waiting ones in that heap's order.
@@ -463,10 +518,71 @@ impl PatternOperator {
         for m in potential.into_items() {
             partition.pending.offer(m);
         }
-        self.emit_ready(&mut partition, found)?;
-        if let Some(slot) = self.partitions.get_mut(key) {
-            *slot = partition;
+        self.emit_ready(&mut partition, found, row)?;
+        self.partitions.put(slot, partition);
+        Ok(())
+    }
+
+    /// Matches the released rows: row by row, or — when conditions read the match — in waves
+    /// of at most one row per key, each row's runs tried together with the other keys' in one
+    /// evaluation per step. A key's rows keep their order; the rows' output keeps theirs.
+    fn match_released(
+        &mut self,
+        (released, times, arrivals): &Released,
+        found: &mut Vec<Finished>,
+        timed_out: &mut Vec<Finished>,
+    ) -> Result<(), RunError> {
+        let row_only = self.row_only(released)?;
+        let keys = self.keys.encode(released)?;
+        let mut slots = Vec::with_capacity(times.len());
+        for (row, &(ts, _)) in times.iter().enumerate() {
+            let key: &[u8] = keys.as_ref().map_or(&[], |k| k.row(row).data());
+            let columns = self.keys.columns();
+            slots.push(self.partitions.slot_of(key, || {
+                let values = columns
+                    .iter()
+                    .map(|&c| {
+                        ScalarValue::try_from_array(released.column(c), row).map_err(arrow_err)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, RunError>(Partition {
+                    key: values,
+                    runs: Vec::new(),
+                    pending: JavaHeap::new(start_of),
+                    matches: 0,
+                    last_ts: ts,
+                })
+            })?);
         }
+        let arrived = |row: usize| arrivals.get(row).copied().unwrap_or(f64::NAN);
+        if !self.any_iterative {
+            for (row, &at) in times.iter().enumerate() {
+                let flight =
+                    self.begin_row(slots[row], released, row, at, arrived(row), timed_out)?;
+                self.finish_row(flight, &row_only, found)?;
+            }
+            return Ok(());
+        }
+        for wave in waves(&slots) {
+            let mut flights = Vec::with_capacity(wave.len());
+            for row in wave {
+                flights.push(self.begin_row(
+                    slots[row],
+                    released,
+                    row,
+                    times[row],
+                    arrived(row),
+                    timed_out,
+                )?);
+            }
+            self.iterative(released, &mut flights)?;
+            for flight in flights {
+                self.finish_row(flight, &row_only, found)?;
+            }
+        }
+        // Waves found matches out of the rows' order: put them back in it.
+        found.sort_by_key(|f| f.order);
+        timed_out.sort_by_key(|f| f.order);
         Ok(())
     }
 
@@ -476,6 +592,7 @@ impl PatternOperator {
         &self,
         partition: &mut Partition,
         found: &mut Vec<Finished>,
+        order: usize,
     ) -> Result<(), RunError> {
         while let Some(first) = partition.pending.peek() {
             let blocked = partition.runs.iter().any(|r| r.start_seq < first.start_seq);
@@ -498,24 +615,47 @@ impl PatternOperator {
                 key: partition.key.clone(),
                 run: done,
                 number: partition.matches,
+                order,
             });
         }
         Ok(())
     }
 
     /// Ends the partial matches `now` has carried past `within` (they go to `timeout`).
-    fn time_out(&self, partition: &mut Partition, now: Timestamp, timed_out: &mut Vec<Finished>) {
+    fn time_out(
+        &self,
+        partition: &mut Partition,
+        now: Timestamp,
+        timed_out: &mut Vec<Finished>,
+        order: usize,
+    ) {
         let Some(within) = self.within_ms else {
             return;
         };
+        let expired = |r: &Run| now.saturating_sub(r.start_ts) >= within;
+        // Most rows and watermarks end nothing: nothing is moved then.
+        if !partition.runs.iter().any(expired) {
+            return;
+        }
+        if !self.keep_timeouts {
+            // Nobody reads them: counted, not made into rows.
+            let before = partition.runs.len();
+            partition.runs.retain(|r| !expired(r));
+            InstanceMetrics::add(
+                &self.metrics.dropped_rows,
+                (before - partition.runs.len()) as u64,
+            );
+            return;
+        }
         let (expired, live): (Vec<Run>, Vec<Run>) = std::mem::take(&mut partition.runs)
             .into_iter()
-            .partition(|r| now.saturating_sub(r.start_ts) >= within);
+            .partition(expired);
         partition.runs = live;
         timed_out.extend(expired.into_iter().map(|run| Finished {
             key: partition.key.clone(),
             run,
             number: 0,
+            order,
         }));
     }
 
@@ -533,10 +673,10 @@ impl PatternOperator {
         for (measure, schema) in self.measures.iter().zip(&self.measure_schemas) {
             let mut navs: Vec<ArrayRef> = Vec::new();
             for nav in &measure.navigations {
-                let values = finished
-                    .iter()
-                    .zip(&mapped)
-                    .map(|(f, rows)| navigate(nav, rows, None, f.number));
+                let values = finished.iter().zip(&mapped).map(|(f, rows)| {
+                    let taken_rev = rows.iter().rev().map(|(row, step)| (row.as_ref(), *step));
+                    navigate(nav, taken_rev, None, f.number)
+                });
                 navs.push(ScalarValue::iter_to_array(values).map_err(arrow_err)?);
             }
             let batch = if navs.is_empty() {
@@ -685,47 +825,12 @@ impl Operator for PatternOperator {
 
     fn on_watermark(&mut self, watermark: Timestamp, out: &mut Output) -> OpResult {
         self.watermark = watermark;
+        let connected = out.is_connected(TIMEOUT_PORT);
+        self.keep_timeouts = connected || self.tracer.is_on();
         let mut found = Vec::new();
         let mut timed_out = Vec::new();
-        if let Some((released, times, arrivals)) = self.release(watermark)? {
-            let row_only = self.row_only(&released)?;
-            let keys = self.keys.encode(&released)?;
-            for (row, &at) in times.iter().enumerate() {
-                let key: &[u8] = match &keys {
-                    Some(k) => k.row(row).data(),
-                    None => &[],
-                };
-                if !self.partitions.contains_key(key) {
-                    let values = self
-                        .keys
-                        .columns()
-                        .iter()
-                        .map(|&c| {
-                            ScalarValue::try_from_array(released.column(c), row).map_err(arrow_err)
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    self.partitions.insert(
-                        key.into(),
-                        Partition {
-                            key: values,
-                            runs: Vec::new(),
-                            pending: JavaHeap::new(start_of),
-                            matches: 0,
-                            last_ts: at.0,
-                        },
-                    );
-                }
-                self.step_row(
-                    key,
-                    &released,
-                    row,
-                    at,
-                    arrivals.get(row).copied().unwrap_or(f64::NAN),
-                    &row_only,
-                    &mut found,
-                    &mut timed_out,
-                )?;
-            }
+        if let Some(released) = self.release(watermark)? {
+            self.match_released(&released, &mut found, &mut timed_out)?;
         }
         // The watermark ends partial matches that can no longer finish in time, in every key.
         // A key with nothing in progress is let go once no row came for it for `within` (a
@@ -736,10 +841,10 @@ impl Operator for PatternOperator {
         let linger = self.within_ms.unwrap_or(60_000);
         let mut partitions = std::mem::take(&mut self.partitions);
         let mut failed = None;
-        partitions.retain(|_, p| {
+        partitions.retain(|p| {
             if !p.runs.is_empty() || !p.pending.is_empty() {
-                self.time_out(p, watermark, &mut timed_out);
-                if let Err(e) = self.emit_ready(p, &mut found) {
+                self.time_out(p, watermark, &mut timed_out, AT_WATERMARK);
+                if let Err(e) = self.emit_ready(p, &mut found, AT_WATERMARK) {
                     failed = Some(e);
                 }
             }
@@ -758,8 +863,7 @@ impl Operator for PatternOperator {
             out.emit(OUT_PORT, rows)?;
         }
         self.publish_view();
-        let connected = out.is_connected(TIMEOUT_PORT);
-        if !timed_out.is_empty() && (connected || self.tracer.is_on()) {
+        if !timed_out.is_empty() {
             let rows = self.rows_of(&timed_out, true)?;
             self.tracer.matches(&timed_out, true, &rows);
             if connected {
@@ -781,6 +885,23 @@ impl Operator for PatternOperator {
     fn restore_state(&mut self, saved: &[Vec<u8>], me: InstanceOf) -> Result<(), RunError> {
         self.restore(saved, me)
     }
+}
+
+/// The released rows (by their partitions' slots) in waves: a row goes in the wave after the one
+/// holding its key's previous row, so each wave has a key at most once and a key's rows come in
+/// order.
+fn waves(slots: &[usize]) -> Vec<Vec<usize>> {
+    let mut seen = vec![0usize; slots.iter().max().map_or(0, |m| m + 1)];
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (row, &slot) in slots.iter().enumerate() {
+        let count = &mut seen[slot];
+        match waves.get_mut(*count) {
+            Some(wave) => wave.push(row),
+            None => waves.push(vec![row]),
+        }
+        *count += 1;
+    }
+    waves
 }
 
 #[cfg(test)]

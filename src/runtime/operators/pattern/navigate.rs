@@ -22,60 +22,79 @@ pub struct MatchedRow {
 /// A row of a match with the step it was mapped to.
 pub type Mapped = (Arc<MatchedRow>, usize);
 
-/// The value of `nav` over `rows` (and `current`, the row being tried as a step, in DEFINE).
-pub fn navigate(
+/// The value of `nav` over a match's rows, given last first (`taken_rev`, each with its step), and
+/// `current`, the row being tried as a step (in DEFINE). Rows are read in place: nothing is
+/// copied to navigate.
+pub fn navigate<'a, I>(
     nav: &Navigation,
-    rows: &[Mapped],
-    current: Option<(&MatchedRow, usize)>,
+    taken_rev: I,
+    current: Option<(&'a MatchedRow, usize)>,
     match_number: u64,
-) -> ScalarValue {
+) -> ScalarValue
+where
+    I: Iterator<Item = (&'a MatchedRow, usize)> + Clone,
+{
     let null = || ScalarValue::try_from(&nav.data_type).unwrap_or(ScalarValue::Null);
     let in_set = |step: usize| nav.step.is_none_or(|s| s == step);
-    let set = || {
-        rows.iter()
-            .filter(|(_, step)| in_set(*step))
-            .map(|(row, _)| row.as_ref())
-            .chain(
-                current
-                    .filter(|(_, step)| in_set(*step))
-                    .map(|(row, _)| row),
-            )
+    // The rows the navigation reads, last first: the row tried, then the match backwards.
+    let set_rev = || {
+        current
+            .into_iter()
+            .chain(taken_rev.clone())
+            .filter(move |(_, step)| in_set(*step))
+            .map(|(row, _)| row)
     };
     let value = |row: &MatchedRow| match nav.column {
         Some(c) => row.values.get(c).cloned().unwrap_or(ScalarValue::Null),
         None => ScalarValue::Null,
     };
+    // Non-NULL values in the rows' order (first to last), for folds whose result depends on it.
+    let values_in_order = || {
+        let mut values: Vec<ScalarValue> = set_rev().map(value).filter(|v| !v.is_null()).collect();
+        values.reverse();
+        values
+    };
     match nav.function {
-        NavFunction::Last(n) => {
-            let all: Vec<&MatchedRow> = set().collect();
-            let at = all.len().checked_sub(1 + n as usize);
-            at.map(|i| value(all[i]))
-                .filter(|v| !v.is_null())
-                .unwrap_or_else(null)
-        }
-        NavFunction::First(n) => set()
+        NavFunction::Last(n) => set_rev()
             .nth(n as usize)
             .map(value)
             .filter(|v| !v.is_null())
             .unwrap_or_else(null),
+        NavFunction::First(n) => {
+            let total = set_rev().count();
+            total
+                .checked_sub(1 + n as usize)
+                .and_then(|back| set_rev().nth(back))
+                .map(value)
+                .filter(|v| !v.is_null())
+                .unwrap_or_else(null)
+        }
         NavFunction::Count => {
             let count = match nav.column {
-                None => set().count(),
-                Some(_) => set().filter(|r| !value(r).is_null()).count(),
+                None => set_rev().count(),
+                Some(_) => set_rev().filter(|r| !value(r).is_null()).count(),
             };
             ScalarValue::Int64(Some(count as i64))
         }
         NavFunction::Sum | NavFunction::Avg => {
-            let numbers: Vec<ScalarValue> = set().map(value).filter(|v| !v.is_null()).collect();
+            if nav.function == NavFunction::Sum && nav.data_type == DataType::Int64 {
+                // Integer sums do not depend on the order.
+                let mut any = false;
+                let mut sum = 0i64;
+                for v in set_rev().map(value).filter(|v| !v.is_null()) {
+                    any = true;
+                    sum = sum.wrapping_add(as_i64(&v).unwrap_or(0));
+                }
+                return if any {
+                    ScalarValue::Int64(Some(sum))
+                } else {
+                    null()
+                };
+            }
+            // Floats are added first to last, as the match took them.
+            let numbers = values_in_order();
             if numbers.is_empty() {
                 return null();
-            }
-            if nav.function == NavFunction::Sum && nav.data_type == DataType::Int64 {
-                let sum = numbers
-                    .iter()
-                    .filter_map(as_i64)
-                    .fold(0i64, i64::wrapping_add);
-                return ScalarValue::Int64(Some(sum));
             }
             let sum: f64 = numbers.iter().filter_map(as_f64).sum();
             match nav.function {
@@ -85,7 +104,7 @@ pub fn navigate(
         }
         NavFunction::Min | NavFunction::Max => {
             let mut best: Option<ScalarValue> = None;
-            for v in set().map(value).filter(|v| !v.is_null()) {
+            for v in values_in_order() {
                 let better = match &best {
                     None => true,
                     Some(b) => match v.partial_cmp(b) {
@@ -102,7 +121,7 @@ pub fn navigate(
         }
         NavFunction::MatchNumber => ScalarValue::Int64(Some(match_number as i64)),
         NavFunction::MatchRowtime => {
-            let last = rows.last().map(|(r, _)| r.ts);
+            let last = taken_rev.clone().next().map(|(r, _)| r.ts);
             ScalarValue::TimestampMillisecond(last, None)
         }
     }

@@ -46,7 +46,33 @@ pub struct Run {
     pub tail: Arc<Link>,
 }
 
+/// The rows a run took, last first, with their steps: read in place along the links.
+#[derive(Clone)]
+pub struct TakenRev<'a>(Option<&'a Link>);
+
+impl<'a> TakenRev<'a> {
+    /// No rows: a fresh start.
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
+impl<'a> Iterator for TakenRev<'a> {
+    type Item = (&'a MatchedRow, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let link = self.0?;
+        self.0 = link.prev.as_deref();
+        Some((&link.row, link.step))
+    }
+}
+
 impl Run {
+    /// The rows taken, last first, without copying them.
+    pub fn taken_rev(&self) -> TakenRev<'_> {
+        TakenRev(Some(&self.tail))
+    }
+
     /// The rows taken, first to last, with their steps.
     pub fn mapped(&self) -> Vec<Mapped> {
         let mut rows = Vec::new();
@@ -60,30 +86,29 @@ impl Run {
     }
 }
 
-/// The steps run `run` (or a fresh start, `None`) may try the next row at: its own step (to take
-/// one more row, or to learn whether a greedy loop keeps the row), and the steps it may go on to.
-pub fn steps_to_try(steps: &[Step], run: Option<&Run>) -> Vec<usize> {
-    let mut wanted = Vec::new();
+/// The steps run `run` (or a fresh start, `None`) may try the next row at, each given to `each`:
+/// its own step (to take one more row, or to learn whether a greedy loop keeps the row), and the
+/// steps it may go on to.
+pub fn steps_to_try(steps: &[Step], run: Option<&Run>, each: &mut dyn FnMut(usize)) {
     let next = match run {
         Some(r) => {
             let step = &steps[r.step];
             if step.max.is_none_or(|m| r.count < m) || step.is_greedy_loop() {
-                wanted.push(r.step);
+                each(r.step);
             }
             if r.count < step.min {
-                return wanted;
+                return;
             }
             r.step + 1
         }
         None => 0,
     };
     for (t, step) in steps.iter().enumerate().skip(next) {
-        wanted.push(t);
+        each(t);
         if step.min > 0 {
             break;
         }
     }
-    wanted
 }
 
 /// A way a run takes the row: at `step`, as its `count`-th row there.
@@ -93,10 +118,15 @@ pub struct Take {
     pub count: u32,
 }
 
-/// The ways run `run` (or a fresh start) takes the row, given `holds(step)`: whether the row meets
-/// that step's condition for this run.
-pub fn takes(steps: &[Step], run: Option<&Run>, holds: &dyn Fn(usize) -> bool) -> Vec<Take> {
-    let mut out = Vec::new();
+/// The ways run `run` (or a fresh start) takes the row, into `out` (emptied first), given
+/// `holds(step)`: whether the row meets that step's condition for this run.
+pub fn takes(
+    steps: &[Step],
+    run: Option<&Run>,
+    holds: &dyn Fn(usize) -> bool,
+    out: &mut Vec<Take>,
+) {
+    out.clear();
     let next = match run {
         Some(r) => {
             let step = &steps[r.step];
@@ -109,7 +139,7 @@ pub fn takes(steps: &[Step], run: Option<&Run>, holds: &dyn Fn(usize) -> bool) -
             }
             // Too few rows to leave the step, or a greedy loop that keeps this row.
             if r.count < step.min || (step.is_greedy_loop() && own) {
-                return out;
+                return;
             }
             r.step + 1
         }
@@ -123,7 +153,6 @@ pub fn takes(steps: &[Step], run: Option<&Run>, holds: &dyn Fn(usize) -> bool) -
             break;
         }
     }
-    out
 }
 
 /// Whether a run that took a row as `take` is a whole match: it is at the last step with enough

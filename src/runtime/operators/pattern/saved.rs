@@ -72,12 +72,11 @@ impl PatternOperator {
                 })
                 .collect(),
         };
-        let mut keys: Vec<&Box<[u8]>> = self.partitions.keys().collect();
-        keys.sort_unstable();
-        let mut partitions = Vec::with_capacity(keys.len());
-        let mut key_values: Vec<&[ScalarValue]> = Vec::with_capacity(keys.len());
-        for key in keys {
-            let p = &self.partitions[key];
+        let mut sorted: Vec<(&[u8], &super::Partition)> = self.partitions.iter().collect();
+        sorted.sort_unstable_by_key(|(key, _)| *key);
+        let mut partitions = Vec::with_capacity(sorted.len());
+        let mut key_values: Vec<&[ScalarValue]> = Vec::with_capacity(sorted.len());
+        for (key, p) in sorted {
             key_values.push(&p.key);
             partitions.push(SavedPartition {
                 key: key.to_vec(),

@@ -641,3 +641,34 @@ fn a_bounded_greedy_step_and_an_optional_one_match_as_flink_matches_them() {
         .map(|r| r.replace("NULL", ""))
     );
 }
+
+#[test]
+fn keys_matched_side_by_side_give_each_key_its_own_matches_in_the_order_they_completed() {
+    let mut h = v_shape();
+    // Three tickers in one stream, one release: ACME and BETA with the documented prices at the
+    // same times (ACME's row first each second), GAMMA the same prices two seconds earlier.
+    let mut rows: Vec<(&str, String, i64)> = Vec::new();
+    for (i, &(_, time, price)) in ACME.iter().enumerate() {
+        let second = i as i64 - 2;
+        let gamma = if second < 0 {
+            format!("09:59:{:02}", 60 + second)
+        } else {
+            format!("10:00:{second:02}")
+        };
+        rows.push(("GAMMA", gamma, price));
+        rows.push(("ACME", time.to_string(), price));
+        rows.push(("BETA", time.to_string(), price));
+    }
+    let rows: Vec<(&str, &str, i64)> = rows.iter().map(|(s, t, p)| (*s, t.as_str(), *p)).collect();
+    h.rows(&rows).watermark(MAX_WATERMARK);
+    // Each ticker's V as the documentation gives it; GAMMA's completes first (its rise comes at
+    // 10:00:06), then ACME's and BETA's at 10:00:08, in the order their rows arrived.
+    assert_eq!(
+        h.results(0),
+        [
+            "GAMMA 10:00:02 10:00:05 10:00:06",
+            "ACME 10:00:04 10:00:07 10:00:08",
+            "BETA 10:00:04 10:00:07 10:00:08"
+        ]
+    );
+}
