@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use eddy::export::flink_progress::FlinkProgress;
 use support::flink::flink_python_or_skip;
 use support::processes::eddy;
 use support::scratch;
@@ -134,8 +135,13 @@ impl Drop for Cluster {
 }
 
 fn pipeline(dir: &Path) -> PathBuf {
+    pipeline_of(dir, 2_000)
+}
+
+/// The pipeline over `count` events, 250 ms apart.
+fn pipeline_of(dir: &Path, count: i64) -> PathBuf {
     let mut rows = String::from("ts,key,value\n");
-    for i in 0..2_000i64 {
+    for i in 0..count {
         rows.push_str(&format!(
             "{},k{},{}\n",
             1_704_067_200_000 + i * 250,
@@ -203,6 +209,7 @@ fn a_job_on_a_session_cluster_is_followed_to_the_end_and_writes_what_eddy_writes
         .args([
             "--jobmanager",
             &format!("http://127.0.0.1:{}", cluster.rest_port),
+            "--progress-json",
         ])
         .env("EDDY_FLINK_PYTHON", &python)
         .output()
@@ -212,6 +219,7 @@ fn a_job_on_a_session_cluster_is_followed_to_the_end_and_writes_what_eddy_writes
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains(": FINISHED after"), "{stderr}");
     assert!(stderr.contains("written"), "records per vertex: {stderr}");
+    assert_progress_ends_finished_with_counts(&String::from_utf8_lossy(&out.stdout));
     let eddy_rows = fs::read_to_string(dir.join("out/totals.csv"))
         .unwrap()
         .lines()
@@ -231,4 +239,53 @@ fn a_job_on_a_session_cluster_is_followed_to_the_end_and_writes_what_eddy_writes
         flink_rows, eddy_rows,
         "the cluster's job wrote the rows Eddy wrote"
     );
+}
+
+/// The progress lines say the job finished, with records at the source and the sink nodes.
+fn assert_progress_ends_finished_with_counts(stdout: &str) {
+    let progress: Vec<FlinkProgress> = stdout.lines().filter_map(FlinkProgress::parse).collect();
+    let last = progress.last().expect("progress lines on standard output");
+    assert_eq!(last.state, "FINISHED", "{stdout}");
+    // The source's vertex read the file's 2,000 rows (and its end) and passed rows on. Flink
+    // names no table in a filesystem sink's vertex, so the sink node has no counts of its own.
+    assert!(
+        last.nodes
+            .get("events")
+            .is_some_and(|c| c.read >= 2_000 && c.written > 0),
+        "{last:?}"
+    );
+    assert!(!last.nodes.contains_key("totals"), "{last:?}");
+    assert!(
+        !last.nodes.contains_key("per_10s"),
+        "a window is no table of its own"
+    );
+}
+
+#[test]
+fn a_local_run_is_followed_through_its_mini_clusters_rest_api() {
+    let Some(python) = flink_python_or_skip() else {
+        return;
+    };
+    let dir = scratch("flink-run-local");
+    // Enough rows for the job to be seen running before the mini-cluster goes with it.
+    let file = pipeline_of(&dir, 400_000);
+    let out = eddy()
+        .args(["flink", "run", "--progress-json"])
+        .arg(&file)
+        .env("EDDY_FLINK_PYTHON", &python)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The mini-cluster goes with the program, so the last look is while the job was alive.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let progress: Vec<FlinkProgress> = stdout.lines().filter_map(FlinkProgress::parse).collect();
+    assert!(!progress.is_empty(), "the job was followed: {stderr}");
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.state == "RUNNING" && p.nodes.contains_key("events")),
+        "{progress:?}"
+    );
+    assert!(stderr.contains("eddy: job "), "its state is told: {stderr}");
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::export::{self, Target};
 use super::flink_rest::{JobManager, root_cause};
+use crate::export::flink_progress::FlinkProgress;
 use crate::export::kinesis::KinesisConnector;
 use crate::model::check::check_file;
 
@@ -65,6 +66,7 @@ pub fn run(
     file: &Path,
     jobmanager: Option<String>,
     kinesis_connector: KinesisConnector,
+    progress_json: bool,
 ) -> anyhow::Result<ExitCode> {
     let jobmanager = match jobmanager.as_deref().map(JobManager::parse).transpose() {
         Ok(jm) => jm,
@@ -118,9 +120,21 @@ pub fn run(
         .current_dir(&folder)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(jm) = &jobmanager {
-        command.args(["--jobmanager", &format!("{}:{}", jm.host, jm.port)]);
-    }
+    // A local mini-cluster's REST API answers on a free port of this machine, so its job is
+    // followed as a session cluster's is.
+    let local = match &jobmanager {
+        Some(jm) => {
+            command.args(["--jobmanager", &format!("{}:{}", jm.host, jm.port)]);
+            None
+        }
+        None => free_port().map(|port| {
+            command.args(["--rest-port", &port.to_string()]);
+            JobManager {
+                host: "127.0.0.1".into(),
+                port,
+            }
+        }),
+    };
     let started = chrono::Utc::now().timestamp_millis();
     let mut child = command.spawn()?;
     eprintln!(
@@ -154,9 +168,11 @@ pub fn run(
         let flag = Arc::clone(&interrupted);
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
-    let mut follower = jobmanager
-        .as_ref()
-        .map(|jm| Follower::new(jm.clone(), started));
+    let mut follower = jobmanager.clone().or(local).map(|jm| {
+        let mut f = Follower::new(jm, started, progress_json.then(|| node_ids.clone()));
+        f.local = jobmanager.is_none();
+        f
+    });
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -211,16 +227,29 @@ struct Follower {
     job: Option<String>,
     state: String,
     last_counts: Instant,
+    /// With --progress-json: the pipeline's nodes, to report the job's counts per node.
+    progress_nodes: Option<Vec<String>>,
+    /// The program's own mini-cluster, gone with it: what it last said is all there is.
+    local: bool,
 }
 
 impl Follower {
-    fn new(jm: JobManager, started: i64) -> Self {
+    fn new(jm: JobManager, started: i64, progress_nodes: Option<Vec<String>>) -> Self {
         Self {
             jm,
             started,
             job: None,
             state: String::new(),
             last_counts: Instant::now(),
+            progress_nodes,
+            local: false,
+        }
+    }
+
+    /// With --progress-json, the job's state and counts per node as one line.
+    fn report(&self, details: &Value) {
+        if let Some(nodes) = &self.progress_nodes {
+            println!("{}", FlinkProgress::from_job(details, nodes).line());
         }
     }
 
@@ -240,6 +269,7 @@ impl Follower {
             eprintln!("eddy: job {id}: {state}");
             self.state = state;
         }
+        self.report(&details);
         if self.last_counts.elapsed() >= Duration::from_secs(3) {
             self.last_counts = Instant::now();
             print_vertices(&details);
@@ -263,7 +293,9 @@ impl Follower {
             self.job = self.newest_job();
         }
         let Some(id) = self.job.clone() else {
-            eprintln!("eddy: the job was not found on {}", self.jm.url());
+            if !self.local {
+                eprintln!("eddy: the job was not found on {}", self.jm.url());
+            }
             return;
         };
         // The program returns when the job ends; the JobManager may say so a moment later.
@@ -288,6 +320,7 @@ impl Follower {
                 details["duration"].as_i64().unwrap_or(0)
             );
             print_vertices(&details);
+            self.report(&details);
             if details["state"] == "FAILED"
                 && let Ok(exceptions) = self.jm.call("GET", &format!("/jobs/{id}/exceptions"))
             {
@@ -312,6 +345,12 @@ impl Follower {
             }
         }
     }
+}
+
+/// A TCP port free on 127.0.0.1 a moment ago.
+fn free_port() -> Option<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+    listener.local_addr().ok().map(|a| a.port())
 }
 
 /// Records read and written per vertex, as the JobManager counts them.

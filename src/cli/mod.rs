@@ -53,6 +53,10 @@ enum FlinkCommand {
         /// The Kinesis connector version for Kinesis tables: 5 or 4.
         #[arg(long, value_name = "VERSION", default_value = "5")]
         kinesis_connector: String,
+        /// Also print the job's state and records per node as JSON lines starting
+        /// `eddy-flink-progress ` on standard output (what the app draws on its canvas).
+        #[arg(long)]
+        progress_json: bool,
     },
 }
 
@@ -188,8 +192,9 @@ pub fn main() -> ExitCode {
             file,
             jobmanager,
             kinesis_connector,
+            progress_json,
         })) => match crate::export::kinesis::KinesisConnector::parse(&kinesis_connector) {
-            Some(connector) => flink_run::run(&file, jobmanager, connector),
+            Some(connector) => flink_run::run(&file, jobmanager, connector, progress_json),
             None => {
                 eprintln!("eddy: --kinesis-connector takes 5 or 4, not `{kinesis_connector}`");
                 Ok(ExitCode::FAILURE)

@@ -3,6 +3,7 @@
 //! prints expressions from their parsed form (`crate::expr::flink_expr`); knows no engine.
 
 mod firehose;
+pub mod flink_progress;
 pub mod flink_sql;
 mod flink_time;
 mod flink_types;

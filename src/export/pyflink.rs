@@ -17,6 +17,7 @@ pub fn main_py(export: &FlinkExport, pipeline: &str, source: &str) -> String {
 Exported by Eddy from {source}. Locally:
     python main.py                                  # an in-process mini-cluster
     python main.py --jobmanager 127.0.0.1:8081      # a session cluster
+    python main.py --rest-port 18099                # a mini-cluster whose REST API answers there
 On Managed Service for Apache Flink, zip this folder; settings come from the property group
 "eddy" (keys: parallelism, jobmanager) of application_properties.json.
 """
@@ -62,6 +63,13 @@ def main(args):
         for option in ("rest.bind-address", "rest.address", "jobmanager.bind-host",
                        "taskmanager.bind-host", "taskmanager.host"):
             config.set(option, "127.0.0.1")
+        # Its REST API on a known port lets `eddy flink run` follow the job.
+        if "--rest-port" in args:
+            port = args[args.index("--rest-port") + 1]
+            config.set("rest.port", port)
+            config.set("rest.bind-port", port)
+            # Counts each second rather than Flink's default ten, for a short local job.
+            config.set("metrics.fetcher.update-interval", "1000")
     result = None
     for statement in STATEMENTS:
         setting = re.fullmatch(r"SET '([^']+)' = '([^']*)'", statement)

@@ -17,9 +17,16 @@ pub struct FlinkSqlTab {
     /// The pipeline running on Flink, or the last run and its messages.
     run: Option<FlinkRun>,
     run_error: Option<String>,
+    /// A session cluster's REST address to run on; empty: an in-process mini-cluster.
+    jobmanager: String,
 }
 
 impl FlinkSqlTab {
+    /// The Flink run's job state and records per node, for the canvas.
+    pub fn progress(&self) -> Option<crate::export::flink_progress::FlinkProgress> {
+        self.run.as_ref().and_then(FlinkRun::progress)
+    }
+
     /// The export of the document as it is now (none while it has errors).
     fn current(&mut self, doc: &mut EditorDocument) -> Option<&FlinkExport> {
         let version = doc.version();
@@ -60,14 +67,17 @@ impl FlinkSqlTab {
             } else if ui
                 .button("Run on Flink")
                 .on_hover_text(
-                    "Export the pipeline as it is here and run it on an in-process Flink \
-                     mini-cluster (eddy flink run; needs Python with apache-flink and Java). \
-                     File sinks write into NAME.flink/ folders beside their files.",
+                    "Export the pipeline as it is here and run it on Flink (eddy flink run; \
+                     needs Python with apache-flink and Java): on an in-process mini-cluster, \
+                     or on the session cluster whose JobManager address is given. The job's \
+                     state and the records each source and sink read and wrote show under their \
+                     cards. File sinks write into NAME.flink/ folders beside their files.",
                 )
                 .clicked()
             {
                 self.run = None;
-                match FlinkRun::start(doc.pipeline(), &doc.base_dir()) {
+                let jobmanager = Some(self.jobmanager.trim()).filter(|j| !j.is_empty());
+                match FlinkRun::start(doc.pipeline(), &doc.base_dir(), jobmanager) {
                     Ok(run) => {
                         self.run = Some(run);
                         self.run_error = None;
@@ -75,8 +85,21 @@ impl FlinkSqlTab {
                     Err(e) => self.run_error = Some(e),
                 }
             }
+            if !running {
+                let name = ui.label("JobManager");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.jobmanager)
+                        .hint_text("empty: a mini-cluster here")
+                        .desired_width(200.0),
+                )
+                .labelled_by(name.id)
+                .on_hover_text("A session cluster's REST address, e.g. http://127.0.0.1:8081");
+            }
             if let Some(run) = &self.run {
                 let seconds = run.started.elapsed().as_secs();
+                if let Some(p) = run.progress() {
+                    ui.label(format!("job {}", p.state));
+                }
                 ui.label(match run.outcome {
                     None => format!("running on Flink for {seconds} s…"),
                     Some(true) => "the Flink job finished".to_string(),

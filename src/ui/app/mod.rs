@@ -365,7 +365,10 @@ impl EddyApp {
         egui::CentralPanel::default().show(ui, |ui| {
             self.description_ui(ui);
             let live = self.live.as_ref().map(|l| &l.nodes);
-            let edits = self.canvas.ui(ui, &mut self.doc, &mut self.selection, live);
+            let flink = self.flink_sql.progress();
+            let edits =
+                self.canvas
+                    .ui(ui, &mut self.doc, &mut self.selection, live, flink.as_ref());
             self.edits.extend(edits);
         });
         self.open_preview_on_selection(run_active);

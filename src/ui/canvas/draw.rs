@@ -368,6 +368,18 @@ impl Canvas {
                 ui.visuals().weak_text_color(),
             ));
         }
+        self.paint_strip(ui, painter, g, lines);
+    }
+
+    /// Lines of numbers under a card, on the canvas's own colour.
+    pub(super) fn paint_strip(
+        &self,
+        ui: &Ui,
+        painter: &egui::Painter,
+        g: &Geometry,
+        lines: Vec<(String, egui::Color32)>,
+    ) {
+        let z = self.zoom;
         let font = FontId::monospace(10.5 * z);
         let mut y = g.rect.bottom() + 4.0 * z;
         // The numbers sit on the canvas's own colour, so the grid dots do not show through them.

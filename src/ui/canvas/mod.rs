@@ -4,6 +4,7 @@
 
 mod connect;
 mod draw;
+mod flink_strip;
 mod geometry;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -153,6 +154,7 @@ impl Canvas {
         doc: &mut EditorDocument,
         selection: &mut Selection,
         live: Option<&HashMap<String, NodeLive>>,
+        flink: Option<&crate::export::flink_progress::FlinkProgress>,
     ) -> Edits {
         let mut edits = Edits::new();
         let (area, _) = ui.allocate_exact_size(ui.available_size(), Sense::hover());
@@ -225,6 +227,8 @@ impl Canvas {
             self.draw_card(ui, &painter, node, g, selected, problems.get(&node.id));
             if let Some(numbers) = live.and_then(|l| l.get(&node.id)) {
                 self.draw_live_strip(ui, &painter, node, g, numbers);
+            } else if let Some(job) = flink {
+                self.draw_flink_strip(ui, &painter, g, job, job.nodes.get(&node.id));
             }
             for (port, pos) in &g.inputs {
                 port_hits.push((PortRef::new(&node.id, port), *pos, true));

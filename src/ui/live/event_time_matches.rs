@@ -62,10 +62,11 @@ pub fn draw(plot: &mut PlotUi<'_>, data: &TraceData, wanted: &dyn Fn(TraceKey) -
                 .style(style)
                 .width(1.5),
         );
-        // Up to the moment it came out: the wait for the watermark (or the timeout).
+        // Up to the moment it came out: the wait for the watermark (or the timeout). Unnamed:
+        // the legend keeps the match's own colour.
         plot.line(
             egui_plot::Line::new(
-                name,
+                "",
                 PlotPoints::from(vec![[last_x, last_y], [last_x, found.wall_secs]]),
             )
             .color(color.gamma_multiply(0.6))
