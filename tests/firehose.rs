@@ -108,18 +108,27 @@ fn gzip_json_objects_read_back_equal_the_rows_under_firehose_keys() {
             "2024/01/15/13/fh-1-2024-01-15-13-02-00"
         ]
     );
+    let rows = json_rows(&found, |bytes, text| {
+        flate2::read::GzDecoder::new(bytes).read_to_string(text)
+    });
+    assert_eq!(rows, expected_rows());
+}
+
+/// The JSON-lines rows of every object, in key order, each undone by `decode`.
+fn json_rows(
+    found: &[(String, Vec<u8>)],
+    decode: impl Fn(&[u8], &mut String) -> std::io::Result<usize>,
+) -> Vec<serde_json::Value> {
     let mut rows = Vec::new();
-    for (_, bytes) in &found {
+    for (key, bytes) in found {
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .unwrap();
+        decode(bytes, &mut text).unwrap_or_else(|e| panic!("{key}: {e}"));
         rows.extend(
             text.lines()
                 .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
         );
     }
-    assert_eq!(rows, expected_rows());
+    rows
 }
 
 #[test]
@@ -135,7 +144,6 @@ fn snappy_json_objects_are_framed_streams_that_read_back_equal_to_the_rows() {
     );
     let found = objects(&dir.join("bucket"));
     assert_eq!(found.len(), 3, "one object a minute");
-    let mut rows = Vec::new();
     for (key, bytes) in &found {
         assert!(key.ends_with(".snappy"), "{key}");
         // Snappy's framing format opens with its stream identifier chunk; raw Snappy does not.
@@ -143,15 +151,10 @@ fn snappy_json_objects_are_framed_streams_that_read_back_equal_to_the_rows() {
             bytes.starts_with(b"\xff\x06\x00\x00sNaPpY"),
             "{key} is framed"
         );
-        let mut text = String::new();
-        snap::read::FrameDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .unwrap();
-        rows.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
-        );
     }
+    let rows = json_rows(&found, |bytes, text| {
+        snap::read::FrameDecoder::new(bytes).read_to_string(text)
+    });
     assert_eq!(rows, expected_rows());
 }
 

@@ -290,6 +290,14 @@ impl EventTrace {
         }
     }
 
+    /// Records where the watermark got to, while the trace is on.
+    pub fn watermark(&self, watermark: Timestamp) {
+        if self.is_enabled() && watermark < i64::MAX {
+            let now = self.now_secs();
+            self.record(|d| d.watermarks.push_back((now, watermark)));
+        }
+    }
+
     /// A copy of what was recorded.
     pub fn snapshot(&self) -> TraceData {
         self.data.lock().map(|d| d.clone()).unwrap_or_default()

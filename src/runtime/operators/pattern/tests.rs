@@ -191,7 +191,12 @@ const ACME: [(&str, &str, i64); 11] = [
 ];
 
 fn v_shape() -> Harness {
-    pattern(
+    v_shape_traced().0
+}
+
+/// The documentation's V shape, with its node's event-time trace switched on.
+fn v_shape_traced() -> (Harness, Arc<EventTrace>) {
+    traced_pattern(
         "START_ROW PRICE_DOWN+ PRICE_UP",
         &[
             (
@@ -242,19 +247,7 @@ fn traced_rows(data: &crate::runtime::trace::TraceData, found: &TracedMatch) -> 
 
 #[test]
 fn the_trace_links_each_matched_row_to_its_step_and_marks_the_late_row() {
-    let (mut h, trace) = traced_pattern(
-        "START_ROW PRICE_DOWN+ PRICE_UP",
-        &[
-            (
-                "PRICE_DOWN",
-                "(LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < START_ROW.price) OR PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1)",
-            ),
-            ("PRICE_UP", "PRICE_UP.price > LAST(PRICE_DOWN.price, 1)"),
-        ],
-        &["START_ROW.rowtime AS start_tstamp"],
-        AfterMatch::ToLast("PRICE_UP".into()),
-        None,
-    );
+    let (mut h, trace) = v_shape_traced();
     // Out of order, in two batches; then a row behind the watermark.
     let mut shuffled = ACME.to_vec();
     shuffled.reverse();

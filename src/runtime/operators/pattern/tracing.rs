@@ -158,11 +158,8 @@ impl PatternTracer {
 
     /// Records where the watermark got to.
     pub fn watermark(&self, watermark: Timestamp) {
-        if let Some(trace) = self.trace.as_ref().filter(|t| t.is_enabled())
-            && watermark < i64::MAX
-        {
-            let now = trace.now_secs();
-            trace.record(|d| d.watermarks.push_back((now, watermark)));
+        if let Some(trace) = &self.trace {
+            trace.watermark(watermark);
         }
     }
 }
