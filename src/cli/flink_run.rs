@@ -168,11 +168,12 @@ pub fn run(
         let flag = Arc::clone(&interrupted);
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
-    let mut follower = jobmanager.clone().or(local).map(|jm| {
-        let mut f = Follower::new(jm, started, progress_json.then(|| node_ids.clone()));
-        f.local = jobmanager.is_none();
-        f
-    });
+    let progress_nodes = progress_json.then(|| node_ids.clone());
+    let mut follower = match (&jobmanager, local) {
+        (Some(jm), _) => Some(Follower::new(jm.clone(), started, progress_nodes, false)),
+        (None, Some(jm)) => Some(Follower::new(jm, started, progress_nodes, true)),
+        (None, None) => None,
+    };
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -234,7 +235,7 @@ struct Follower {
 }
 
 impl Follower {
-    fn new(jm: JobManager, started: i64, progress_nodes: Option<Vec<String>>) -> Self {
+    fn new(jm: JobManager, started: i64, progress_nodes: Option<Vec<String>>, local: bool) -> Self {
         Self {
             jm,
             started,
@@ -242,7 +243,7 @@ impl Follower {
             state: String::new(),
             last_counts: Instant::now(),
             progress_nodes,
-            local: false,
+            local,
         }
     }
 

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use arrow::array::ArrayRef;
 use arrow::record_batch::RecordBatch;
-use rustc_hash::FxHashSet;
+use std::borrow::Borrow;
+use std::hash::Hash;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::contract::Timestamp;
 
@@ -163,6 +166,37 @@ impl TraceData {
         self.next_batch += 1;
         self.batches.push_back((id, batch.clone()));
         id
+    }
+}
+
+/// An operator's keys as its trace knows them: a key's columns go to the trace the first time
+/// the key is seen.
+pub struct TracedKeys<K>(FxHashMap<K, TraceKey>);
+
+impl<K> Default for TracedKeys<K> {
+    fn default() -> Self {
+        Self(FxHashMap::default())
+    }
+}
+
+impl<K: Hash + Eq> TracedKeys<K> {
+    /// The trace key of `key`, registering `columns()` with `data` the first time.
+    pub fn of<Q>(
+        &mut self,
+        data: &mut TraceData,
+        key: &Q,
+        columns: impl FnOnce() -> Vec<ArrayRef>,
+    ) -> TraceKey
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(&known) = self.0.get(key) {
+            return known;
+        }
+        let traced = data.add_key(columns());
+        self.0.insert(key.to_owned(), traced);
+        traced
     }
 }
 

@@ -5,19 +5,18 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rustc_hash::FxHashMap;
 
 use super::keyed_state::KeyTable;
 use crate::runtime::contract::Timestamp;
 use crate::runtime::trace::{
-    EventTrace, FiringKind, Outcome, Sampler, TraceData, TraceKey, TracedEvent, TracedFiring,
+    EventTrace, FiringKind, Outcome, Sampler, TracedEvent, TracedFiring, TracedKeys,
 };
 
 /// One operator instance's link to its node's trace.
 pub struct Tracer {
     trace: Option<Arc<EventTrace>>,
     /// This instance's keys as the trace knows them.
-    known: FxHashMap<u32, TraceKey>,
+    known: TracedKeys<u32>,
     sampler: Sampler,
 }
 
@@ -26,7 +25,7 @@ impl Tracer {
     pub fn new(trace: Option<Arc<EventTrace>>, span_ms: i64) -> Self {
         Self {
             trace,
-            known: FxHashMap::default(),
+            known: TracedKeys::default(),
             sampler: Sampler::new(span_ms),
         }
     }
@@ -34,22 +33,6 @@ impl Tracer {
     /// Whether the app asked for the trace (it costs nothing while off).
     pub fn is_on(&self) -> bool {
         self.trace.as_ref().is_some_and(|t| t.is_enabled())
-    }
-
-    /// The trace key of `key`, registering its columns with the trace the first time.
-    fn trace_key(
-        keys: &KeyTable,
-        known: &mut FxHashMap<u32, TraceKey>,
-        data: &mut TraceData,
-        key: u32,
-    ) -> TraceKey {
-        if let Some(&known) = known.get(&key) {
-            return known;
-        }
-        let columns = keys.columns(&[key]).unwrap_or_default();
-        let traced = data.add_key(columns);
-        known.insert(key, traced);
-        traced
     }
 
     /// Records the events of one input batch: (event time, key, outcome, row).
@@ -75,7 +58,7 @@ impl Tracer {
         trace.record(|d| {
             let id = d.add_batch(batch);
             for &&(ts, key, outcome, row) in &kept {
-                let key = Self::trace_key(keys, known, d, key);
+                let key = known.of(d, &key, || keys.columns(&[key]).unwrap_or_default());
                 d.events.push_back(TracedEvent {
                     wall_secs: now,
                     event_time: ts,
@@ -104,7 +87,7 @@ impl Tracer {
         trace.record(|d| {
             let id = d.add_results(results);
             for (row, &(key, start, end)) in fired.iter().enumerate() {
-                let key = Self::trace_key(keys, known, d, key);
+                let key = known.of(d, &key, || keys.columns(&[key]).unwrap_or_default());
                 d.firings.push_back(TracedFiring {
                     wall_secs: now,
                     start,

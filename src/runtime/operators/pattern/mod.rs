@@ -274,7 +274,6 @@ impl PatternOperator {
         let mut order: Vec<u32> = Vec::new();
         let mut indices = Vec::with_capacity(ready.len());
         let mut times = Vec::with_capacity(ready.len());
-        let mut arrivals = Vec::with_capacity(ready.len());
         for (&(ts, _arrival), &(batch, row)) in &ready {
             let slot = *slots.entry(batch).or_insert_with(|| {
                 order.push(batch);
@@ -285,8 +284,16 @@ impl PatternOperator {
             // after-match strategies compare these numbers.
             times.push((ts, self.next_order));
             self.next_order += 1;
-            arrivals.push(self.batches.get(&batch).map_or(f64::NAN, |held| held.2));
         }
+        // When each row arrived is its batch's: looked up once per batch.
+        let batch_arrivals: Vec<f64> = order
+            .iter()
+            .map(|b| self.batches.get(b).map_or(f64::NAN, |held| held.2))
+            .collect();
+        let arrivals: Vec<f64> = indices
+            .iter()
+            .map(|&(slot, _)| batch_arrivals.get(slot).copied().unwrap_or(f64::NAN))
+            .collect();
         let held: Vec<&RecordBatch> = order
             .iter()
             .map(|b| self.batches.get(b).map(|(batch, ..)| batch))

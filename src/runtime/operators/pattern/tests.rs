@@ -308,26 +308,40 @@ fn the_trace_links_each_matched_row_to_its_step_and_marks_the_late_row() {
     assert!(data.events.len() > 1);
 }
 
-#[test]
-fn timed_out_partial_matches_are_traced_up_to_the_step_they_reached() {
-    let (mut h, trace) = traced_pattern(
+/// The documentation's WITHIN example: prices every 20 minutes.
+const DROPS: [(&str, &str, i64); 11] = [
+    ("ACME", "10:00:00", 20),
+    ("ACME", "10:20:00", 17),
+    ("ACME", "10:40:00", 18),
+    ("ACME", "11:00:00", 11),
+    ("ACME", "11:20:00", 14),
+    ("ACME", "11:40:00", 9),
+    ("ACME", "12:00:00", 15),
+    ("ACME", "12:20:00", 14),
+    ("ACME", "12:40:00", 24),
+    ("ACME", "13:00:00", 1),
+    ("ACME", "13:20:00", 19),
+];
+
+/// A drop of more than 10 within an hour, as the documentation's WITHIN example writes it.
+fn drops_within_an_hour() -> (Harness, Arc<EventTrace>) {
+    traced_pattern(
         "A B* C",
         &[
             ("B", "B.price > A.price - 10"),
             ("C", "C.price < A.price - 10"),
         ],
-        &["C.rowtime AS dropTime"],
+        &["C.rowtime AS dropTime", "A.price - C.price AS dropDiff"],
         AfterMatch::PastLastRow,
         Some(Duration::from_secs(3600)),
-    );
-    let rows = [
-        ("ACME", "10:00:00", 20),
-        ("ACME", "10:20:00", 17),
-        ("ACME", "10:40:00", 18),
-        ("ACME", "11:00:00", 11),
-        ("ACME", "11:20:00", 14),
-    ];
-    h.rows(&rows).watermark(MAX_WATERMARK);
+    )
+}
+
+#[test]
+fn timed_out_partial_matches_are_traced_up_to_the_step_they_reached() {
+    let (mut h, trace) = drops_within_an_hour();
+    let rows = &DROPS[..5];
+    h.rows(rows).watermark(MAX_WATERMARK);
     let data = trace.snapshot();
     let timeouts = h.results(1);
     let traced: Vec<&TracedMatch> = data.matches.iter().filter(|m| m.timed_out).collect();
@@ -427,29 +441,8 @@ fn a_greedy_step_swallows_what_it_can_and_a_reluctant_one_as_little() {
 
 #[test]
 fn within_bounds_a_match_and_partial_matches_time_out_at_their_step() {
-    let mut h = pattern(
-        "A B* C",
-        &[
-            ("B", "B.price > A.price - 10"),
-            ("C", "C.price < A.price - 10"),
-        ],
-        &["C.rowtime AS dropTime", "A.price - C.price AS dropDiff"],
-        AfterMatch::PastLastRow,
-        Some(Duration::from_secs(3600)),
-    );
-    let rows = [
-        ("ACME", "10:00:00", 20),
-        ("ACME", "10:20:00", 17),
-        ("ACME", "10:40:00", 18),
-        ("ACME", "11:00:00", 11),
-        ("ACME", "11:20:00", 14),
-        ("ACME", "11:40:00", 9),
-        ("ACME", "12:00:00", 15),
-        ("ACME", "12:20:00", 14),
-        ("ACME", "12:40:00", 24),
-        ("ACME", "13:00:00", 1),
-        ("ACME", "13:20:00", 19),
-    ];
+    let (mut h, _) = drops_within_an_hour();
+    let rows = DROPS;
     h.rows(&rows).watermark(MAX_WATERMARK);
     // Flink ends a partial match once a row comes a whole `within` after its first row, so the
     // drop from 15 at 12:00 to 1 at 13:00 (exactly an hour) is not a match — the documentation

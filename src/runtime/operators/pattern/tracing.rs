@@ -9,20 +9,19 @@ use std::sync::Arc;
 use arrow::array::ArrayRef;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHasher;
 
 use super::Finished;
 use crate::runtime::contract::Timestamp;
 use crate::runtime::trace::{
-    EventTrace, MATCH_ROWS, Outcome, Sampler, TraceData, TraceKey, TracedEvent, TracedMatch,
-    TracedMatchRow,
+    EventTrace, MATCH_ROWS, Outcome, Sampler, TracedEvent, TracedKeys, TracedMatch, TracedMatchRow,
 };
 
 /// One pattern instance's link to its node's trace.
 pub struct PatternTracer {
     trace: Option<Arc<EventTrace>>,
     /// This instance's keys as the trace knows them.
-    known: FxHashMap<Vec<ScalarValue>, TraceKey>,
+    known: TracedKeys<Vec<ScalarValue>>,
     sampler: Sampler,
 }
 
@@ -31,7 +30,7 @@ impl PatternTracer {
     pub fn new(trace: Option<Arc<EventTrace>>, span_ms: i64) -> Self {
         Self {
             trace,
-            known: FxHashMap::default(),
+            known: TracedKeys::default(),
             sampler: Sampler::new(span_ms),
         }
     }
@@ -49,23 +48,12 @@ impl PatternTracer {
         }
     }
 
-    /// The trace key of a key, registering its columns with the trace the first time.
-    fn trace_key(
-        known: &mut FxHashMap<Vec<ScalarValue>, TraceKey>,
-        data: &mut TraceData,
-        key: &[ScalarValue],
-    ) -> TraceKey {
-        if let Some(&known) = known.get(key) {
-            return known;
-        }
-        let columns: Vec<ArrayRef> = key
-            .iter()
+    /// A key's columns, for the trace.
+    fn columns(key: &[ScalarValue]) -> Vec<ArrayRef> {
+        key.iter()
             .map(ScalarValue::to_array)
             .collect::<Result<_, _>>()
-            .unwrap_or_default();
-        let traced = data.add_key(columns);
-        known.insert(key.to_vec(), traced);
-        traced
+            .unwrap_or_default()
     }
 
     /// Records the rows of one input batch: each row's time (rows without one are not drawn)
@@ -109,7 +97,7 @@ impl PatternTracer {
         trace.record(|d| {
             let id = d.add_batch(batch);
             for (ts, key, outcome, row) in &kept {
-                let key = Self::trace_key(known, d, key);
+                let key = known.of(d, key.as_slice(), || Self::columns(key));
                 d.events.push_back(TracedEvent {
                     wall_secs: now,
                     event_time: *ts,
@@ -134,7 +122,7 @@ impl PatternTracer {
             let id = d.add_results(rows);
             for (row, f) in finished.iter().enumerate() {
                 let mapped = f.run.mapped();
-                let key = Self::trace_key(known, d, &f.key);
+                let key = known.of(d, f.key.as_slice(), || Self::columns(&f.key));
                 d.matches.push_back(TracedMatch {
                     wall_secs: now,
                     key,
